@@ -1,0 +1,87 @@
+//! Shared state, the router, and the server loop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::auth::AccessKeys;
+use crate::config::Config;
+use crate::observe::observe;
+use crate::providers::Registry;
+use crate::request_log::RequestLog;
+use crate::routes;
+
+/// Everything a handler may need; cheap to clone (all shared behind `Arc`s,
+/// nothing locked).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub access_keys: Arc<AccessKeys>,
+    pub request_log: RequestLog,
+    /// `/v1/models` body, built once.
+    pub models_json: Bytes,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+impl AppState {
+    /// Builds providers (one HTTP client each) and the derived data.
+    pub fn new(config: Config, request_log: RequestLog) -> Result<Self, StateError> {
+        install_tls_provider();
+        let registry = Registry::from_config(&config)?;
+        let access_keys = AccessKeys::new(&config.access_keys);
+        let models = serde_json::json!({
+            "object": "list",
+            "data": routes::model_objects(&registry, !access_keys.required()),
+        });
+        Ok(Self {
+            access_keys: Arc::new(access_keys),
+            config: Arc::new(config),
+            registry: Arc::new(registry),
+            request_log,
+            models_json: Bytes::from(models.to_string()),
+        })
+    }
+}
+
+/// reqwest is built without a bundled crypto provider; ring is ours.
+fn install_tls_provider() {
+    // Err means one is installed already, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The whole application: routes plus the layers every request passes.
+pub fn build_router(state: AppState) -> Router {
+    routes::router(state.clone())
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Small SSE chunks must leave at once, not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,199 @@
+//! The chat-completions request body: parsed once, shallowly.
+//!
+//! Only the top level is split into fields; every value stays as the client
+//! wrote it ([`RawValue`]), so forwarding changes nothing but `model`, and a
+//! body whose model needs no rewrite is forwarded as the very bytes received.
+//! Nesting depth is bounded by serde_json's recursion limit (128), so hostile
+//! nesting is a 400, not a stack overflow.
+
+use std::fmt;
+
+use axum::body::Bytes;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::AppError;
+
+/// A validated chat-completions body.
+#[derive(Debug)]
+pub struct ChatBody {
+    raw: Bytes,
+    fields: Vec<(String, Box<RawValue>)>,
+    model: String,
+    stream: bool,
+}
+
+impl ChatBody {
+    /// Parses and validates the body: a JSON object with a string `model` and
+    /// an array `messages`.
+    pub fn parse(raw: Bytes) -> Result<Self, AppError> {
+        let TopLevel(fields) = serde_json::from_slice(&raw)
+            .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))?;
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.get());
+
+        let model = match field("model").map(serde_json::from_str::<String>) {
+            Some(Ok(model)) if !model.trim().is_empty() => model,
+            Some(_) => return Err(invalid("model", "`model` must be a non-empty string")),
+            None => return Err(invalid("model", "`model` is required")),
+        };
+        match field("messages") {
+            Some(v) if v.starts_with('[') => {}
+            Some(_) => return Err(invalid("messages", "`messages` must be an array")),
+            None => return Err(invalid("messages", "`messages` is required")),
+        }
+        let stream = match field("stream") {
+            None | Some("null") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(invalid("stream", "`stream` must be true or false")),
+        };
+        Ok(Self {
+            raw,
+            fields,
+            model,
+            stream,
+        })
+    }
+
+    /// The model name as the client wrote it.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Whether the client asked for a stream.
+    pub fn stream(&self) -> bool {
+        self.stream
+    }
+
+    /// The body as received.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// The body to send upstream: unchanged when the upstream model is the
+    /// client's, otherwise the same fields with `model` replaced.
+    pub fn for_upstream(&self, upstream_model: &str) -> Bytes {
+        if upstream_model == self.model {
+            return self.raw.clone();
+        }
+        let mut out = Vec::with_capacity(self.raw.len() + 16);
+        out.push(b'{');
+        for (i, (key, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json_string(&mut out, key);
+            out.push(b':');
+            if key == "model" {
+                push_json_string(&mut out, upstream_model);
+            } else {
+                out.extend_from_slice(value.get().as_bytes());
+            }
+        }
+        out.push(b'}');
+        Bytes::from(out)
+    }
+}
+
+fn invalid(param: &'static str, message: &str) -> AppError {
+    AppError::InvalidField {
+        param,
+        message: message.to_string(),
+    }
+}
+
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    // Serialising a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// The top-level object as ordered `(key, raw value)` pairs. Duplicate keys
+/// are rejected: the gateway and the upstream could otherwise read different
+/// models from one body.
+struct TopLevel(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::with_capacity(8);
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let value = map.next_value::<Box<RawValue>>()?;
+            fields.push((key, value));
+        }
+        Ok(TopLevel(fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ChatBody, AppError> {
+        ChatBody::parse(Bytes::from(text.to_string()))
+    }
+
+    #[test]
+    fn keeps_bytes_when_model_is_unchanged() {
+        let text = r#"{ "model" : "gpt-4.1", "messages": [ {"role":"user","content":"hi"} ] }"#;
+        let body = parse(text).unwrap();
+        assert_eq!(body.model(), "gpt-4.1");
+        assert!(!body.stream());
+        assert_eq!(body.for_upstream("gpt-4.1"), text.as_bytes());
+    }
+
+    #[test]
+    fn rewrites_only_the_model() {
+        let text = r#"{"messages":[{"role":"user","content":"h\u00e9"}],"model":"deepseek/deepseek-chat","temperature":1e-1,"stream":true}"#;
+        let body = parse(text).unwrap();
+        assert!(body.stream());
+        let out = body.for_upstream("deepseek-chat");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"messages":[{"role":"user","content":"h\u00e9"}],"model":"deepseek-chat","temperature":1e-1,"stream":true}"#
+        );
+    }
+
+    #[test]
+    fn rejects_bad_bodies_with_the_right_code() {
+        let cases = [
+            ("not json", "invalid_json"),
+            ("[1,2]", "invalid_json"),
+            (r#"{"model":"a","model":"b","messages":[]}"#, "invalid_json"),
+            (r#"{"messages":[]}"#, "invalid_parameter"),
+            (r#"{"model":7,"messages":[]}"#, "invalid_parameter"),
+            (r#"{"model":"  ","messages":[]}"#, "invalid_parameter"),
+            (r#"{"model":"gpt-4.1"}"#, "invalid_parameter"),
+            (r#"{"model":"gpt-4.1","messages":"hi"}"#, "invalid_parameter"),
+            (r#"{"model":"gpt-4.1","messages":[],"stream":"yes"}"#, "invalid_parameter"),
+        ];
+        for (text, code) in cases {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.code(), code, "{text}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            r#"{{"model":"m","messages":[],"x":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(parse(&deep).unwrap_err().code(), "invalid_json");
+    }
+}

@@ -1,0 +1,105 @@
+//! The config file as written: raw TOML, before any validation.
+//!
+//! Unknown keys are rejected so a typo is a start-up error, not a silently
+//! ignored setting. Values that need checking beyond their type keep their
+//! position ([`Spanned`]) so the error can name the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+
+/// The whole config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<Spanned<String>>,
+    pub cache_dir: Option<PathBuf>,
+    pub log_dir: Option<PathBuf>,
+    pub default_provider: Option<Spanned<String>>,
+    pub proxy: Option<Spanned<String>>,
+    pub max_body_bytes: Option<usize>,
+    pub connect_timeout_secs: Option<Spanned<u64>>,
+    pub read_timeout_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub log: LogSection,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub providers: BTreeMap<String, Spanned<ProviderSection>>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    pub max_file_bytes: Option<Spanned<u64>>,
+    pub max_files: Option<Spanned<usize>>,
+    pub log_bodies: Option<bool>,
+}
+
+/// `[providers.NAME]`: a new OpenAI-compatible provider, or changes to a
+/// built-in one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    pub base_url: Option<Spanned<String>>,
+    pub api_key_env: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub proxy: Option<Spanned<String>>,
+    pub models: Option<Vec<String>>,
+    pub connect_timeout_secs: Option<Spanned<u64>>,
+    pub read_timeout_secs: Option<Spanned<u64>>,
+}
+
+/// A parsed config file with what is needed to point at its lines.
+pub struct LoadedFile {
+    pub path: PathBuf,
+    text: String,
+    pub config: FileConfig,
+}
+
+impl LoadedFile {
+    /// Reads and parses `path`. Parse errors name the file, line and field.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, text)
+    }
+
+    /// Parses `text` as the content of `path`.
+    pub fn parse(path: &Path, text: String) -> Result<Self, ConfigError> {
+        let config = toml::from_str(&text).map_err(|error: toml::de::Error| {
+            let line = error
+                .span()
+                .map(|span| line_of(&text, span.start))
+                .unwrap_or(1);
+            ConfigError::Invalid {
+                location: format!("{}:{line}", path.display()),
+                message: error.message().to_string(),
+            }
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+            config,
+        })
+    }
+
+    /// `file:line: field` for a value, for error messages.
+    pub fn locate<T>(&self, value: &Spanned<T>, field: &str) -> String {
+        let line = line_of(&self.text, value.span().start);
+        format!("{}:{line}: {field}", self.path.display())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}

@@ -1,0 +1,245 @@
+//! Configuration: raw inputs (flags, environment, config file) in, one
+//! validated [`Config`] out.
+//!
+//! Order for every setting: flag > environment > config file > default. The
+//! environment is read once, at start-up, into an [`Env`] snapshot; nothing
+//! reads the process environment after that, and tests build their own
+//! snapshot so they never race on process-global state.
+
+mod builtin;
+mod file;
+mod providers;
+mod secret;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use builtin::{BARE_NAME_PREFIXES, BUILTIN_PROVIDERS};
+pub use file::{FileConfig, LoadedFile};
+pub use providers::{ModelTarget, ProviderConfig};
+pub use secret::Secret;
+
+use crate::cli::ServeArgs;
+
+/// Default listen address: loopback only, the port LLM_cache.py used.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:6688";
+/// Config file looked for in the working directory when none is named.
+pub const DEFAULT_CONFIG_FILE: &str = "llm-bridge.toml";
+/// Largest request body accepted. 10 MiB holds long contexts and a few
+/// base64 images; bigger bodies are almost always a mistake.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Connect timeout: long enough for a slow TLS handshake through a proxy.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence allowed while reading an upstream response. Reasoning
+/// models can think for minutes before their first byte of a non-streamed
+/// answer, so this is generous.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(300);
+/// Request log rotation, as the Python LLM Bridge did: 10 MB × 5 files.
+pub const DEFAULT_LOG_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+pub const DEFAULT_LOG_MAX_FILES: usize = 5;
+
+/// A snapshot of the environment variables, taken once at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    /// The process environment (after `.env` was loaded into it).
+    pub fn from_process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// An environment made of the given pairs (for tests and tools).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// The variable's value, when set and not blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Why the configuration was rejected. Messages name the flag, variable or
+/// `file:line: field` at fault, and never contain a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{location}: {message}")]
+    Invalid { location: String, message: String },
+    #[error(
+        "refusing to listen on {addr} without access keys: anyone who can reach this address \
+         could spend your provider credits. Set ACCESS_API_KEYS=key1,key2 (in the environment \
+         or .env) to require a key, or listen on a loopback address such as 127.0.0.1:6688"
+    )]
+    OpenListenAddress { addr: SocketAddr },
+}
+
+/// Request-log settings.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub dir: PathBuf,
+    pub max_file_bytes: u64,
+    pub max_files: usize,
+    /// Whether request and response bodies go into the request log.
+    pub log_bodies: bool,
+}
+
+/// Everything the server needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    pub log: LogConfig,
+    /// Keys clients must present; empty means open (loopback only).
+    pub access_keys: Vec<Secret>,
+    /// Built-in providers first, then the config file's, in file order.
+    pub providers: Vec<ProviderConfig>,
+    /// Bare model names mapped to a provider and upstream model.
+    pub aliases: BTreeMap<String, ModelTarget>,
+    /// Provider for names that match nothing else.
+    pub default_provider: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Builds the configuration from flags (already merged with their
+    /// environment variables by clap), the environment and the config file.
+    pub fn resolve(args: &ServeArgs, env: &Env) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => Some(LoadedFile::read(path)?),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                Some(LoadedFile::read(Path::new(DEFAULT_CONFIG_FILE))?)
+            }
+            None => None,
+        };
+        Self::from_parts(args, env, file)
+    }
+
+    /// Builds the configuration from an already-loaded config file.
+    pub fn from_parts(
+        args: &ServeArgs,
+        env: &Env,
+        file: Option<LoadedFile>,
+    ) -> Result<Self, ConfigError> {
+        let empty = FileConfig::default();
+        let raw = file.as_ref().map_or(&empty, |f| &f.config);
+        let listen = resolve_listen(args, file.as_ref())?;
+        let access_keys = access_keys(env);
+        if access_keys.is_empty() && !listen.ip().is_loopback() {
+            return Err(ConfigError::OpenListenAddress { addr: listen });
+        }
+        let providers = providers::resolve(env, file.as_ref())?;
+        let aliases = providers::resolve_aliases(&providers, file.as_ref())?;
+        let default_provider = match (&raw.default_provider, &file) {
+            (Some(name), Some(loaded)) => {
+                providers::check_known(&providers, name.get_ref(), || {
+                    loaded.locate(name, "default_provider")
+                })?;
+                Some(name.get_ref().clone())
+            }
+            _ => None,
+        };
+        Ok(Self {
+            listen,
+            config_file: file.as_ref().map(|f| f.path.clone()),
+            cache_dir: pick(&args.cache_dir, &raw.cache_dir, "llm_cache"),
+            log: LogConfig {
+                dir: pick(&args.log_dir, &raw.log_dir, "logs"),
+                max_file_bytes: positive(&raw.log.max_file_bytes, "log.max_file_bytes", &file)?
+                    .unwrap_or(DEFAULT_LOG_MAX_FILE_BYTES),
+                max_files: positive(&raw.log.max_files, "log.max_files", &file)?
+                    .unwrap_or(DEFAULT_LOG_MAX_FILES),
+                log_bodies: raw.log.log_bodies.unwrap_or(false),
+            },
+            access_keys,
+            providers,
+            aliases,
+            default_provider,
+            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        })
+    }
+
+    /// A provider by name.
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}
+
+fn pick(flag: &Option<PathBuf>, file: &Option<PathBuf>, default: &str) -> PathBuf {
+    flag.clone()
+        .or_else(|| file.clone())
+        .unwrap_or_else(|| PathBuf::from(default))
+}
+
+fn resolve_listen(args: &ServeArgs, file: Option<&LoadedFile>) -> Result<SocketAddr, ConfigError> {
+    let (text, location) = match (&args.listen, file.and_then(|f| f.config.listen.as_ref())) {
+        (Some(flag), _) => (flag.clone(), "--listen / LLM_BRIDGE_LISTEN".to_string()),
+        (None, Some(value)) => (
+            value.get_ref().clone(),
+            file.map(|f| f.locate(value, "listen")).unwrap_or_default(),
+        ),
+        (None, None) => (DEFAULT_LISTEN.to_string(), "default listen address".into()),
+    };
+    parse_listen(&text).ok_or_else(|| ConfigError::Invalid {
+        location,
+        message: format!("`{text}` is not an address like 127.0.0.1:6688 or localhost:6688"),
+    })
+}
+
+/// `ip:port`, `[ipv6]:port` or `host:port` (resolved once, at start-up).
+fn parse_listen(text: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = text.parse() {
+        return Some(addr);
+    }
+    text.to_socket_addrs().ok()?.next()
+}
+
+/// `ACCESS_API_KEYS`: comma-separated, blanks ignored.
+fn access_keys(env: &Env) -> Vec<Secret> {
+    env.get("ACCESS_API_KEYS")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Secret::new)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A number from the config file that must be above zero.
+fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    value: &Option<toml::Spanned<T>>,
+    field: &str,
+    file: &Option<LoadedFile>,
+) -> Result<Option<T>, ConfigError> {
+    match (value, file) {
+        (Some(v), Some(loaded)) if *v.get_ref() <= T::default() => Err(ConfigError::Invalid {
+            location: loaded.locate(v, field),
+            message: format!("must be greater than 0, not {}", v.get_ref()),
+        }),
+        (Some(v), _) => Ok(Some(*v.get_ref())),
+        (None, _) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,304 @@
+//! Provider settings: the built-in table, changed or extended by the config
+//! file's `[providers.NAME]` sections and by `NAME_API_KEY` / `NAME_BASE_URL`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use toml::Spanned;
+
+use super::builtin::{BUILTIN_PROVIDERS, BuiltinProvider};
+use super::file::{LoadedFile, ProviderSection};
+use super::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Env, Secret};
+
+/// One upstream, validated.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub name: String,
+    /// OpenAI-compatible base URL without a trailing slash.
+    pub base_url: Url,
+    pub api_key: Option<Secret>,
+    /// Extra headers sent upstream; values are marked sensitive so they never
+    /// print.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `http://`, `https://`, `socks5://` or `socks5h://` proxy URL.
+    pub proxy: Option<Secret>,
+    /// Upstream model names listed by `/v1/models`.
+    pub models: Vec<String>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Whether the config file has a section for it (so it is listed by
+    /// `/v1/models` even without a key, e.g. a local Ollama).
+    pub declared: bool,
+}
+
+/// Where a model name leads: a provider and the model name sent to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelTarget {
+    pub provider: String,
+    pub model: String,
+}
+
+/// `deepseek` → `DEEPSEEK`, `my-vllm` → `MY_VLLM`.
+pub fn env_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The built-in providers, then the config file's new ones.
+pub fn resolve(env: &Env, file: Option<&LoadedFile>) -> Result<Vec<ProviderConfig>, ConfigError> {
+    let sections = file.map(|f| &f.config.providers);
+    let mut providers = Vec::new();
+    for builtin in BUILTIN_PROVIDERS {
+        let section = sections.and_then(|s| s.get(builtin.name));
+        providers.push(build(builtin.name, Some(builtin), section, env, file)?);
+    }
+    for (name, section) in sections.into_iter().flatten() {
+        if BUILTIN_PROVIDERS.iter().any(|b| b.name == name) {
+            continue;
+        }
+        check_name(name, section, file)?;
+        providers.push(build(name, None, Some(section), env, file)?);
+    }
+    Ok(providers)
+}
+
+fn check_name(
+    name: &str,
+    section: &Spanned<ProviderSection>,
+    file: Option<&LoadedFile>,
+) -> Result<(), ConfigError> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        location: locate(file, section, &format!("providers.{name}")),
+        message: "a provider name may hold only letters, digits, `-`, `_` and `.`".into(),
+    })
+}
+
+fn build(
+    name: &str,
+    builtin: Option<&BuiltinProvider>,
+    section: Option<&Spanned<ProviderSection>>,
+    env: &Env,
+    file: Option<&LoadedFile>,
+) -> Result<ProviderConfig, ConfigError> {
+    let prefix = env_prefix(name);
+    let raw = section.map(Spanned::get_ref);
+    let field = |key: &str| format!("providers.{name}.{key}");
+    let global = file.map(|f| &f.config);
+
+    let base_url = {
+        let var = format!("{prefix}_BASE_URL");
+        match (env.get(&var), raw.and_then(|s| s.base_url.as_ref()), builtin) {
+            (Some(url), _, _) => parse_base_url(url, || format!("environment variable {var}"))?,
+            (None, Some(url), _) => {
+                parse_base_url(url.get_ref(), || locate(file, url, &field("base_url")))?
+            }
+            (None, None, Some(b)) => parse_base_url(b.base_url, || format!("built-in {name}"))?,
+            (None, None, None) => {
+                return Err(ConfigError::Invalid {
+                    location: section.map_or(field("base_url"), |s| {
+                        locate(file, s, &format!("providers.{name}"))
+                    }),
+                    message: format!("base_url is required (or set {var})"),
+                });
+            }
+        }
+    };
+
+    let mut key_vars: Vec<String> = Vec::new();
+    if let Some(var) = raw.and_then(|s| s.api_key_env.as_ref()) {
+        key_vars.push(var.get_ref().clone());
+    }
+    key_vars.push(format!("{prefix}_API_KEY"));
+    key_vars.extend(builtin.into_iter().flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())));
+    let api_key = key_vars.iter().find_map(|var| env.get(var)).map(Secret::new);
+
+    let headers = match raw {
+        Some(s) => parse_headers(&s.headers, |key| locate_opt(file, s.headers.get(key), &field(&format!("headers.{key}"))))?,
+        None => Vec::new(),
+    };
+
+    let proxy = match (raw.and_then(|s| s.proxy.as_ref()), env.get("LLM_BRIDGE_PROXY"), global.and_then(|g| g.proxy.as_ref())) {
+        (Some(p), _, _) => parse_proxy(p.get_ref(), || locate(file, p, &field("proxy")))?,
+        (None, Some(p), _) => parse_proxy(p, || "environment variable LLM_BRIDGE_PROXY".into())?,
+        (None, None, Some(p)) => parse_proxy(p.get_ref(), || locate(file, p, "proxy"))?,
+        (None, None, None) => None,
+    };
+
+    let timeout = |own: Option<&Spanned<u64>>, shared: Option<&Spanned<u64>>, key: &str, default: Duration| {
+        match (own, shared) {
+            (Some(v), _) => seconds(v, || locate(file, v, &field(key))),
+            (None, Some(v)) => seconds(v, || locate(file, v, key)),
+            (None, None) => Ok(default),
+        }
+    };
+    let connect_timeout = timeout(
+        raw.and_then(|s| s.connect_timeout_secs.as_ref()),
+        global.and_then(|g| g.connect_timeout_secs.as_ref()),
+        "connect_timeout_secs",
+        DEFAULT_CONNECT_TIMEOUT,
+    )?;
+    let read_timeout = timeout(
+        raw.and_then(|s| s.read_timeout_secs.as_ref()),
+        global.and_then(|g| g.read_timeout_secs.as_ref()),
+        "read_timeout_secs",
+        DEFAULT_READ_TIMEOUT,
+    )?;
+
+    let models = match (raw.and_then(|s| s.models.clone()), builtin) {
+        (Some(models), _) => models,
+        (None, Some(b)) => b.models.iter().map(|m| m.to_string()).collect(),
+        (None, None) => Vec::new(),
+    };
+
+    Ok(ProviderConfig {
+        name: name.to_string(),
+        base_url,
+        api_key,
+        headers,
+        proxy,
+        models,
+        connect_timeout,
+        read_timeout,
+        declared: section.is_some(),
+    })
+}
+
+fn locate<T>(file: Option<&LoadedFile>, value: &Spanned<T>, field: &str) -> String {
+    file.map_or_else(|| field.to_string(), |f| f.locate(value, field))
+}
+
+fn locate_opt<T>(file: Option<&LoadedFile>, value: Option<&Spanned<T>>, field: &str) -> String {
+    match value {
+        Some(v) => locate(file, v, field),
+        None => field.to_string(),
+    }
+}
+
+fn parse_base_url(text: &str, location: impl Fn() -> String) -> Result<Url, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        location: location(),
+        message,
+    };
+    let mut url = Url::parse(text.trim())
+        .map_err(|e| invalid(format!("`{text}` is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(format!("`{text}` must be an http:// or https:// URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!("`{text}` must not have a query or fragment")));
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn parse_proxy(text: &str, location: impl Fn() -> String) -> Result<Option<Secret>, ConfigError> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let scheme_ok = Url::parse(text)
+        .map(|u| matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some())
+        .unwrap_or(false);
+    if !scheme_ok || reqwest::Proxy::all(text).is_err() {
+        // The URL may hold a proxy password, so it is not repeated here.
+        return Err(ConfigError::Invalid {
+            location: location(),
+            message: "proxy must be a URL like socks5://127.0.0.1:1080 or http://127.0.0.1:8080, or \"none\"".into(),
+        });
+    }
+    Ok(Some(Secret::new(text)))
+}
+
+fn parse_headers(
+    headers: &BTreeMap<String, Spanned<String>>,
+    location: impl Fn(&str) -> String,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let invalid = |message: &str| ConfigError::Invalid {
+                location: location(name),
+                message: message.into(),
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("not a valid header name"))?;
+            let mut value = HeaderValue::from_str(value.get_ref()).map_err(|_| invalid("not a valid header value"))?;
+            value.set_sensitive(true);
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn seconds(value: &Spanned<u64>, location: impl Fn() -> String) -> Result<Duration, ConfigError> {
+    match *value.get_ref() {
+        0 => Err(ConfigError::Invalid {
+            location: location(),
+            message: "must be greater than 0".into(),
+        }),
+        secs => Ok(Duration::from_secs(secs)),
+    }
+}
+
+/// Fails unless `name` is a configured provider.
+pub fn check_known(
+    providers: &[ProviderConfig],
+    name: &str,
+    location: impl Fn() -> String,
+) -> Result<(), ConfigError> {
+    if providers.iter().any(|p| p.name == name) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        location: location(),
+        message: format!("no provider named `{name}` (known: {})", names(providers)),
+    })
+}
+
+fn names(providers: &[ProviderConfig]) -> String {
+    providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// `[aliases]`: each value must be `provider/model` with a known provider.
+pub fn resolve_aliases(
+    providers: &[ProviderConfig],
+    file: Option<&LoadedFile>,
+) -> Result<BTreeMap<String, ModelTarget>, ConfigError> {
+    let Some(loaded) = file else {
+        return Ok(BTreeMap::new());
+    };
+    let mut aliases = BTreeMap::new();
+    for (alias, target) in &loaded.config.aliases {
+        let location = || loaded.locate(target, &format!("aliases.{alias}"));
+        let Some((provider, model)) = target.get_ref().split_once('/').filter(|(p, m)| !p.is_empty() && !m.is_empty()) else {
+            return Err(ConfigError::Invalid {
+                location: location(),
+                message: format!("`{}` must be written as provider/model", target.get_ref()),
+            });
+        };
+        check_known(providers, provider, location)?;
+        aliases.insert(
+            alias.clone(),
+            ModelTarget {
+                provider: provider.to_string(),
+                model: model.to_string(),
+            },
+        );
+    }
+    Ok(aliases)
+}

@@ -1,0 +1,148 @@
+//! The one error type of the request path.
+//!
+//! Every error the gateway produces itself is rendered as OpenAI's error body,
+//! `{"error":{"message","type","param","code"}}`, with the matching HTTP status,
+//! so SDKs raise their usual exception types. Upstream errors are never turned
+//! into an `AppError`: their status and body are relayed unchanged.
+//!
+//! Messages are written for the client and never contain keys or internal
+//! details; the one place that logs details is the request log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything that can stop a request before or while it reaches an upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body is not a JSON object, or is not valid JSON at all.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A required field is absent, or has the wrong type.
+    #[error("{message}")]
+    InvalidField { param: &'static str, message: String },
+    /// The model name matches no provider, alias, prefix or default.
+    #[error("{0}")]
+    ModelNotFound(String),
+    /// No access key, or one that is not configured.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The body is larger than `max_body_bytes`.
+    #[error("request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    /// The body could not be read from the client.
+    #[error("could not read the request body")]
+    BodyUnreadable,
+    /// No route for this method and path.
+    #[error("{0}")]
+    NotFound(String),
+    /// A known path with the wrong method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The upstream could not be reached (DNS, connect, TLS, proxy).
+    #[error("could not reach provider `{provider}` (the gateway log has the cause)")]
+    UpstreamUnreachable { provider: String },
+    /// The upstream did not answer within the configured timeout.
+    #[error("provider `{provider}` did not answer in time")]
+    UpstreamTimeout { provider: String },
+}
+
+impl AppError {
+    /// HTTP status sent to the client.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyUnreadable => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::ModelNotFound(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// OpenAI's `error.type`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "authentication_error",
+            Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => "upstream_error",
+            _ => "invalid_request_error",
+        }
+    }
+
+    /// OpenAI's `error.code`: a stable, low-cardinality name for the failure,
+    /// also used in the request log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidField { .. } => "invalid_parameter",
+            Self::ModelNotFound(_) => "model_not_found",
+            Self::Unauthorized(_) => "invalid_api_key",
+            Self::BodyTooLarge { .. } => "request_too_large",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::NotFound(_) => "unknown_url",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::UpstreamUnreachable { .. } => "upstream_unreachable",
+            Self::UpstreamTimeout { .. } => "upstream_timeout",
+        }
+    }
+
+    fn param(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidField { param, .. } => Some(param),
+            Self::ModelNotFound(_) => Some("model"),
+            _ => None,
+        }
+    }
+
+    /// The OpenAI-shaped JSON body for this error.
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "error": {
+                "message": self.to_string(),
+                "type": self.kind(),
+                "param": self.param(),
+                "code": self.code(),
+            }
+        })
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), Json(self.body())).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
+        response
+    }
+}
+
+/// Marks a response the gateway produced from an [`AppError`], so the request
+/// log can name the failure.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_openai_error_shape() {
+        let error = AppError::InvalidField {
+            param: "messages",
+            message: "`messages` is required".into(),
+        };
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            error.body(),
+            json!({"error": {
+                "message": "`messages` is required",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "invalid_parameter",
+            }})
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! The outermost layer of every request: request id, the provider header,
+//! and the request-log line.
+//!
+//! It runs before everything else and its body wrapper runs after
+//! everything else: the log line is written when the response body ends —
+//! completely, by an upstream failure, or because the client went away — so
+//! every request is logged exactly once, with its real outcome, total time
+//! and byte count.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body::{Frame, SizeHint};
+
+use crate::app::AppState;
+use crate::error::ErrorCode;
+use crate::request_log::{LogSlot, MAX_LOGGED_BODY_BYTES, Record, RequestLog};
+
+/// Echoed from the client, or generated.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Which provider answered; `llm-bridge` when the gateway answered itself.
+pub const PROVIDER: HeaderName = HeaderName::from_static("x-llm-bridge-provider");
+const SELF_PROVIDER: HeaderValue = HeaderValue::from_static("llm-bridge");
+
+/// Longest client request id echoed back; longer or unusual ones are
+/// replaced, so a request id can never smuggle anything into a header or log.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The request id, for handlers that need it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+/// Middleware: see the module docs.
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(&request);
+    let slot = LogSlot::default();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    request.extensions_mut().insert(slot.clone());
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+
+    let mut response = next.run(request).await;
+
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, request_id.clone());
+    if !headers.contains_key(PROVIDER) {
+        headers.insert(PROVIDER, SELF_PROVIDER);
+    }
+    let error = response.extensions().get::<ErrorCode>().map(|c| c.0);
+    let (parts, body) = response.into_parts();
+    let observer = Observer {
+        log: state.request_log.clone(),
+        started,
+        first_byte: None,
+        bytes: 0,
+        body_copy: state.request_log.log_bodies().then(Vec::new),
+        request_id,
+        method,
+        path,
+        status: parts.status,
+        error,
+        slot,
+        finished: false,
+    };
+    Response::from_parts(parts, Body::new(ObservedBody { inner: body, observer }))
+}
+
+fn request_id(request: &Request) -> HeaderValue {
+    let from_client = request.headers().get(REQUEST_ID).filter(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    });
+    match from_client {
+        Some(value) => value.clone(),
+        None => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            HeaderValue::from_str(&id).unwrap_or(SELF_PROVIDER)
+        }
+    }
+}
+
+/// How a response body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Complete,
+    ClientClosed,
+    UpstreamError,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Complete => "complete",
+            Self::ClientClosed => "client_closed",
+            Self::UpstreamError => "upstream_error",
+        }
+    }
+}
+
+struct Observer {
+    log: RequestLog,
+    started: Instant,
+    first_byte: Option<Instant>,
+    bytes: u64,
+    body_copy: Option<Vec<u8>>,
+    request_id: HeaderValue,
+    method: Method,
+    path: String,
+    status: StatusCode,
+    error: Option<&'static str>,
+    slot: LogSlot,
+    finished: bool,
+}
+
+impl Observer {
+    fn on_data(&mut self, data: &Bytes) {
+        if self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
+        self.bytes += data.len() as u64;
+        if let Some(copy) = &mut self.body_copy {
+            let room = MAX_LOGGED_BODY_BYTES.saturating_sub(copy.len());
+            copy.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        let entry = self.slot.snapshot();
+        let ms = |at: Instant| {
+            (at.duration_since(self.started).as_secs_f64() * 1_000_000.0).round() / 1000.0
+        };
+        let total_ms = ms(Instant::now());
+        let ttfb_ms = self.first_byte.map(ms);
+        let request_id = self.request_id.to_str().unwrap_or("-");
+        let record = Record {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            request_id,
+            method: self.method.as_str(),
+            path: &self.path,
+            key_id: entry.key_id.as_deref(),
+            model: entry.model.as_deref(),
+            provider: entry.provider.as_deref(),
+            upstream_model: entry.upstream_model.as_deref(),
+            stream: entry.stream,
+            status: self.status.as_u16(),
+            error: self.error,
+            outcome: outcome.as_str(),
+            ttfb_ms,
+            total_ms,
+            bytes: self.bytes,
+            request_body: entry
+                .request_body
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+            response_body: self
+                .body_copy
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        };
+        self.log.write(&record);
+        tracing::info!(
+            "{} {} {} {} -> {} {} {:.1}ms {}",
+            request_id,
+            self.method,
+            self.path,
+            entry.model.as_deref().unwrap_or("-"),
+            entry.provider.as_deref().unwrap_or("-"),
+            self.status.as_u16(),
+            total_ms,
+            outcome.as_str(),
+        );
+    }
+}
+
+/// A response body that reports to its [`Observer`] as frames pass.
+struct ObservedBody {
+    inner: Body,
+    observer: Observer,
+}
+
+impl HttpBody for ObservedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.observer.on_data(data);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.observer.finish(Outcome::UpstreamError),
+            Poll::Ready(None) => this.observer.finish(Outcome::Complete),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        // A body hyper never had to poll (empty, or fully known) is complete;
+        // one dropped half-way means the client went away.
+        let outcome = if self.inner.is_end_stream() {
+            Outcome::Complete
+        } else {
+            Outcome::ClientClosed
+        };
+        self.observer.finish(outcome);
+    }
+}

@@ -1,0 +1,177 @@
+//! Sending a request upstream and relaying the answer, shared by all
+//! providers.
+//!
+//! Bodies are relayed as streams: each chunk reqwest yields is handed to
+//! hyper as the same `Bytes` (no copy, no buffering), so a streamed token
+//! reaches the client as soon as it reaches the gateway. Upstream statuses
+//! and bodies, errors included, pass through unchanged.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::Response;
+use futures::Stream;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::observe::PROVIDER;
+
+/// Upstream response headers passed to the client. Everything else
+/// (hop-by-hop, `content-length`, cookies, server details) stays behind.
+const RELAYED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-encoding",
+    "retry-after",
+    "openai-processing-ms",
+    "openai-version",
+    "openai-organization",
+];
+/// Upstream `x-ratelimit-*` headers tell clients when to back off.
+const RATE_LIMIT_PREFIX: &str = "x-ratelimit-";
+/// The upstream's own request id, renamed so it does not clash with ours.
+const UPSTREAM_REQUEST_ID: HeaderName = HeaderName::from_static("x-upstream-request-id");
+
+/// Sends the request; a failure before any response arrives becomes a 502
+/// (unreachable) or 504 (timeout).
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    provider: &str,
+) -> Result<reqwest::Response, AppError> {
+    request.send().await.map_err(|error| {
+        // The one place an upstream failure's details are logged; clients get
+        // a short message without them.
+        tracing::warn!(provider, error = %error_chain(&error), "upstream request failed");
+        if error.is_timeout() {
+            AppError::UpstreamTimeout {
+                provider: provider.to_string(),
+            }
+        } else {
+            AppError::UpstreamUnreachable {
+                provider: provider.to_string(),
+            }
+        }
+    })
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The client's response: upstream status, allow-listed headers and the body
+/// as a stream.
+pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
+    let status = upstream.status();
+    let mut headers = HeaderMap::with_capacity(8);
+    for (name, value) in upstream.headers() {
+        if RELAYED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with(RATE_LIMIT_PREFIX) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    if let Some(id) = upstream.headers().get("x-request-id") {
+        headers.insert(UPSTREAM_REQUEST_ID, id.clone());
+    }
+    if let Ok(value) = HeaderValue::from_str(provider) {
+        headers.insert(PROVIDER, value);
+    }
+    let is_sse = upstream
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
+
+    let body = if is_sse {
+        // Intermediaries such as nginx buffer responses unless told not to.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        );
+        Body::from_stream(SseRelay::new(Box::pin(upstream.bytes_stream())))
+    } else {
+        Body::from_stream(upstream.bytes_stream())
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// Relays an SSE stream. If the upstream fails mid-stream, the client gets
+/// one OpenAI-shaped `error` event and then an aborted connection: never a
+/// made-up `data: [DONE]`, so no client mistakes a cut answer for a whole
+/// one.
+struct SseRelay<S> {
+    inner: S,
+    at_event_boundary: bool,
+    failure: Option<std::io::Error>,
+    ended: bool,
+}
+
+impl<S> SseRelay<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            at_event_boundary: true,
+            failure: None,
+            ended: false,
+        }
+    }
+}
+
+/// The event sent when the upstream fails mid-stream.
+pub fn stream_error_event(at_event_boundary: bool) -> Bytes {
+    let error = json!({"error": {
+        "message": "the provider's stream broke off before it was complete",
+        "type": "upstream_error",
+        "param": null,
+        "code": "upstream_stream_error",
+    }});
+    // Close a half-sent event first so the error event parses on its own.
+    let lead = if at_event_boundary { "" } else { "\n\n" };
+    Bytes::from(format!("{lead}data: {error}\n\n"))
+}
+
+impl<S> Stream for SseRelay<S>
+where
+    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(failure) = this.failure.take() {
+            this.ended = true;
+            return Poll::Ready(Some(Err(failure)));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if !chunk.is_empty() {
+                    this.at_event_boundary = chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                tracing::warn!(error = %error_chain(&error), "upstream stream failed");
+                this.failure = Some(std::io::Error::other("upstream stream failed"));
+                Poll::Ready(Some(Ok(stream_error_event(this.at_event_boundary))))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

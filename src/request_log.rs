@@ -1,0 +1,144 @@
+//! The request log: one JSON line per request in `<log_dir>/requests.log`,
+//! rotated by size (default 10 MB per file, 5 files kept, as the Python LLM
+//! Bridge did).
+//!
+//! Lines are handed to a background writer thread through a bounded channel
+//! (tracing-appender's non-blocking writer over file-rotate), so logging
+//! never waits for the disk; if the disk falls so far behind that the channel
+//! fills, lines are dropped rather than slowing responses.
+//!
+//! A line never contains a key: callers appear as a short fingerprint.
+//! Bodies are included only with `log_bodies = true`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
+use serde::Serialize;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+
+use crate::config::LogConfig;
+
+/// File name of the current request log; rotated files get `.1`, `.2`, ….
+pub const REQUEST_LOG_FILE: &str = "requests.log";
+
+/// Largest body kept for the log when `log_bodies` is on, so one huge answer
+/// cannot balloon memory.
+pub const MAX_LOGGED_BODY_BYTES: usize = 256 * 1024;
+
+/// What the handlers learn about a request, filled in as it goes and
+/// written once when the response body ends.
+#[derive(Debug, Default, Clone)]
+pub struct LogEntry {
+    pub key_id: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub upstream_model: Option<String>,
+    pub stream: Option<bool>,
+    pub request_body: Option<Bytes>,
+}
+
+/// Shared, per-request [`LogEntry`]. The lock is only ever held for a field
+/// update, never across an await.
+#[derive(Debug, Clone, Default)]
+pub struct LogSlot(Arc<Mutex<LogEntry>>);
+
+impl LogSlot {
+    /// Changes the entry.
+    pub fn update(&self, change: impl FnOnce(&mut LogEntry)) {
+        let mut entry = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut entry);
+    }
+
+    /// A copy of the entry.
+    pub fn snapshot(&self) -> LogEntry {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// One line of the request log.
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub key_id: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub upstream_model: Option<&'a str>,
+    pub stream: Option<bool>,
+    pub status: u16,
+    pub error: Option<&'a str>,
+    /// `complete`, `client_closed` or `upstream_error`.
+    pub outcome: &'a str,
+    pub ttfb_ms: Option<f64>,
+    pub total_ms: f64,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+}
+
+/// Handle to the request log; cheap to clone.
+#[derive(Clone)]
+pub struct RequestLog {
+    writer: NonBlocking,
+    log_bodies: bool,
+}
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLog")
+            .field("log_bodies", &self.log_bodies)
+            .finish()
+    }
+}
+
+impl RequestLog {
+    /// Opens (creating the folder) the request log. Keep the guard alive for
+    /// as long as the server runs; dropping it flushes the remaining lines.
+    pub fn open(config: &LogConfig) -> std::io::Result<(Self, WorkerGuard)> {
+        std::fs::create_dir_all(&config.dir)?;
+        let file = FileRotate::new(
+            config.dir.join(REQUEST_LOG_FILE),
+            AppendCount::new(config.max_files.saturating_sub(1).max(1)),
+            ContentLimit::BytesSurpassed(usize::try_from(config.max_file_bytes).unwrap_or(usize::MAX)),
+            file_rotate::compression::Compression::None,
+            None,
+        );
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(true)
+            .thread_name("llm-bridge-request-log")
+            .finish(file);
+        Ok((
+            Self {
+                writer,
+                log_bodies: config.log_bodies,
+            },
+            guard,
+        ))
+    }
+
+    /// Whether bodies are logged.
+    pub fn log_bodies(&self) -> bool {
+        self.log_bodies
+    }
+
+    /// Queues one line.
+    pub fn write(&self, record: &Record<'_>) {
+        let Ok(mut line) = serde_json::to_vec(record) else {
+            return;
+        };
+        line.push(b'\n');
+        let mut writer = self.writer.clone();
+        // Lossy by design: a full queue drops the line instead of blocking.
+        let _ = writer.write_all(&line);
+    }
+}
