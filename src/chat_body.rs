@@ -3,8 +3,9 @@
 //! Only the top level is split into fields; every value stays as the client
 //! wrote it ([`RawValue`]), so forwarding changes nothing but `model`, and a
 //! body whose model needs no rewrite is forwarded as the very bytes received.
-//! Nesting depth is bounded by serde_json's recursion limit (128), so hostile
-//! nesting is a 400, not a stack overflow.
+//! Nesting deeper than [`MAX_DEPTH`] is refused up front: no real request
+//! comes close, and it keeps every later parse (ours or an upstream's) far
+//! from its recursion limit.
 
 use std::fmt;
 
@@ -13,6 +14,10 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::AppError;
+
+/// Deepest nesting of arrays and objects accepted, the same bound serde_json
+/// applies when it builds a value.
+pub const MAX_DEPTH: usize = 128;
 
 /// A validated chat-completions body.
 #[derive(Debug)]
@@ -27,6 +32,11 @@ impl ChatBody {
     /// Parses and validates the body: a JSON object with a string `model` and
     /// an array `messages`.
     pub fn parse(raw: Bytes) -> Result<Self, AppError> {
+        if nesting_exceeds(&raw, MAX_DEPTH) {
+            return Err(AppError::InvalidJson(format!(
+                "request body is nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
         let TopLevel(fields) = serde_json::from_slice(&raw)
             .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))?;
         let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.get());
@@ -92,6 +102,37 @@ impl ChatBody {
         out.push(b'}');
         Bytes::from(out)
     }
+}
+
+/// Whether arrays and objects nest deeper than `limit`, brackets inside
+/// strings not counted. One pass, no allocation.
+fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn invalid(param: &'static str, message: &str) -> AppError {
@@ -178,8 +219,14 @@ mod tests {
             (r#"{"model":7,"messages":[]}"#, "invalid_parameter"),
             (r#"{"model":"  ","messages":[]}"#, "invalid_parameter"),
             (r#"{"model":"gpt-4.1"}"#, "invalid_parameter"),
-            (r#"{"model":"gpt-4.1","messages":"hi"}"#, "invalid_parameter"),
-            (r#"{"model":"gpt-4.1","messages":[],"stream":"yes"}"#, "invalid_parameter"),
+            (
+                r#"{"model":"gpt-4.1","messages":"hi"}"#,
+                "invalid_parameter",
+            ),
+            (
+                r#"{"model":"gpt-4.1","messages":[],"stream":"yes"}"#,
+                "invalid_parameter",
+            ),
         ];
         for (text, code) in cases {
             let error = parse(text).unwrap_err();
@@ -195,5 +242,12 @@ mod tests {
             "]".repeat(100_000)
         );
         assert_eq!(parse(&deep).unwrap_err().code(), "invalid_json");
+        let tricky_string = r#""[[[[\"{{""#;
+        let fine = format!(
+            r#"{{"model":"m","messages":[],"x":{}{tricky_string}{}}}"#,
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        assert!(parse(&fine).is_ok());
     }
 }

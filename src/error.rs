@@ -21,7 +21,10 @@ pub enum AppError {
     InvalidJson(String),
     /// A required field is absent, or has the wrong type.
     #[error("{message}")]
-    InvalidField { param: &'static str, message: String },
+    InvalidField {
+        param: &'static str,
+        message: String,
+    },
     /// The model name matches no provider, alias, prefix or default.
     #[error("{0}")]
     ModelNotFound(String),

@@ -31,8 +31,12 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::resolve(&args, &Env::from_process()).map_err(|e| e.to_string())?;
     let _stderr_guard = telemetry::init_stderr();
-    std::fs::create_dir_all(&config.cache_dir)
-        .map_err(|e| format!("cannot create cache folder {}: {e}", config.cache_dir.display()))?;
+    std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
+        format!(
+            "cannot create cache folder {}: {e}",
+            config.cache_dir.display()
+        )
+    })?;
     let (request_log, _log_guard) = RequestLog::open(&config.log)
         .map_err(|e| format!("cannot open log folder {}: {e}", config.log.dir.display()))?;
     let listen = config.listen;

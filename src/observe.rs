@@ -71,7 +71,13 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         slot,
         finished: false,
     };
-    Response::from_parts(parts, Body::new(ObservedBody { inner: body, observer }))
+    Response::from_parts(
+        parts,
+        Body::new(ObservedBody {
+            inner: body,
+            observer,
+        }),
+    )
 }
 
 fn request_id(request: &Request) -> HeaderValue {

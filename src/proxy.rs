@@ -72,7 +72,8 @@ pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
     let status = upstream.status();
     let mut headers = HeaderMap::with_capacity(8);
     for (name, value) in upstream.headers() {
-        if RELAYED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with(RATE_LIMIT_PREFIX) {
+        if RELAYED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with(RATE_LIMIT_PREFIX)
+        {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -109,11 +110,25 @@ pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
 /// one OpenAI-shaped `error` event and then an aborted connection: never a
 /// made-up `data: [DONE]`, so no client mistakes a cut answer for a whole
 /// one.
+///
+/// After the error event the relay returns `Pending` once (waking itself at
+/// once) before the error: hyper flushes what it has written whenever a body
+/// is pending, but drops unflushed bytes when a body fails, and the client
+/// must receive the error event.
 struct SseRelay<S> {
     inner: S,
     at_event_boundary: bool,
-    failure: Option<std::io::Error>,
-    ended: bool,
+    phase: RelayPhase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelayPhase {
+    Relaying,
+    /// The error event is out; let hyper flush it.
+    Flushing,
+    /// Now fail, so the connection is aborted instead of ended cleanly.
+    Failing,
+    Ended,
 }
 
 impl<S> SseRelay<S> {
@@ -121,8 +136,7 @@ impl<S> SseRelay<S> {
         Self {
             inner,
             at_event_boundary: true,
-            failure: None,
-            ended: false,
+            phase: RelayPhase::Relaying,
         }
     }
 }
@@ -148,27 +162,34 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(failure) = this.failure.take() {
-            this.ended = true;
-            return Poll::Ready(Some(Err(failure)));
-        }
-        if this.ended {
-            return Poll::Ready(None);
+        match this.phase {
+            RelayPhase::Relaying => {}
+            RelayPhase::Flushing => {
+                this.phase = RelayPhase::Failing;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            RelayPhase::Failing => {
+                this.phase = RelayPhase::Ended;
+                return Poll::Ready(Some(Err(std::io::Error::other("upstream stream failed"))));
+            }
+            RelayPhase::Ended => return Poll::Ready(None),
         }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 if !chunk.is_empty() {
-                    this.at_event_boundary = chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                    this.at_event_boundary =
+                        chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => {
                 tracing::warn!(error = %error_chain(&error), "upstream stream failed");
-                this.failure = Some(std::io::Error::other("upstream stream failed"));
+                this.phase = RelayPhase::Flushing;
                 Poll::Ready(Some(Ok(stream_error_event(this.at_event_boundary))))
             }
             Poll::Ready(None) => {
-                this.ended = true;
+                this.phase = RelayPhase::Ended;
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,

@@ -48,7 +48,10 @@ pub struct LogSlot(Arc<Mutex<LogEntry>>);
 impl LogSlot {
     /// Changes the entry.
     pub fn update(&self, change: impl FnOnce(&mut LogEntry)) {
-        let mut entry = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entry = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         change(&mut entry);
     }
 
@@ -109,7 +112,9 @@ impl RequestLog {
         let file = FileRotate::new(
             config.dir.join(REQUEST_LOG_FILE),
             AppendCount::new(config.max_files.saturating_sub(1).max(1)),
-            ContentLimit::BytesSurpassed(usize::try_from(config.max_file_bytes).unwrap_or(usize::MAX)),
+            ContentLimit::BytesSurpassed(
+                usize::try_from(config.max_file_bytes).unwrap_or(usize::MAX),
+            ),
             file_rotate::compression::Compression::None,
             None,
         );

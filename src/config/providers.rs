@@ -103,7 +103,11 @@ fn build(
 
     let base_url = {
         let var = format!("{prefix}_BASE_URL");
-        match (env.get(&var), raw.and_then(|s| s.base_url.as_ref()), builtin) {
+        match (
+            env.get(&var),
+            raw.and_then(|s| s.base_url.as_ref()),
+            builtin,
+        ) {
             (Some(url), _, _) => parse_base_url(url, || format!("environment variable {var}"))?,
             (None, Some(url), _) => {
                 parse_base_url(url.get_ref(), || locate(file, url, &field("base_url")))?
@@ -125,22 +129,38 @@ fn build(
         key_vars.push(var.get_ref().clone());
     }
     key_vars.push(format!("{prefix}_API_KEY"));
-    key_vars.extend(builtin.into_iter().flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())));
-    let api_key = key_vars.iter().find_map(|var| env.get(var)).map(Secret::new);
+    key_vars.extend(
+        builtin
+            .into_iter()
+            .flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())),
+    );
+    let api_key = key_vars
+        .iter()
+        .find_map(|var| env.get(var))
+        .map(Secret::new);
 
     let headers = match raw {
-        Some(s) => parse_headers(&s.headers, |key| locate_opt(file, s.headers.get(key), &field(&format!("headers.{key}"))))?,
+        Some(s) => parse_headers(&s.headers, |key| {
+            locate_opt(file, s.headers.get(key), &field(&format!("headers.{key}")))
+        })?,
         None => Vec::new(),
     };
 
-    let proxy = match (raw.and_then(|s| s.proxy.as_ref()), env.get("LLM_BRIDGE_PROXY"), global.and_then(|g| g.proxy.as_ref())) {
+    let proxy = match (
+        raw.and_then(|s| s.proxy.as_ref()),
+        env.get("LLM_BRIDGE_PROXY"),
+        global.and_then(|g| g.proxy.as_ref()),
+    ) {
         (Some(p), _, _) => parse_proxy(p.get_ref(), || locate(file, p, &field("proxy")))?,
         (None, Some(p), _) => parse_proxy(p, || "environment variable LLM_BRIDGE_PROXY".into())?,
         (None, None, Some(p)) => parse_proxy(p.get_ref(), || locate(file, p, "proxy"))?,
         (None, None, None) => None,
     };
 
-    let timeout = |own: Option<&Spanned<u64>>, shared: Option<&Spanned<u64>>, key: &str, default: Duration| {
+    let timeout = |own: Option<&Spanned<u64>>,
+                   shared: Option<&Spanned<u64>>,
+                   key: &str,
+                   default: Duration| {
         match (own, shared) {
             (Some(v), _) => seconds(v, || locate(file, v, &field(key))),
             (None, Some(v)) => seconds(v, || locate(file, v, key)),
@@ -198,10 +218,14 @@ fn parse_base_url(text: &str, location: impl Fn() -> String) -> Result<Url, Conf
     let mut url = Url::parse(text.trim())
         .map_err(|e| invalid(format!("`{text}` is not a valid URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(format!("`{text}` must be an http:// or https:// URL with a host")));
+        return Err(invalid(format!(
+            "`{text}` must be an http:// or https:// URL with a host"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!("`{text}` must not have a query or fragment")));
+        return Err(invalid(format!(
+            "`{text}` must not have a query or fragment"
+        )));
     }
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
@@ -214,7 +238,9 @@ fn parse_proxy(text: &str, location: impl Fn() -> String) -> Result<Option<Secre
         return Ok(None);
     }
     let scheme_ok = Url::parse(text)
-        .map(|u| matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some())
+        .map(|u| {
+            matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some()
+        })
         .unwrap_or(false);
     if !scheme_ok || reqwest::Proxy::all(text).is_err() {
         // The URL may hold a proxy password, so it is not repeated here.
@@ -237,8 +263,10 @@ fn parse_headers(
                 location: location(name),
                 message: message.into(),
             };
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("not a valid header name"))?;
-            let mut value = HeaderValue::from_str(value.get_ref()).map_err(|_| invalid("not a valid header value"))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid("not a valid header name"))?;
+            let mut value = HeaderValue::from_str(value.get_ref())
+                .map_err(|_| invalid("not a valid header value"))?;
             value.set_sensitive(true);
             Ok((name, value))
         })
@@ -271,7 +299,11 @@ pub fn check_known(
 }
 
 fn names(providers: &[ProviderConfig]) -> String {
-    providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `[aliases]`: each value must be `provider/model` with a known provider.
@@ -285,7 +317,11 @@ pub fn resolve_aliases(
     let mut aliases = BTreeMap::new();
     for (alias, target) in &loaded.config.aliases {
         let location = || loaded.locate(target, &format!("aliases.{alias}"));
-        let Some((provider, model)) = target.get_ref().split_once('/').filter(|(p, m)| !p.is_empty() && !m.is_empty()) else {
+        let Some((provider, model)) = target
+            .get_ref()
+            .split_once('/')
+            .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+        else {
             return Err(ConfigError::Invalid {
                 location: location(),
                 message: format!("`{}` must be written as provider/model", target.get_ref()),

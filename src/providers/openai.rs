@@ -108,7 +108,10 @@ impl Provider for OpenAiCompatible {
                 }
             }
         }
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         for (name, value) in &self.extra_headers {
             headers.insert(name.clone(), value.clone());
         }

@@ -1,0 +1,140 @@
+//! The real binary, run as a user would: start-up, `--help`, and the
+//! start-up errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn bridge(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_llm-bridge"));
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null());
+    command
+}
+
+#[tokio::test]
+async fn starts_with_no_config_and_serves_health() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "DEEPSEEK_API_KEY=sk-from-dotenv\n").unwrap();
+    let mut child = bridge(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("llm-bridge listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    let health: serde_json::Value = reqwest::get(base.replace("/v1", "/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deepseek = health["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "deepseek")
+        .unwrap();
+    assert_eq!(deepseek["has_key"], true, ".env was loaded");
+    assert!(dir.path().join("llm_cache").is_dir());
+    assert!(dir.path().join("logs").is_dir());
+}
+
+#[test]
+fn help_documents_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = bridge(dir.path()).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for option in [
+        "serve",
+        "--listen",
+        "LLM_BRIDGE_LISTEN",
+        "--config",
+        "LLM_BRIDGE_CONFIG",
+        "--cache-dir",
+        "LLM_BRIDGE_CACHE_DIR",
+        "--log-dir",
+        "LLM_BRIDGE_LOG_DIR",
+        "127.0.0.1:6688",
+    ] {
+        assert!(
+            help.contains(option),
+            "{option} missing from --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_config_file_names_the_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("llm-bridge.toml"),
+        "listen = \"127.0.0.1:0\"\n\n[providers.local]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodelz = [\"x\"]\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("llm-bridge.toml:5"), "{stderr}");
+    assert!(stderr.contains("modelz"), "{stderr}");
+
+    std::fs::write(
+        dir.path().join("other.toml"),
+        "[providers.x]\nbase_url = \"ftp://x\"\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path())
+        .args(["serve", "--config", "other.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("other.toml:2: providers.x.base_url"),
+        "{stderr}"
+    );
+
+    let output = bridge(dir.path())
+        .env("LLM_BRIDGE_CONFIG", "missing.toml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("missing.toml")
+    );
+}
+
+#[test]
+fn refuses_an_open_address_without_access_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = bridge(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("ACCESS_API_KEYS"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0"),
+        "{stderr}"
+    );
+}

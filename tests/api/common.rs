@@ -1,0 +1,202 @@
+//! Shared test harness: a real llm-bridge server in-process on port 0, with
+//! its own temp folders, configured from an environment snapshot and an
+//! optional config file text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use llm_bridge::app::{self, AppState};
+use llm_bridge::cli::ServeArgs;
+use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
+use llm_bridge::request_log::{REQUEST_LOG_FILE, RequestLog};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing_appender::non_blocking::WorkerGuard;
+
+use crate::mock_upstream::MockUpstream;
+
+/// Provider key values the tests use, to check where they show up.
+pub const OPENAI_KEY: &str = "sk-openai-test-1111";
+pub const DEEPSEEK_KEY: &str = "sk-deepseek-test-2222";
+pub const OPENROUTER_KEY: &str = "sk-or-test-3333";
+pub const QWEN_KEY: &str = "sk-dashscope-test-4444";
+pub const GEMINI_KEY: &str = "gm-google-test-5555";
+
+/// Every built-in provider pointed at `mock` under `/NAME/v1`, each with a
+/// key (qwen and gemini through the alternative variable names).
+pub fn builtin_env(mock: &MockUpstream) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for name in ["openai", "deepseek", "openrouter", "qwen", "gemini"] {
+        env.push((
+            format!("{}_BASE_URL", name.to_uppercase()),
+            mock.url(&format!("/{name}/v1")),
+        ));
+    }
+    env.push(("OPENAI_API_KEY".into(), OPENAI_KEY.into()));
+    env.push(("DEEPSEEK_API_KEY".into(), DEEPSEEK_KEY.into()));
+    env.push(("OPENROUTER_API_KEY".into(), OPENROUTER_KEY.into()));
+    env.push(("DASHSCOPE_API_KEY".into(), QWEN_KEY.into()));
+    env.push(("GOOGLE_API_KEY".into(), GEMINI_KEY.into()));
+    env
+}
+
+/// How to set up a gateway under test.
+#[derive(Default)]
+pub struct Setup {
+    pub env: Vec<(String, String)>,
+    pub config_toml: Option<String>,
+}
+
+impl Setup {
+    /// Built-in providers on `mock`, keys set, no config file.
+    pub fn on(mock: &MockUpstream) -> Self {
+        Self {
+            env: builtin_env(mock),
+            config_toml: None,
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Self {
+        self.env.retain(|(k, _)| k != name);
+        self
+    }
+
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config_toml = Some(toml.to_string());
+        self
+    }
+
+    /// Resolves the configuration as `serve` would.
+    pub fn resolve(&self, dirs: &TempDir) -> Result<Config, ConfigError> {
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            config: None,
+            cache_dir: Some(dirs.path().join("llm_cache")),
+            log_dir: Some(dirs.path().join("logs")),
+        };
+        let file = self
+            .config_toml
+            .as_ref()
+            .map(|text| LoadedFile::parse(&dirs.path().join("llm-bridge.toml"), text.clone()))
+            .transpose()?;
+        Config::from_parts(&args, &Env::from_pairs(self.env.clone()), file)
+    }
+
+    pub async fn start(self) -> Gateway {
+        let dirs = tempfile::tempdir().unwrap();
+        let config = self.resolve(&dirs).expect("test config is valid");
+        let (request_log, guard) = RequestLog::open(&config.log).unwrap();
+        let log_dir = config.log.dir.clone();
+        let state = AppState::new(config, request_log).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Gateway {
+            addr,
+            client: reqwest::Client::new(),
+            log_dir,
+            stop: Some(stop),
+            task: Some(task),
+            guard: Some(guard),
+            _dirs: dirs,
+        }
+    }
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    log_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    guard: Option<WorkerGuard>,
+    _dirs: TempDir,
+}
+
+impl Gateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs `body` to `/v1/chat/completions`.
+    pub async fn chat(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/chat/completions"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server (letting requests finish) and flushes the request
+    /// log.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        // Dropping the guard waits for the writer thread to flush.
+        drop(self.guard.take());
+    }
+
+    /// Stops the server and returns the current request log file.
+    pub async fn stop_and_read_log(mut self) -> String {
+        self.stop().await;
+        std::fs::read_to_string(self.log_dir.join(REQUEST_LOG_FILE)).unwrap_or_default()
+    }
+
+    /// File names in the log folder, sorted.
+    pub fn log_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// `{"model": model, "messages": [user: "hi"]}` plus `stream`.
+pub fn chat_body(model: &str, stream: bool) -> Value {
+    serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": stream,
+    })
+}
+
+/// The error body's `code`, checked with the status.
+pub async fn expect_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "error content type"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "error code in {body}");
+    assert!(body["error"]["message"].is_string());
+    assert!(body["error"]["type"].is_string());
+    assert!(body["error"].as_object().unwrap().contains_key("param"));
+    body
+}
+
+/// Reads an SSE body to the end and returns its text.
+pub async fn read_text(response: reqwest::Response) -> String {
+    response.text().await.unwrap()
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real server on port 0 against a mock upstream on
+//! port 0, over real HTTP. One test binary, so it compiles once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod mock_upstream;
+
+mod auth;
+mod cli;
+mod errors;
+mod logging;
+mod models;
+mod proxy_setting;
+mod routing;
+mod sdk;
+mod streaming;

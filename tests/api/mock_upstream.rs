@@ -1,0 +1,308 @@
+//! A scriptable OpenAI-compatible upstream on a loopback port, shared by the
+//! integration tests and the benchmark (`examples/mock_upstream.rs`).
+//!
+//! It accepts `POST …/chat/completions` under any path prefix (so each
+//! provider can get its own prefix), records every request it sees, and
+//! answers with the next scripted [`Reply`], or by default with a small
+//! completion: JSON for `"stream": false`, SSE chunks for `"stream": true`.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore};
+
+/// How the default reply behaves (the benchmark tunes these).
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// Content chunks in a default streamed answer.
+    pub stream_chunks: usize,
+    /// Pause before each content chunk of a default streamed answer.
+    pub chunk_delay: Duration,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        Self {
+            stream_chunks: 3,
+            chunk_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A JSON body with this status.
+    Json(StatusCode, Value),
+    /// Any body with this status and content type.
+    Raw(StatusCode, &'static str, String),
+    /// SSE: each string is written as its own chunk.
+    Sse(Vec<String>),
+    /// SSE: `before` is sent, then the mock waits for [`MockUpstream::release`]
+    /// before sending `after`.
+    GatedSse {
+        before: Vec<String>,
+        after: Vec<String>,
+    },
+    /// SSE that breaks off: `events` are sent, then the mock waits for
+    /// [`MockUpstream::release`] (so the events surely left) and cuts the
+    /// connection.
+    CutSse(Vec<String>),
+    /// Never answers.
+    Stall,
+}
+
+/// A request the mock received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("upstream body is JSON")
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+    }
+}
+
+struct MockState {
+    options: MockOptions,
+    recorded: Mutex<Vec<Recorded>>,
+    replies: Mutex<VecDeque<Reply>>,
+    hits: AtomicUsize,
+    released: Semaphore,
+    request_seen: Notify,
+}
+
+/// A running mock upstream.
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    state: Arc<MockState>,
+}
+
+impl MockUpstream {
+    /// Starts on a free loopback port with default options.
+    pub async fn start() -> Self {
+        Self::start_with(
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            MockOptions::default(),
+        )
+        .await
+    }
+
+    /// Starts on `listener`.
+    pub async fn start_with(listener: TcpListener, options: MockOptions) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(MockState {
+            options,
+            recorded: Mutex::new(Vec::new()),
+            replies: Mutex::new(VecDeque::new()),
+            hits: AtomicUsize::new(0),
+            released: Semaphore::new(0),
+            request_seen: Notify::new(),
+        });
+        let app = Router::new()
+            .route("/{*path}", post(chat_completions))
+            .with_state(Arc::clone(&state));
+        tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, state }
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Queues a reply for the next request.
+    pub fn push_reply(&self, reply: Reply) {
+        self.state.replies.lock().unwrap().push_back(reply);
+    }
+
+    /// Lets a [`Reply::GatedSse`] send the rest of its events.
+    pub fn release(&self) {
+        self.state.released.add_permits(1);
+    }
+
+    /// How many requests arrived.
+    pub fn hits(&self) -> usize {
+        self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.state.recorded.lock().unwrap().clone()
+    }
+
+    /// The only request so far.
+    pub fn single(&self) -> Recorded {
+        let recorded = self.recorded();
+        assert_eq!(recorded.len(), 1, "expected one upstream request");
+        recorded.into_iter().next().unwrap()
+    }
+}
+
+/// `data: {json}\n\n`
+pub fn sse_event(value: &Value) -> String {
+    format!("data: {value}\n\n")
+}
+
+/// The closing SSE event.
+pub const SSE_DONE: &str = "data: [DONE]\n\n";
+
+/// A `chat.completion.chunk` with some content.
+pub fn content_chunk(model: &str, content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}],
+    })
+}
+
+/// A whole streamed answer: role, content pieces, finish reason, usage, DONE.
+pub fn sse_answer(model: &str, pieces: &[&str]) -> Vec<String> {
+    let mut events = vec![sse_event(&json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}],
+    }))];
+    events.extend(pieces.iter().map(|p| sse_event(&content_chunk(model, p))));
+    events.push(sse_event(&json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": pieces.len(), "total_tokens": 5 + pieces.len()},
+    })));
+    events.push(SSE_DONE.to_string());
+    events
+}
+
+/// A non-streamed `chat.completion`.
+pub fn completion(model: &str, content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+        }],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    })
+}
+
+async fn chat_completions(
+    State(state): State<Arc<MockState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.hits.fetch_add(1, Ordering::SeqCst);
+    state.recorded.lock().unwrap().push(Recorded {
+        path: uri.path().to_string(),
+        headers,
+        body: body.clone(),
+    });
+    state.request_seen.notify_waiters();
+    if !uri.path().ends_with("/chat/completions") {
+        return (StatusCode::NOT_FOUND, "no such path").into_response();
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let scripted = state.replies.lock().unwrap().pop_front();
+    let reply = scripted.unwrap_or_else(|| default_reply(&state.options, &request));
+    match reply {
+        Reply::Json(status, value) => (status, axum::Json(value)).into_response(),
+        Reply::Raw(status, content_type, text) => {
+            (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
+        }
+        Reply::Sse(events) => sse(paced(events, state.options.chunk_delay)),
+        Reply::GatedSse { before, after } => {
+            let state = Arc::clone(&state);
+            let gate = futures::stream::once(async move {
+                state.released.acquire().await.unwrap().forget();
+                futures::stream::iter(after)
+            })
+            .flatten();
+            sse(futures::stream::iter(before)
+                .chain(gate)
+                .map(Ok::<_, std::io::Error>)
+                .boxed())
+        }
+        Reply::CutSse(events) => {
+            let state = Arc::clone(&state);
+            let cut = futures::stream::once(async move {
+                state.released.acquire().await.unwrap().forget();
+                Err(std::io::Error::other("cut"))
+            });
+            sse(futures::stream::iter(events).map(Ok).chain(cut).boxed())
+        }
+        Reply::Stall => {
+            std::future::pending::<()>().await;
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn default_reply(options: &MockOptions, request: &Value) -> Reply {
+    let model = request["model"].as_str().unwrap_or("mock");
+    if request["stream"] == Value::Bool(true) {
+        let pieces: Vec<String> = (0..options.stream_chunks)
+            .map(|i| format!("tok{i} "))
+            .collect();
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        Reply::Sse(sse_answer(model, &pieces))
+    } else {
+        Reply::Json(StatusCode::OK, completion(model, "Hello from the mock"))
+    }
+}
+
+type EventStream = futures::stream::BoxStream<'static, Result<String, std::io::Error>>;
+
+fn paced(events: Vec<String>, delay: Duration) -> EventStream {
+    if delay.is_zero() {
+        return futures::stream::iter(events).map(Ok).boxed();
+    }
+    futures::stream::iter(events)
+        .then(move |event| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, std::io::Error>(event)
+        })
+        .boxed()
+}
+
+fn sse(events: EventStream) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(events))
+        .unwrap()
+}
