@@ -18,7 +18,10 @@ use mock_upstream::{MockOptions, MockUpstream};
 
 fn main() {
     let mut listen = "127.0.0.1:9000".to_string();
-    let mut options = MockOptions::default();
+    let mut options = MockOptions {
+        record: false,
+        ..MockOptions::default()
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {

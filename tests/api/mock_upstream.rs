@@ -31,6 +31,9 @@ pub struct MockOptions {
     pub stream_chunks: usize,
     /// Pause before each content chunk of a default streamed answer.
     pub chunk_delay: Duration,
+    /// Keep every request for [`MockUpstream::recorded`]; the benchmark
+    /// turns this off so memory stays flat over millions of requests.
+    pub record: bool,
 }
 
 impl Default for MockOptions {
@@ -38,6 +41,7 @@ impl Default for MockOptions {
         Self {
             stream_chunks: 3,
             chunk_delay: Duration::ZERO,
+            record: true,
         }
     }
 }
@@ -228,11 +232,13 @@ async fn chat_completions(
     body: Bytes,
 ) -> Response {
     state.hits.fetch_add(1, Ordering::SeqCst);
-    state.recorded.lock().unwrap().push(Recorded {
-        path: uri.path().to_string(),
-        headers,
-        body: body.clone(),
-    });
+    if state.options.record {
+        state.recorded.lock().unwrap().push(Recorded {
+            path: uri.path().to_string(),
+            headers,
+            body: body.clone(),
+        });
+    }
     state.request_seen.notify_waiters();
     if !uri.path().ends_with("/chat/completions") {
         return (StatusCode::NOT_FOUND, "no such path").into_response();
