@@ -1,1 +1,210 @@
+use std::path::Path;
 
+use super::*;
+
+fn resolve(
+    args: ServeArgs,
+    env: &[(&str, &str)],
+    text: Option<&str>,
+) -> Result<Config, ConfigError> {
+    let file = text
+        .map(|t| LoadedFile::parse(Path::new("llm-bridge.toml"), t.to_string()))
+        .transpose()?;
+    Config::from_parts(&args, &Env::from_pairs(env.iter().copied()), file)
+}
+
+fn error(args: ServeArgs, env: &[(&str, &str)], text: &str) -> String {
+    resolve(args, env, Some(text)).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults_need_nothing() {
+    let config = resolve(ServeArgs::default(), &[], None).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:6688");
+    assert_eq!(config.cache_dir, PathBuf::from("llm_cache"));
+    assert_eq!(config.log.dir, PathBuf::from("logs"));
+    assert_eq!(config.log.max_file_bytes, 10 * 1024 * 1024);
+    assert_eq!(config.log.max_files, 5);
+    assert!(!config.log.log_bodies);
+    assert_eq!(config.max_body_bytes, 10 * 1024 * 1024);
+    let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["openai", "deepseek", "openrouter", "qwen", "gemini"]
+    );
+    let gemini = config.provider("gemini").unwrap();
+    assert_eq!(
+        gemini.base_url.as_str(),
+        "https://generativelanguage.googleapis.com/v1beta/openai"
+    );
+    assert!(gemini.api_key.is_none());
+    assert_eq!(gemini.read_timeout, DEFAULT_READ_TIMEOUT);
+}
+
+#[test]
+fn flag_beats_environment_beats_file_beats_default() {
+    let text = "listen = \"127.0.0.1:7001\"\ncache_dir = \"from-file\"\nlog_dir = \"logs-file\"";
+    let from_file = resolve(ServeArgs::default(), &[], Some(text)).unwrap();
+    assert_eq!(from_file.listen.port(), 7001);
+    assert_eq!(from_file.cache_dir, PathBuf::from("from-file"));
+
+    // clap merges flag and environment into the same field, the flag winning.
+    let args = ServeArgs {
+        listen: Some("127.0.0.1:7002".into()),
+        cache_dir: Some("from-flag".into()),
+        ..ServeArgs::default()
+    };
+    let from_flag = resolve(args, &[], Some(text)).unwrap();
+    assert_eq!(from_flag.listen.port(), 7002);
+    assert_eq!(from_flag.cache_dir, PathBuf::from("from-flag"));
+    assert_eq!(from_flag.log.dir, PathBuf::from("logs-file"));
+}
+
+#[test]
+fn provider_keys_and_urls_come_from_the_environment() {
+    let env = [
+        ("OPENAI_API_KEY", "sk-a"),
+        ("DASHSCOPE_API_KEY", "sk-dash"),
+        ("GOOGLE_API_KEY", "g-key"),
+        ("GEMINI_API_KEY", "gem-key"),
+        ("DEEPSEEK_BASE_URL", "http://127.0.0.1:9/v1/"),
+        ("MY_VLLM_API_KEY", "vllm-key"),
+        ("TEAM_TOKEN", "team"),
+    ];
+    let text = "[providers.my-vllm]\nbase_url = \"http://gpu:8000/v1\"\n\n[providers.corp]\nbase_url = \"https://llm.corp/v1\"\napi_key_env = \"TEAM_TOKEN\"\n";
+    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let key = |name: &str| {
+        config
+            .provider(name)
+            .unwrap()
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+    };
+    assert_eq!(key("openai").as_deref(), Some("sk-a"));
+    assert_eq!(key("qwen").as_deref(), Some("sk-dash"));
+    assert_eq!(
+        key("gemini").as_deref(),
+        Some("gem-key"),
+        "NAME_API_KEY wins over GOOGLE_API_KEY"
+    );
+    assert_eq!(key("my-vllm").as_deref(), Some("vllm-key"));
+    assert_eq!(key("corp").as_deref(), Some("team"));
+    assert_eq!(key("openrouter"), None);
+    assert_eq!(
+        config.provider("deepseek").unwrap().base_url.as_str(),
+        "http://127.0.0.1:9/v1"
+    );
+    assert!(config.provider("corp").unwrap().declared);
+    assert!(!config.provider("openai").unwrap().declared);
+}
+
+#[test]
+fn errors_name_the_file_line_and_field() {
+    let cases = [
+        ("listen = 5", "llm-bridge.toml:1", "invalid type"),
+        (
+            "[log]\nmax_files = 0",
+            "llm-bridge.toml:2: log.max_files",
+            "greater than 0",
+        ),
+        ("bogus = 1", "llm-bridge.toml:1", "unknown field `bogus`"),
+        (
+            "[providers.x]\nmodels = []",
+            "llm-bridge.toml:1: providers.x",
+            "base_url is required (or set X_BASE_URL)",
+        ),
+        (
+            "[providers.x]\nbase_url = \"localhost:8000\"",
+            "llm-bridge.toml:2: providers.x.base_url",
+            "http:// or https://",
+        ),
+        (
+            "[providers.openai]\nproxy = \"ftp://p:1\"",
+            "llm-bridge.toml:2: providers.openai.proxy",
+            "socks5://",
+        ),
+        (
+            "[providers.openai]\nheaders = { \"bad header\" = \"v\" }",
+            "llm-bridge.toml:2: providers.openai.headers.bad header",
+            "header name",
+        ),
+        (
+            "[providers.openai]\nread_timeout_secs = 0",
+            "llm-bridge.toml:2: providers.openai.read_timeout_secs",
+            "greater than 0",
+        ),
+        (
+            "[aliases]\nfast = \"gpt-4.1\"",
+            "llm-bridge.toml:2: aliases.fast",
+            "provider/model",
+        ),
+        (
+            "\n[aliases]\nfast = \"nobody/m\"",
+            "llm-bridge.toml:3: aliases.fast",
+            "no provider named `nobody`",
+        ),
+        (
+            "default_provider = \"nobody\"",
+            "llm-bridge.toml:1: default_provider",
+            "no provider named",
+        ),
+        (
+            "[providers.\"a/b\"]\nbase_url = \"http://x/v1\"",
+            "providers.a/b",
+            "only letters",
+        ),
+    ];
+    for (text, location, message) in cases {
+        let error = error(ServeArgs::default(), &[], text);
+        assert!(error.contains(location), "{text:?}: {error}");
+        assert!(error.contains(message), "{text:?}: {error}");
+    }
+}
+
+#[test]
+fn a_bad_listen_address_names_its_source() {
+    let args = ServeArgs {
+        listen: Some("nonsense".into()),
+        ..ServeArgs::default()
+    };
+    let error = resolve(args, &[], None).unwrap_err().to_string();
+    assert!(error.contains("--listen / LLM_BRIDGE_LISTEN"), "{error}");
+}
+
+#[test]
+fn open_addresses_need_access_keys() {
+    let open = ServeArgs {
+        listen: Some("0.0.0.0:6688".into()),
+        ..ServeArgs::default()
+    };
+    let refused = resolve(open.clone(), &[], None).unwrap_err();
+    assert!(matches!(refused, ConfigError::OpenListenAddress { .. }));
+    let config = resolve(open, &[("ACCESS_API_KEYS", " a , ,b ")], None).unwrap();
+    assert_eq!(config.access_keys.len(), 2);
+    assert_eq!(config.access_keys[1].expose(), "b");
+}
+
+#[test]
+fn secrets_never_print() {
+    let env = [
+        ("OPENAI_API_KEY", "sk-very-secret"),
+        ("ACCESS_API_KEYS", "acc-secret"),
+    ];
+    let text = "proxy = \"socks5://user:proxy-secret@127.0.0.1:1080\"\n[providers.openai]\nheaders = { Authorization = \"Bearer hdr-secret\" }";
+    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let printed = format!("{config:?}");
+    for secret in ["sk-very-secret", "acc-secret", "proxy-secret", "hdr-secret"] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+}
+
+#[test]
+fn a_proxy_error_does_not_repeat_the_url() {
+    let error = error(
+        ServeArgs::default(),
+        &[],
+        "proxy = \"gopher://user:pw-secret@h:1\"",
+    );
+    assert!(!error.contains("pw-secret"), "{error}");
+}
