@@ -208,3 +208,13 @@ fn a_proxy_error_does_not_repeat_the_url() {
     );
     assert!(!error.contains("pw-secret"), "{error}");
 }
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("llm-bridge.example.toml");
+    let file = LoadedFile::read(&path).unwrap();
+    let config = Config::from_parts(&ServeArgs::default(), &Env::default(), Some(file)).unwrap();
+    assert_eq!(config.default_provider.as_deref(), Some("ollama"));
+    assert_eq!(config.aliases.len(), 2);
+    assert!(config.provider("corp").unwrap().proxy.is_some());
+}
