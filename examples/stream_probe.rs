@@ -189,7 +189,11 @@ async fn concurrent(client: &reqwest::Client, args: &Args, body: &Value) -> bool
 }
 
 /// Sends one streamed request and reads it to its end.
-async fn one_stream(client: &reqwest::Client, url: &str, body: &Value) -> Result<StreamTimes, String> {
+async fn one_stream(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+) -> Result<StreamTimes, String> {
     let start = Instant::now();
     let mut response = client
         .post(url)

@@ -18,7 +18,12 @@ use clap::{Args, Parser, Subcommand};
 /// DEEPSEEK_API_KEY, OPENROUTER_API_KEY, QWEN_API_KEY or DASHSCOPE_API_KEY,
 /// GEMINI_API_KEY or GOOGLE_API_KEY). Without a subcommand, runs `serve`.
 #[derive(Debug, Parser)]
-#[command(name = "llm-bridge", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "llm-bridge",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_long_help = ENVIRONMENT_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -26,6 +31,26 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: ServeArgs,
 }
+
+/// The rest of the configuration, shown by `--help`.
+const ENVIRONMENT_HELP: &str = "\
+Environment (also read from .env in the working directory; real variables win):
+  ACCESS_API_KEYS      Comma-separated keys clients must send as `Authorization: Bearer KEY`,
+                       `x-api-key` or `api-key`. Empty: open, loopback only, and providers
+                       without a key get the client's own key.
+  NAME_API_KEY         Key of provider NAME (OPENAI, DEEPSEEK, OPENROUTER, QWEN, GEMINI, or a
+                       provider from the config file). Also DASHSCOPE_API_KEY, GOOGLE_API_KEY.
+  NAME_BASE_URL        Replaces provider NAME's base URL.
+  LLM_BRIDGE_PROXY     Upstream proxy (socks5://, socks5h://, http://) for providers without
+                       their own.
+  RUST_LOG             Level of the stderr log (default: info).
+
+Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
+connect_timeout_secs, read_timeout_secs, [log] max_file_bytes / max_files / log_bodies,
+[aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env / headers /
+proxy / models / connect_timeout_secs / read_timeout_secs. See llm-bridge.example.toml.
+
+Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ use futures::Stream;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::providers::Provider;
 use crate::observe::PROVIDER;
 
 /// Upstream response headers passed to the client. Everything else
@@ -37,12 +38,19 @@ const UPSTREAM_REQUEST_ID: HeaderName = HeaderName::from_static("x-upstream-requ
 /// (unreachable) or 504 (timeout).
 pub async fn send(
     request: reqwest::RequestBuilder,
-    provider: &str,
+    provider: &dyn Provider,
 ) -> Result<reqwest::Response, AppError> {
     request.send().await.map_err(|error| {
         // The one place an upstream failure's details are logged; clients get
-        // a short message without them.
-        tracing::warn!(provider, error = %error_chain(&error), "upstream request failed");
+        // a short message without them. The URL is left out of the message
+        // because it may carry credentials; the public base URL replaces it.
+        let provider = provider.name();
+        let error = error.without_url();
+        tracing::warn!(
+            provider,
+            error = %error_chain(&error),
+            "upstream request failed"
+        );
         if error.is_timeout() {
             AppError::UpstreamTimeout {
                 provider: provider.to_string(),

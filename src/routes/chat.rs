@@ -52,7 +52,7 @@ pub async fn chat_completions(
             headers: Some(&headers),
         },
     );
-    match proxy::send(request, provider).await {
+    match proxy::send(request, route.provider.as_ref()).await {
         Ok(upstream) => Ok(proxy::relay(upstream, provider)),
         Err(error) => {
             let mut response = error.into_response();

@@ -73,6 +73,12 @@ fn help_documents_every_option() {
         "--log-dir",
         "LLM_BRIDGE_LOG_DIR",
         "127.0.0.1:6688",
+        "ACCESS_API_KEYS",
+        "LLM_BRIDGE_PROXY",
+        "NAME_API_KEY",
+        "NAME_BASE_URL",
+        "RUST_LOG",
+        "llm-bridge.example.toml",
     ] {
         assert!(
             help.contains(option),
