@@ -16,8 +16,8 @@ use futures::Stream;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::providers::Provider;
 use crate::observe::PROVIDER;
+use crate::providers::Provider;
 
 /// Upstream response headers passed to the client. Everything else
 /// (hop-by-hop, `content-length`, cookies, server details) stays behind.
