@@ -11,6 +11,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::AccessKeys;
+use crate::browser::{OriginPolicy, reject_foreign_origins};
 use crate::config::Config;
 use crate::observe::observe;
 use crate::providers::Registry;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub request_log: RequestLog,
     /// `/v1/models` body, built once.
     pub models_json: Bytes,
+    /// Which web pages may call.
+    pub origins: OriginPolicy,
 }
 
 /// Why the state could not be built.
@@ -46,7 +49,9 @@ impl AppState {
             "object": "list",
             "data": routes::model_objects(&registry, !access_keys.required()),
         });
+        let origins = OriginPolicy::new(access_keys.required(), &config.cors_origins);
         Ok(Self {
+            origins,
             access_keys: Arc::new(access_keys),
             config: Arc::new(config),
             registry: Arc::new(registry),
@@ -66,6 +71,11 @@ fn install_tls_provider() {
 pub fn build_router(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reject_foreign_origins,
+        ))
+        .layer(state.origins.cors_layer())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

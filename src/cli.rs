@@ -46,7 +46,7 @@ Environment (also read from .env in the working directory; real variables win):
   RUST_LOG             Level of the stderr log (default: info).
 
 Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
-connect_timeout_secs, read_timeout_secs, [log] max_file_bytes / max_files / log_bodies,
+connect_timeout_secs, read_timeout_secs, cors_origins, [log] max_file_bytes / max_files / log_bodies,
 [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env / headers /
 proxy / models / connect_timeout_secs / read_timeout_secs. See llm-bridge.example.toml.
 

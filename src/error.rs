@@ -37,6 +37,9 @@ pub enum AppError {
     /// The body could not be read from the client.
     #[error("could not read the request body")]
     BodyUnreadable,
+    /// A web page from an origin that may not call the gateway.
+    #[error("{0}")]
+    ForbiddenOrigin(String),
     /// No route for this method and path.
     #[error("{0}")]
     NotFound(String),
@@ -60,6 +63,7 @@ impl AppError {
             }
             Self::ModelNotFound(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
@@ -71,6 +75,7 @@ impl AppError {
     fn kind(&self) -> &'static str {
         match self {
             Self::Unauthorized(_) => "authentication_error",
+            Self::ForbiddenOrigin(_) => "permission_error",
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => "upstream_error",
             _ => "invalid_request_error",
         }
@@ -84,6 +89,7 @@ impl AppError {
             Self::InvalidField { .. } => "invalid_parameter",
             Self::ModelNotFound(_) => "model_not_found",
             Self::Unauthorized(_) => "invalid_api_key",
+            Self::ForbiddenOrigin(_) => "origin_not_allowed",
             Self::BodyTooLarge { .. } => "request_too_large",
             Self::BodyUnreadable => "body_unreadable",
             Self::NotFound(_) => "unknown_url",

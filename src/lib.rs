@@ -7,6 +7,7 @@
 //! - [`app`]: shared state, router, server loop.
 //! - [`observe`]: request id, provider header, request-log line per request.
 //! - [`auth`]: access keys and pass-through of the client's provider key.
+//! - [`browser`]: which web-page origins may call; CORS.
 //! - [`routes`]: the HTTP endpoints.
 //! - [`chat_body`]: the one parse of a chat-completions body.
 //! - [`providers`]: the [`providers::Provider`] trait, adapters and model routing.
@@ -25,6 +26,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod browser;
 pub mod chat_body;
 pub mod cli;
 pub mod config;

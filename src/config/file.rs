@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub connect_timeout_secs: Option<Spanned<u64>>,
     pub read_timeout_secs: Option<Spanned<u64>>,
     #[serde(default)]
+    pub cors_origins: Vec<String>,
+    #[serde(default)]
     pub log: LogSection,
     #[serde(default)]
     pub aliases: BTreeMap<String, Spanned<String>>,

@@ -114,6 +114,8 @@ pub struct Config {
     /// Provider for names that match nothing else.
     pub default_provider: Option<String>,
     pub max_body_bytes: usize,
+    /// Web-page origins allowed besides local and desktop-app ones.
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -171,6 +173,7 @@ impl Config {
             aliases,
             default_provider,
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            cors_origins: raw.cors_origins.clone(),
         })
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod mock_upstream;
 
 mod auth;
+mod browser;
 mod cli;
 mod errors;
 mod logging;

@@ -1,0 +1,152 @@
+//! Requests from web pages: which origins may call the gateway, and CORS for
+//! them.
+//!
+//! A browser adds `Origin` to every cross-site request, and a page can send
+//! a "simple" POST without any preflight. So the check is enforced here, on
+//! the server: a request whose `Origin` is not allowed gets 403 before it can
+//! reach (and spend money at) a provider. Clients that are not browsers (the
+//! SDKs, curl) send no `Origin` and are not affected.
+//!
+//! Allowed: desktop-app and local origins (`app://`, `file://`, `tauri://`,
+//! `vscode-webview://`, `null`, and `http(s)://localhost|127.0.0.1|[::1]` on
+//! any port), the config file's `cors_origins`, and, once access keys are
+//! required, any origin (the key is then what protects the gateway).
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// Schemes of desktop apps (Electron, Tauri, VS Code webviews, Capacitor).
+const APP_SCHEMES: &[&str] = &["app", "file", "tauri", "vscode-webview", "capacitor"];
+const LOCAL_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
+
+/// Headers a page may read from a response.
+const EXPOSED: &[&str] = &[
+    "x-request-id",
+    "x-llm-bridge-provider",
+    "x-upstream-request-id",
+];
+
+/// Who may call from a browser.
+#[derive(Debug, Clone)]
+pub struct OriginPolicy {
+    any: bool,
+    extra: Vec<String>,
+}
+
+impl OriginPolicy {
+    /// `any` when access keys are required; `extra` from `cors_origins`.
+    pub fn new(any: bool, extra: &[String]) -> Self {
+        Self {
+            any,
+            extra: extra
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Whether a page from `origin` may call the gateway.
+    pub fn allows(&self, origin: &HeaderValue) -> bool {
+        if self.any {
+            return true;
+        }
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let origin = origin.to_ascii_lowercase();
+        if origin == "null" || self.extra.iter().any(|o| *o == origin) {
+            return true;
+        }
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return false;
+        };
+        if APP_SCHEMES.contains(&scheme) {
+            return true;
+        }
+        let host = match rest.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            _ => rest,
+        };
+        matches!(scheme, "http" | "https") && LOCAL_HOSTS.contains(&host)
+    }
+
+    /// The CORS layer answering preflights and adding headers for allowed
+    /// origins.
+    pub fn cors_layer(&self) -> CorsLayer {
+        let policy = self.clone();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(move |origin, _| {
+                policy.allows(origin)
+            }))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(
+                EXPOSED
+                    .iter()
+                    .map(|h| HeaderName::from_static(h))
+                    .collect::<Vec<_>>(),
+            )
+            .max_age(std::time::Duration::from_secs(600))
+    }
+}
+
+/// Middleware: 403 for requests from origins the policy does not allow.
+pub async fn reject_foreign_origins(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match request.headers().get(header::ORIGIN) {
+        Some(origin) if !state.origins.allows(origin) => AppError::ForbiddenOrigin(
+            "requests from this web page's origin are not allowed: add it to `cors_origins` \
+             in the config file, or set ACCESS_API_KEYS"
+                .into(),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(policy: &OriginPolicy, origin: &str) -> bool {
+        policy.allows(&HeaderValue::from_str(origin).unwrap())
+    }
+
+    #[test]
+    fn open_mode_allows_apps_and_local_pages_only() {
+        let policy = OriginPolicy::new(false, &["https://ui.example.com/".to_string()]);
+        for ok in [
+            "app://cherry",
+            "file://",
+            "null",
+            "http://localhost:5173",
+            "http://127.0.0.1",
+            "https://[::1]:8443",
+            "https://ui.example.com",
+        ] {
+            assert!(allows(&policy, ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example:80",
+            "https://ui.example.com.evil",
+            "garbage",
+        ] {
+            assert!(!allows(&policy, bad), "{bad}");
+        }
+        assert!(allows(
+            &OriginPolicy::new(true, &[]),
+            "https://evil.example"
+        ));
+    }
+}
