@@ -60,7 +60,7 @@ impl OriginPolicy {
             return false;
         };
         let origin = origin.to_ascii_lowercase();
-        if origin == "null" || self.extra.iter().any(|o| *o == origin) {
+        if origin == "null" || self.extra.contains(&origin) {
             return true;
         }
         let Some((scheme, rest)) = origin.split_once("://") else {

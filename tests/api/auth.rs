@@ -12,10 +12,9 @@ async fn access_keys_are_required_when_set() {
         .env("ACCESS_API_KEYS", ACCESS)
         .start()
         .await;
-    let url = gateway.url("/v1/chat/completions");
     let body = chat_body("gpt-4.1", false);
 
-    let no_key = gateway.client.post(&url).json(&body).send().await.unwrap();
+    let no_key = gateway.chat_request().json(&body).send().await.unwrap();
     let error = expect_error(no_key, 401, "invalid_api_key").await;
     assert_eq!(error["error"]["type"], "authentication_error");
     for bad in [
@@ -26,8 +25,7 @@ async fn access_keys_are_required_when_set() {
         "team",
     ] {
         let response = gateway
-            .client
-            .post(&url)
+            .chat_request()
             .header("authorization", bad)
             .json(&body)
             .send()
@@ -51,8 +49,7 @@ async fn access_keys_are_required_when_set() {
         ("api-key", "team-key-abc"),
     ] {
         let response = gateway
-            .client
-            .post(&url)
+            .chat_request()
             .header(name, value)
             .json(&body)
             .send()
@@ -87,8 +84,7 @@ async fn with_access_keys_a_keyless_provider_gets_no_authorization() {
         .start()
         .await;
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .bearer_auth("team-key-abc")
         .json(&chat_body("deepseek-chat", false))
         .send()
@@ -104,8 +100,7 @@ async fn without_access_keys_the_client_key_reaches_keyless_providers() {
     let gateway = Setup::on(&mock).without("DEEPSEEK_API_KEY").start().await;
     let send = |model: &'static str, header: &'static str, value: &'static str| {
         gateway
-            .client
-            .post(gateway.url("/v1/chat/completions"))
+            .chat_request()
             .header(header, value)
             .json(&chat_body(model, false))
             .send()

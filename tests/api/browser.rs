@@ -9,8 +9,7 @@ async fn a_foreign_page_cannot_spend_the_users_keys() {
     let gateway = Setup::on(&mock).start().await;
     // A "simple" cross-site POST that a browser sends without preflight.
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .header("origin", "https://evil.example")
         .header("content-type", "text/plain")
         .body(chat_body("gpt-4.1", false).to_string())
@@ -52,8 +51,7 @@ async fn desktop_apps_and_local_pages_get_cors() {
     assert!(allowed.contains("authorization"), "{allowed}");
 
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .header("origin", "http://localhost:5173")
         .json(&chat_body("gpt-4.1", false))
         .send()
@@ -80,8 +78,7 @@ async fn with_access_keys_any_origin_may_call_with_a_key() {
         .await;
     let send = |key: Option<&'static str>| {
         let mut request = gateway
-            .client
-            .post(gateway.url("/v1/chat/completions"))
+            .chat_request()
             .header("origin", "https://my-ui.example")
             .json(&chat_body("gpt-4.1", false));
         if let Some(key) = key {

@@ -131,14 +131,14 @@ impl Gateway {
         format!("http://{}{path}", self.addr)
     }
 
+    /// A POST to `/v1/chat/completions`, to add headers and a body to.
+    pub fn chat_request(&self) -> reqwest::RequestBuilder {
+        self.client.post(self.url("/v1/chat/completions"))
+    }
+
     /// POSTs `body` to `/v1/chat/completions`.
     pub async fn chat(&self, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url("/v1/chat/completions"))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.chat_request().json(body).send().await.unwrap()
     }
 
     /// Stops the server (letting requests finish) and flushes the request

@@ -11,8 +11,7 @@ use crate::mock_upstream::*;
 
 async fn post_raw(gateway: &Gateway, body: impl Into<reqwest::Body>) -> reqwest::Response {
     gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .header("content-type", "application/json")
         .body(body)
         .send()

@@ -21,8 +21,7 @@ async fn one_line_per_request_and_no_key_anywhere() {
         .await;
     let send = |body| {
         gateway
-            .client
-            .post(gateway.url("/v1/chat/completions"))
+            .chat_request()
             .bearer_auth("access-secret-9")
             .header("x-request-id", "req-42")
             .json(&body)
@@ -33,8 +32,7 @@ async fn one_line_per_request_and_no_key_anywhere() {
     let response = send(chat_body("deepseek-chat", false)).await.unwrap();
     assert_eq!(response.status(), 200);
     let wrong = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .bearer_auth("wrong-secret-7")
         .json(&chat_body("gpt-4.1", false))
         .send()
@@ -88,8 +86,7 @@ async fn bodies_are_logged_only_when_asked() {
     let response = gateway.chat(&chat_body("gpt-4.1", false)).await;
     assert_eq!(response.status(), 200);
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .bearer_auth("sk-client-secret")
         .json(&chat_body("deepseek-chat", true))
         .send()

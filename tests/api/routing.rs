@@ -111,8 +111,7 @@ async fn an_unchanged_model_forwards_the_exact_bytes() {
     let gateway = Setup::on(&mock).start().await;
     let raw = "{ \"model\":\"gpt-4.1\",\n  \"messages\":[{\"role\":\"user\",\"content\":\"h\\u00e9\"}], \"seed\": 1.50 }";
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .header("content-type", "application/json")
         .body(raw)
         .send()
@@ -215,8 +214,7 @@ headers = { "X-Team" = "research" }
 "#;
     let gateway = Setup::on(&mock).config(toml).start().await;
     let response = gateway
-        .client
-        .post(gateway.url("/v1/chat/completions"))
+        .chat_request()
         .header("http-referer", "https://example.test/app")
         .header("x-title", "My App")
         .header("cookie", "session=secret")
