@@ -18,13 +18,26 @@ use crate::providers::Registry;
 use crate::request_log::RequestLog;
 use crate::routes;
 
-/// Everything a handler may need; cheap to clone (all shared behind `Arc`s,
-/// nothing locked).
+/// Everything a handler may need. Cloned several times per request (once per
+/// layer and extractor), so it is one `Arc` over [`Shared`]; nothing inside
+/// is locked.
 #[derive(Debug, Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub registry: Arc<Registry>,
-    pub access_keys: Arc<AccessKeys>,
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub registry: Registry,
+    pub access_keys: AccessKeys,
     pub request_log: RequestLog,
     /// `/v1/models` body, built once.
     pub models_json: Bytes,
@@ -50,14 +63,14 @@ impl AppState {
             "data": routes::model_objects(&registry, !access_keys.required()),
         });
         let origins = OriginPolicy::new(access_keys.required(), &config.cors_origins);
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             origins,
-            access_keys: Arc::new(access_keys),
-            config: Arc::new(config),
-            registry: Arc::new(registry),
+            access_keys,
+            config,
+            registry,
             request_log,
             models_json: Bytes::from(models.to_string()),
-        })
+        })))
     }
 }
 

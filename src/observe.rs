@@ -80,6 +80,16 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     )
 }
 
+/// Request ids the gateway makes: a random prefix drawn once per process and
+/// a counter, unique without a random-number syscall per request.
+fn new_request_id() -> HeaderValue {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_string());
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix}{n:016x}")).unwrap_or(SELF_PROVIDER)
+}
+
 fn request_id(request: &Request) -> HeaderValue {
     let from_client = request.headers().get(REQUEST_ID).filter(|value| {
         let bytes = value.as_bytes();
@@ -91,10 +101,7 @@ fn request_id(request: &Request) -> HeaderValue {
     });
     match from_client {
         Some(value) => value.clone(),
-        None => {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            HeaderValue::from_str(&id).unwrap_or(SELF_PROVIDER)
-        }
+        None => new_request_id(),
     }
 }
 
@@ -180,7 +187,9 @@ impl Observer {
                 .map(|b| String::from_utf8_lossy(b).into_owned()),
         };
         self.log.write(&record);
-        tracing::info!(
+        // Per-request lines on stderr only at debug level: the request log
+        // already has them, and each line costs a wake-up of the writer.
+        tracing::debug!(
             "{} {} {} {} -> {} {} {:.1}ms {}",
             request_id,
             self.method,

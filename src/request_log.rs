@@ -118,10 +118,12 @@ impl RequestLog {
             file_rotate::compression::Compression::None,
             None,
         );
+        // The writer thread drains every queued line and then flushes, so a
+        // buffer turns a burst of lines into one write call.
         let (writer, guard) = NonBlockingBuilder::default()
             .lossy(true)
             .thread_name("llm-bridge-request-log")
-            .finish(file);
+            .finish(std::io::BufWriter::with_capacity(64 * 1024, file));
         Ok((
             Self {
                 writer,
