@@ -78,6 +78,9 @@ struct StreamTimes {
 
 fn main() {
     let args = Args::parse();
+    // reqwest is built without a bundled crypto provider (as in llm-bridge);
+    // only plain http:// is used, but the client builder wants one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // One thread: the probe should take as little CPU from the measured
     // processes as possible, and one thread easily keeps up.
     let runtime = tokio::runtime::Builder::new_current_thread()
