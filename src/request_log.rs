@@ -24,6 +24,11 @@ use crate::config::LogConfig;
 /// File name of the current request log; rotated files get `.1`, `.2`, ….
 pub const REQUEST_LOG_FILE: &str = "requests.log";
 
+/// Lines that may wait for the writer thread before new ones are dropped.
+/// The queue is allocated up front (32 bytes a slot), so this is ~0.5 MiB,
+/// and it covers seconds of a disk stall at thousands of requests a second.
+const QUEUED_LINES: usize = 16 * 1024;
+
 /// Largest body kept for the log when `log_bodies` is on, so one huge answer
 /// cannot balloon memory.
 pub const MAX_LOGGED_BODY_BYTES: usize = 256 * 1024;
@@ -122,6 +127,7 @@ impl RequestLog {
         // buffer turns a burst of lines into one write call.
         let (writer, guard) = NonBlockingBuilder::default()
             .lossy(true)
+            .buffered_lines_limit(QUEUED_LINES)
             .thread_name("llm-bridge-request-log")
             .finish(std::io::BufWriter::with_capacity(64 * 1024, file));
         Ok((
