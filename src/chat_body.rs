@@ -74,6 +74,11 @@ impl ChatBody {
         self.stream
     }
 
+    /// Top-level fields in the order written, values as written.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_ref()))
+    }
+
     /// The body as received.
     pub fn raw(&self) -> &Bytes {
         &self.raw

@@ -27,6 +27,7 @@
 pub mod app;
 pub mod auth;
 pub mod browser;
+pub mod cache;
 pub mod chat_body;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,86 @@
+//! A cached answer: the response exactly as the upstream sent it, and the
+//! metadata needed to serve, list and check it.
+
+use axum::body::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the metadata file's format.
+pub const ENTRY_FORMAT: u32 = 1;
+
+/// How the stored body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    /// A `chat.completion` JSON object.
+    Json,
+    /// `text/event-stream` with `chat.completion.chunk` data events.
+    Sse,
+}
+
+/// One chunk as it arrived: its offset from the start of the response and
+/// its length, so a replay can keep the original pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkTiming {
+    pub offset_ms: u64,
+    pub len: u64,
+}
+
+/// `<key>.meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryMeta {
+    pub format: u32,
+    pub key: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// The same instant, readable.
+    pub created: String,
+    pub status: u16,
+    pub content_type: String,
+    pub kind: BodyKind,
+    pub provider: String,
+    pub upstream_model: String,
+    /// The model as the client named it.
+    pub model: String,
+    pub usage: Option<Value>,
+    /// The original time to the first byte and to the end.
+    pub ttfb_ms: Option<f64>,
+    pub latency_ms: f64,
+    /// Size and SHA-256 of `<key>.txt`, checked on every read.
+    pub bytes: u64,
+    pub sha256: String,
+    #[serde(default)]
+    pub chunks: Vec<ChunkTiming>,
+}
+
+impl EntryMeta {
+    /// Age in whole seconds at `now_ms`.
+    pub fn age_secs(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.created_ms) / 1000
+    }
+}
+
+/// A whole entry.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    pub meta: EntryMeta,
+    pub body: Bytes,
+}
+
+impl CacheEntry {
+    /// An entry for `body`, with its size and SHA-256 filled in.
+    pub fn seal(mut meta: EntryMeta, body: Bytes) -> Self {
+        use sha2::{Digest, Sha256};
+        meta.bytes = body.len() as u64;
+        meta.sha256 = hex::encode(Sha256::digest(&body));
+        Self { meta, body }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,294 @@
+//! The flat-file store, in LLM_cache.py's layout: under the cache folder,
+//! per entry,
+//! - `<key>.request`: the client's request, pretty JSON (no headers, so no
+//!   secrets),
+//! - `<key>.txt`: the response exactly as the upstream sent it (SSE text or
+//!   JSON),
+//! - `<key>.meta.json`: status, content type, times, provider, model, usage,
+//!   size and SHA-256 of the `.txt`.
+//!
+//! Each file is written to a temporary file in the same folder and renamed
+//! into place, and `.meta.json` goes last: it is what makes an entry exist.
+//! A crash at any moment leaves no entry or a whole one (plus, at worst, a
+//! `.tmp-*` file that is never read). On read the `.txt` must match the size
+//! and SHA-256 recorded in `.meta.json`; anything damaged is moved to
+//! `broken/` and treated as a miss. Deleting an entry by hand is
+//! `rm llm_cache/<key>.*`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
+use super::key::CacheKey;
+use super::store::{CacheStore, Listed, StoreError};
+use super::validate;
+
+const META: &str = ".meta.json";
+const BODY: &str = ".txt";
+const REQUEST: &str = ".request";
+const TEMP_PREFIX: &str = ".tmp-";
+/// Where damaged entries are moved, for a person to look at.
+pub const BROKEN_DIR: &str = "broken";
+
+/// Entries as files in one folder.
+#[derive(Debug)]
+pub struct FileStore {
+    dir: PathBuf,
+    temp_counter: AtomicU64,
+}
+
+/// What `check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Intact entries.
+    pub ok: u64,
+    /// Keys (or file names) of entries that would never be served, and why.
+    pub broken: Vec<(String, String)>,
+    /// Temporary files left by an interrupted write.
+    pub leftovers: Vec<PathBuf>,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl FileStore {
+    /// The store in `dir`, created if missing.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        Ok(Self {
+            dir,
+            temp_counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, key: &str, suffix: &str) -> PathBuf {
+        self.dir.join(format!("{key}{suffix}"))
+    }
+
+    /// Writes `bytes` to `target` through a temporary file and a rename.
+    fn write_atomic(&self, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}{name}.{}-{n}", std::process::id()));
+        let result = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            // On disk before the rename makes it visible, so even a power cut
+            // cannot leave a renamed but empty file.
+            file.sync_data()?;
+            fs::rename(&temp, target)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result.map_err(io_error(target))
+    }
+
+    /// Moves whatever files `key` has into `broken/`.
+    fn quarantine(&self, key: &str, reason: &str) {
+        tracing::warn!(
+            key,
+            reason,
+            "cache entry is damaged; moved to {BROKEN_DIR}/ and treated as a miss"
+        );
+        let broken = self.dir.join(BROKEN_DIR);
+        let _ = fs::create_dir_all(&broken);
+        for suffix in [META, BODY, REQUEST] {
+            let from = self.path(key, suffix);
+            if from.exists() {
+                let _ = fs::rename(&from, broken.join(format!("{key}{suffix}")));
+            }
+        }
+    }
+
+    /// Reads and verifies one entry; `Err(reason)` when it is damaged.
+    fn read_entry(&self, key: &str) -> Result<Option<CacheEntry>, String> {
+        let meta_bytes = match fs::read(self.path(key, META)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("metadata unreadable: {e}")),
+        };
+        let meta: EntryMeta = serde_json::from_slice(&meta_bytes)
+            .map_err(|e| format!("metadata is not valid: {e}"))?;
+        if meta.format != ENTRY_FORMAT || meta.key != key {
+            return Err("metadata belongs to another format or key".into());
+        }
+        let body =
+            fs::read(self.path(key, BODY)).map_err(|e| format!("response unreadable: {e}"))?;
+        if body.len() as u64 != meta.bytes || hex::encode(Sha256::digest(&body)) != meta.sha256 {
+            return Err("response does not match its recorded size and SHA-256".into());
+        }
+        Ok(Some(CacheEntry {
+            meta,
+            body: body.into(),
+        }))
+    }
+
+    /// Scans the folder. `deep` also re-reads every response and checks it
+    /// is a complete answer (slow on a big cache; the start-up scan is not
+    /// deep).
+    pub fn check(&self, deep: bool) -> Result<CheckReport, StoreError> {
+        let mut report = CheckReport::default();
+        let mut files: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+        for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let Ok(item) = item else { continue };
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TEMP_PREFIX) {
+                report.leftovers.push(item.path());
+                continue;
+            }
+            for suffix in [META, BODY, REQUEST] {
+                if let Some(stem) = name.strip_suffix(suffix) {
+                    files.entry(stem.to_string()).or_default().push(suffix);
+                }
+            }
+        }
+        for (stem, suffixes) in files {
+            if CacheKey::parse(&stem).is_none() || !suffixes.contains(&META) {
+                report
+                    .broken
+                    .push((stem, "not an llm-bridge entry (no metadata)".into()));
+                continue;
+            }
+            let verdict = if deep {
+                self.read_entry(&stem).and_then(|entry| match entry {
+                    Some(e) => validate::check(e.meta.kind, &e.body)
+                        .map(|_| ())
+                        .map_err(|why| format!("not a complete answer: {why}")),
+                    None => Err("vanished during the check".into()),
+                })
+            } else {
+                self.shallow_check(&stem)
+            };
+            match verdict {
+                Ok(()) => report.ok += 1,
+                Err(reason) => report.broken.push((stem, reason)),
+            }
+        }
+        Ok(report)
+    }
+
+    fn shallow_check(&self, key: &str) -> Result<(), String> {
+        let meta: EntryMeta = fs::read(self.path(key, META))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or("metadata is not valid")?;
+        let size = fs::metadata(self.path(key, BODY))
+            .map(|m| m.len())
+            .map_err(|_| "response file missing")?;
+        if size != meta.bytes {
+            return Err("response size differs from its metadata".into());
+        }
+        Ok(())
+    }
+
+    /// Deletes what `check` reported.
+    pub fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for (stem, _) in &report.broken {
+            for suffix in [META, BODY, REQUEST] {
+                let path = self.path(stem, suffix);
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(&path)(e)),
+                }
+            }
+        }
+        for path in &report.leftovers {
+            fs::remove_file(path).map_err(io_error(path))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    fn disk_bytes(&self, key: &str) -> u64 {
+        [META, BODY, REQUEST]
+            .iter()
+            .filter_map(|s| fs::metadata(self.path(key, s)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+impl CacheStore for FileStore {
+    fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
+        match self.read_entry(key.as_str()) {
+            Ok(entry) => Ok(entry),
+            Err(reason) => {
+                self.quarantine(key.as_str(), &reason);
+                Ok(None)
+            }
+        }
+    }
+
+    fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError> {
+        let key = entry.meta.key.as_str();
+        let pretty = serde_json::from_slice::<serde_json::Value>(request)
+            .and_then(|v| serde_json::to_vec_pretty(&v))
+            .unwrap_or_else(|_| request.to_vec());
+        self.write_atomic(&self.path(key, REQUEST), &pretty)?;
+        self.write_atomic(&self.path(key, BODY), &entry.body)?;
+        let meta = serde_json::to_vec_pretty(&entry.meta)?;
+        self.write_atomic(&self.path(key, META), &meta)
+    }
+
+    fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let mut existed = false;
+        // Metadata first: from then on the entry no longer exists.
+        for suffix in [META, BODY, REQUEST] {
+            let path = self.path(key.as_str(), suffix);
+            match fs::remove_file(&path) {
+                Ok(()) => existed |= suffix == META,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+        Ok(existed)
+    }
+
+    fn list(&self) -> Result<Vec<Listed>, StoreError> {
+        let mut listed = Vec::new();
+        for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let Ok(item) = item else { continue };
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(key) = name.strip_suffix(META).and_then(CacheKey::parse) else {
+                continue;
+            };
+            let Some(meta) = fs::read(item.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<EntryMeta>(&b).ok())
+            else {
+                continue;
+            };
+            listed.push(Listed {
+                disk_bytes: self.disk_bytes(key.as_str()),
+                meta,
+            });
+        }
+        Ok(listed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

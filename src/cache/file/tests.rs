@@ -1,0 +1,143 @@
+use axum::body::Bytes;
+
+use super::*;
+use crate::cache::entry::BodyKind;
+
+const ANSWER: &str = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+
+fn key(n: u8) -> CacheKey {
+    CacheKey::parse(&format!("{n:02x}").repeat(32)).unwrap()
+}
+
+fn entry(key: &CacheKey, body: &str) -> CacheEntry {
+    CacheEntry::seal(
+        EntryMeta {
+            format: ENTRY_FORMAT,
+            key: key.to_string(),
+            created_ms: 1_000,
+            created: "1970-01-01T00:00:01Z".into(),
+            status: 200,
+            content_type: "application/json".into(),
+            kind: BodyKind::Json,
+            provider: "deepseek".into(),
+            upstream_model: "deepseek-chat".into(),
+            model: "deepseek-chat".into(),
+            usage: None,
+            ttfb_ms: None,
+            latency_ms: 1.0,
+            bytes: 0,
+            sha256: String::new(),
+            chunks: Vec::new(),
+        },
+        Bytes::from(body.to_string()),
+    )
+}
+
+#[test]
+fn put_get_delete_round_trip_in_the_documented_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let k = key(1);
+    assert!(store.get(&k).unwrap().is_none());
+    store
+        .put(
+            &entry(&k, ANSWER),
+            br#"{"model":"deepseek-chat","messages":[]}"#,
+        )
+        .unwrap();
+
+    let got = store.get(&k).unwrap().unwrap();
+    assert_eq!(got.body, ANSWER.as_bytes());
+    assert_eq!(
+        fs::read_to_string(dir.path().join(format!("{k}.txt"))).unwrap(),
+        ANSWER
+    );
+    let request = fs::read_to_string(dir.path().join(format!("{k}.request"))).unwrap();
+    assert!(
+        request.contains("\n  \"model\": \"deepseek-chat\""),
+        "pretty JSON: {request}"
+    );
+    assert!(dir.path().join(format!("{k}.meta.json")).exists());
+    assert_eq!(store.stats().unwrap().entries, 1);
+
+    assert!(store.delete(&k).unwrap());
+    assert!(!store.delete(&k).unwrap());
+    assert!(store.get(&k).unwrap().is_none());
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_interrupted_write_is_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let k = key(2);
+    // What a kill -9 between the body and the metadata rename leaves behind:
+    // a body, and a half-written temporary metadata file.
+    fs::write(dir.path().join(format!("{k}.txt")), &ANSWER[..20]).unwrap();
+    fs::write(
+        dir.path().join(format!(".tmp-{k}.meta.json.1-0")),
+        "{\"format\":",
+    )
+    .unwrap();
+    assert!(store.get(&k).unwrap().is_none());
+    let report = store.check(false).unwrap();
+    assert_eq!(report.ok, 0);
+    assert_eq!(report.broken.len(), 1);
+    assert_eq!(report.leftovers.len(), 1);
+    store.purge(&report).unwrap();
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_damaged_entry_is_moved_aside_and_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    for (n, damage) in [(3u8, "truncate"), (4, "flip"), (5, "meta")] {
+        let k = key(n);
+        store.put(&entry(&k, ANSWER), b"{}").unwrap();
+        match damage {
+            "truncate" => fs::write(dir.path().join(format!("{k}.txt")), &ANSWER[..10]).unwrap(),
+            "flip" => fs::write(
+                dir.path().join(format!("{k}.txt")),
+                ANSWER.replace("hi", "ho"),
+            )
+            .unwrap(),
+            _ => fs::write(dir.path().join(format!("{k}.meta.json")), "not json").unwrap(),
+        }
+        assert!(store.get(&k).unwrap().is_none(), "{damage}");
+        assert!(
+            !dir.path().join(format!("{k}.txt")).exists(),
+            "{damage}: moved aside"
+        );
+        assert!(
+            dir.path()
+                .join(BROKEN_DIR)
+                .join(format!("{k}.txt"))
+                .exists()
+        );
+    }
+}
+
+#[test]
+fn a_deep_check_finds_answers_that_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    store.put(&entry(&key(6), ANSWER), b"{}").unwrap();
+    store
+        .put(&entry(&key(7), r#"{"error":{"message":"quota"}}"#), b"{}")
+        .unwrap();
+    // A file from the Python tool, which kept no metadata.
+    fs::write(dir.path().join(format!("{}.txt", "ab".repeat(32))), "old").unwrap();
+    assert_eq!(store.check(false).unwrap().ok, 2);
+    let deep = store.check(true).unwrap();
+    assert_eq!(deep.ok, 1);
+    let reasons: Vec<_> = deep.broken.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("error object")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("no metadata")),
+        "{reasons:?}"
+    );
+}

@@ -1,0 +1,12 @@
+//! The response cache: keys, entries, storage, and what may be stored.
+
+pub mod entry;
+pub mod file;
+pub mod key;
+pub mod store;
+pub mod validate;
+
+pub use entry::{BodyKind, CacheEntry, ChunkTiming, EntryMeta};
+pub use file::FileStore;
+pub use key::CacheKey;
+pub use store::{CacheStore, StoreError};
