@@ -1,5 +1,6 @@
 //! The response cache: keys, entries, storage, and what may be stored.
 
+pub mod convert;
 pub mod entry;
 pub mod file;
 pub mod key;
