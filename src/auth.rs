@@ -19,48 +19,62 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
-use crate::config::Secret;
+use crate::config::AccessKey;
 use crate::error::AppError;
 use crate::request_log::LogSlot;
 
-/// The configured access keys, kept only as digests.
+/// The configured access keys, kept only as digests, each with its id.
 #[derive(Debug, Clone, Default)]
 pub struct AccessKeys {
-    digests: Vec<[u8; 32]>,
+    keys: Vec<([u8; 32], String)>,
 }
 
 impl AccessKeys {
-    /// Digests of the configured keys.
-    pub fn new(keys: &[Secret]) -> Self {
+    /// Digests and ids of the configured keys.
+    pub fn new(keys: &[AccessKey]) -> Self {
         Self {
-            digests: keys.iter().map(|k| digest(k.expose())).collect(),
+            keys: keys
+                .iter()
+                .map(|k| {
+                    let id = k
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| fingerprint(k.secret.expose()));
+                    (digest(k.secret.expose()), id)
+                })
+                .collect(),
         }
     }
 
     /// Whether clients must present a key.
     pub fn required(&self) -> bool {
-        !self.digests.is_empty()
+        !self.keys.is_empty()
     }
 
-    /// Whether `presented` is one of the keys. Looks at every key whatever
-    /// the outcome, and compares digests in constant time.
-    pub fn accepts(&self, presented: &str) -> bool {
+    /// The id of the key `presented` is, if it is one. Looks at every key
+    /// whatever the outcome, comparing digests in constant time.
+    pub fn identify(&self, presented: &str) -> Option<&str> {
         let candidate = digest(presented);
-        self.digests
-            .iter()
-            .fold(subtle::Choice::from(0), |found, key| {
-                found | key.ct_eq(&candidate)
-            })
-            .into()
+        let mut found = None;
+        for (key, id) in &self.keys {
+            let matches: bool = key.ct_eq(&candidate).into();
+            if matches && found.is_none() {
+                found = Some(id.as_str());
+            }
+        }
+        found
     }
 }
 
 /// Who sent a request, as far as the rest of the request path needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    /// Short fingerprint of the key the client presented (access key or its
-    /// own provider key), for logs. Never the key.
+    /// Who the key belongs to, for logs and cache scopes: the access key's
+    /// name, or a short fingerprint of the key presented (access key or the
+    /// client's own provider key). Never the key.
     pub key_id: Option<String>,
+    /// Whether `key_id` names a configured access key.
+    pub authenticated: bool,
     /// The client's `Authorization`, kept only in pass-through mode.
     pub passthrough_authorization: Option<HeaderValue>,
 }
@@ -97,12 +111,13 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 pub fn authenticate(keys: &AccessKeys, headers: &HeaderMap) -> Result<Caller, AppError> {
     let presented = presented_key(headers);
     if keys.required() {
-        return match presented {
-            Some(key) if keys.accepts(key) => Ok(Caller {
-                key_id: Some(fingerprint(key)),
+        return match presented.map(|key| keys.identify(key)) {
+            Some(Some(id)) => Ok(Caller {
+                key_id: Some(id.to_string()),
+                authenticated: true,
                 passthrough_authorization: None,
             }),
-            Some(_) => Err(AppError::Unauthorized(
+            Some(None) => Err(AppError::Unauthorized(
                 "invalid access key: send one of the keys in ACCESS_API_KEYS as \
                  `Authorization: Bearer KEY`"
                     .into(),
@@ -121,6 +136,7 @@ pub fn authenticate(keys: &AccessKeys, headers: &HeaderMap) -> Result<Caller, Ap
     });
     Ok(Caller {
         key_id: presented.map(fingerprint),
+        authenticated: false,
         passthrough_authorization,
     })
 }
@@ -154,23 +170,36 @@ mod tests {
             .collect()
     }
 
+    fn keys(list: &[(Option<&str>, &str)]) -> AccessKeys {
+        let keys: Vec<AccessKey> = list
+            .iter()
+            .map(|(name, key)| AccessKey {
+                name: name.map(str::to_string),
+                secret: crate::config::Secret::new(*key),
+            })
+            .collect();
+        AccessKeys::new(&keys)
+    }
+
     #[test]
     fn accepts_configured_keys_from_each_header() {
-        let keys = AccessKeys::new(&[Secret::new("alpha"), Secret::new("beta")]);
+        let keys = keys(&[(None, "alpha"), (Some("ci"), "beta")]);
         for h in [
             headers(&[("authorization", "Bearer beta")]),
             headers(&[("x-api-key", "alpha")]),
             headers(&[("api-key", "beta")]),
         ] {
             let caller = authenticate(&keys, &h).unwrap();
-            assert!(caller.key_id.unwrap().starts_with("key-"));
+            let id = caller.key_id.unwrap();
+            assert!(id == "ci" || id == fingerprint("alpha"), "{id}");
+            assert!(caller.authenticated);
             assert!(caller.passthrough_authorization.is_none());
         }
     }
 
     #[test]
     fn rejects_missing_wrong_and_partial_keys() {
-        let keys = AccessKeys::new(&[Secret::new("alpha")]);
+        let keys = keys(&[(None, "alpha")]);
         for h in [
             headers(&[]),
             headers(&[("authorization", "Bearer alph")]),

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LLM_BRIDGE_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// What the cache does [default: read-write].
+    #[arg(long, env = "LLM_BRIDGE_CACHE_MODE", value_name = "MODE", value_enum)]
+    pub cache_mode: Option<crate::config::CacheMode>,
+
     /// Folder of the request log files [default: logs].
     #[arg(long, env = "LLM_BRIDGE_LOG_DIR", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,

@@ -29,6 +29,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub log: LogSection,
     #[serde(default)]
+    pub cache: super::cache::CacheSection,
+    #[serde(default)]
     pub aliases: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub providers: BTreeMap<String, Spanned<ProviderSection>>,

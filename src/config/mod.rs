@@ -7,6 +7,7 @@
 //! snapshot so they never race on process-global state.
 
 mod builtin;
+mod cache;
 mod file;
 mod providers;
 mod secret;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use builtin::{BARE_NAME_PREFIXES, BUILTIN_PROVIDERS};
+pub use cache::{CacheConfig, CacheMode, CacheScope};
 pub use file::{FileConfig, LoadedFile};
 pub use providers::{ModelTarget, ProviderConfig};
 pub use secret::Secret;
@@ -104,9 +106,10 @@ pub struct Config {
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     pub cache_dir: PathBuf,
+    pub cache: CacheConfig,
     pub log: LogConfig,
     /// Keys clients must present; empty means open (loopback only).
-    pub access_keys: Vec<Secret>,
+    pub access_keys: Vec<AccessKey>,
     /// Built-in providers first, then the config file's, in file order.
     pub providers: Vec<ProviderConfig>,
     /// Bare model names mapped to a provider and upstream model.
@@ -160,6 +163,7 @@ impl Config {
             listen,
             config_file: file.as_ref().map(|f| f.path.clone()),
             cache_dir: pick(&args.cache_dir, &raw.cache_dir, "llm_cache"),
+            cache: cache::resolve(args.cache_mode, file.as_ref())?,
             log: LogConfig {
                 dir: pick(&args.log_dir, &raw.log_dir, "logs"),
                 max_file_bytes: positive(&raw.log.max_file_bytes, "log.max_file_bytes", &file)?
@@ -212,17 +216,44 @@ fn parse_listen(text: &str) -> Option<SocketAddr> {
     text.to_socket_addrs().ok()?.next()
 }
 
-/// `ACCESS_API_KEYS`: comma-separated, blanks ignored.
-fn access_keys(env: &Env) -> Vec<Secret> {
-    env.get("ACCESS_API_KEYS")
-        .map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(Secret::new)
-                .collect()
+/// One access key, with the name logs, stats and cache groups know it by.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    /// From `name:key`; `None` for a bare key (then a fingerprint stands in).
+    pub name: Option<String>,
+    pub secret: Secret,
+}
+
+/// `ACCESS_API_KEYS`: comma-separated `key` or `name:key`, blanks ignored.
+/// A prefix counts as a name only when it is a plain identifier (letters,
+/// digits, `-`, `_`, `.`), so keys that contain a colon elsewhere still work.
+fn access_keys(env: &Env) -> Vec<AccessKey> {
+    let Some(list) = env.get("ACCESS_API_KEYS") else {
+        return Vec::new();
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|entry| match entry.split_once(':') {
+            Some((name, key))
+                if !name.is_empty()
+                    && !key.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            {
+                AccessKey {
+                    name: Some(name.to_string()),
+                    secret: Secret::new(key),
+                }
+            }
+            _ => AccessKey {
+                name: None,
+                secret: Secret::new(entry),
+            },
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// A number from the config file that must be above zero.

@@ -180,9 +180,26 @@ fn open_addresses_need_access_keys() {
     };
     let refused = resolve(open.clone(), &[], None).unwrap_err();
     assert!(matches!(refused, ConfigError::OpenListenAddress { .. }));
-    let config = resolve(open, &[("ACCESS_API_KEYS", " a , ,b ")], None).unwrap();
-    assert_eq!(config.access_keys.len(), 2);
-    assert_eq!(config.access_keys[1].expose(), "b");
+    let config = resolve(
+        open,
+        &[("ACCESS_API_KEYS", " a , ,alice:sk-1, :x, a b:c")],
+        None,
+    )
+    .unwrap();
+    let keys: Vec<_> = config
+        .access_keys
+        .iter()
+        .map(|k| (k.name.as_deref(), k.secret.expose()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (None, "a"),
+            (Some("alice"), "sk-1"),
+            (None, ":x"),
+            (None, "a b:c")
+        ]
+    );
 }
 
 #[test]

@@ -82,6 +82,7 @@ impl Setup {
             config: None,
             cache_dir: Some(dirs.path().join("llm_cache")),
             log_dir: Some(dirs.path().join("logs")),
+            ..ServeArgs::default()
         };
         let file = self
             .config_toml
