@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::AccessKeys;
 use crate::browser::{OriginPolicy, reject_foreign_origins};
+use crate::cache::{Cache, FileStore, StoreError};
 use crate::config::Config;
 use crate::observe::observe;
 use crate::providers::Registry;
@@ -43,6 +44,8 @@ pub struct Shared {
     pub models_json: Bytes,
     /// Which web pages may call.
     pub origins: OriginPolicy,
+    /// The response cache.
+    pub cache: Arc<Cache>,
 }
 
 /// Why the state could not be built.
@@ -50,6 +53,8 @@ pub struct Shared {
 pub enum StateError {
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("cannot open the cache: {0}")]
+    Cache(#[from] StoreError),
 }
 
 impl AppState {
@@ -63,8 +68,11 @@ impl AppState {
             "data": routes::model_objects(&registry, !access_keys.required()),
         });
         let origins = OriginPolicy::new(access_keys.required(), &config.cors_origins);
+        let store = Arc::new(FileStore::open(&config.cache_dir)?);
+        let cache = Arc::new(Cache::new(config.cache.clone(), store));
         Ok(Self(Arc::new(Shared {
             origins,
+            cache,
             access_keys,
             config,
             registry,

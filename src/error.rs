@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Everything that can stop a request before or while it reaches an upstream.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The body is not a JSON object, or is not valid JSON at all.
     #[error("{0}")]
@@ -46,6 +46,11 @@ pub enum AppError {
     /// A known path with the wrong method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Offline cache mode and no entry for the request.
+    #[error(
+        "no cached answer for this request (cache key {key}) and the cache is offline, so no provider is called"
+    )]
+    CacheMiss { key: String },
     /// The upstream could not be reached (DNS, connect, TLS, proxy).
     #[error("could not reach provider `{provider}` (the gateway log has the cause)")]
     UpstreamUnreachable { provider: String },
@@ -61,7 +66,9 @@ impl AppError {
             Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyUnreadable => {
                 StatusCode::BAD_REQUEST
             }
-            Self::ModelNotFound(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::ModelNotFound(_) | Self::NotFound(_) | Self::CacheMiss { .. } => {
+                StatusCode::NOT_FOUND
+            }
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,6 +100,7 @@ impl AppError {
             Self::BodyTooLarge { .. } => "request_too_large",
             Self::BodyUnreadable => "body_unreadable",
             Self::NotFound(_) => "unknown_url",
+            Self::CacheMiss { .. } => "cache_miss",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::UpstreamUnreachable { .. } => "upstream_unreachable",
             Self::UpstreamTimeout { .. } => "upstream_timeout",

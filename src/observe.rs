@@ -171,6 +171,8 @@ impl Observer {
             provider: entry.provider.as_deref(),
             upstream_model: entry.upstream_model.as_deref(),
             stream: entry.stream,
+            cache: entry.cache,
+            cache_key: entry.cache_key.as_deref(),
             status: self.status.as_u16(),
             error: self.error,
             outcome: outcome.as_str(),

@@ -10,11 +10,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::Stream;
 use serde_json::json;
 
+use crate::cache::BodyKind;
 use crate::error::AppError;
 use crate::observe::PROVIDER;
 use crate::providers::Provider;
@@ -74,44 +75,103 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The client's response: upstream status, allow-listed headers and the body
-/// as a stream.
-pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
-    let status = upstream.status();
-    let mut headers = HeaderMap::with_capacity(8);
-    for (name, value) in upstream.headers() {
-        if RELAYED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with(RATE_LIMIT_PREFIX)
-        {
-            headers.append(name.clone(), value.clone());
+/// What the client gets of an upstream response before its body: status,
+/// allow-listed headers, and how the body is encoded.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// `None` for bodies that are neither JSON nor SSE (never cached).
+    pub kind: Option<BodyKind>,
+}
+
+impl Head {
+    /// The head of an upstream response.
+    pub fn of(upstream: &reqwest::Response, provider: &str) -> Self {
+        let mut headers = HeaderMap::with_capacity(8);
+        for (name, value) in upstream.headers() {
+            if RELAYED_HEADERS.contains(&name.as_str())
+                || name.as_str().starts_with(RATE_LIMIT_PREFIX)
+            {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        if let Some(id) = upstream.headers().get("x-request-id") {
+            headers.insert(UPSTREAM_REQUEST_ID, id.clone());
+        }
+        if let Ok(value) = HeaderValue::from_str(provider) {
+            headers.insert(PROVIDER, value);
+        }
+        let kind = body_kind(upstream.headers().get(header::CONTENT_TYPE));
+        if kind == Some(BodyKind::Sse) {
+            mark_event_stream(&mut headers);
+        }
+        Self {
+            status: upstream.status(),
+            headers,
+            kind,
         }
     }
-    if let Some(id) = upstream.headers().get("x-request-id") {
-        headers.insert(UPSTREAM_REQUEST_ID, id.clone());
-    }
-    if let Ok(value) = HeaderValue::from_str(provider) {
-        headers.insert(PROVIDER, value);
-    }
-    let is_sse = upstream
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
 
-    let body = if is_sse {
-        // Intermediaries such as nginx buffer responses unless told not to.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert(
-            HeaderName::from_static("x-accel-buffering"),
-            HeaderValue::from_static("no"),
-        );
-        Body::from_stream(SseRelay::new(Box::pin(upstream.bytes_stream())))
+    /// Whether the body is an event stream.
+    pub fn is_sse(&self) -> bool {
+        self.kind == Some(BodyKind::Sse)
+    }
+
+    /// The response with `body`.
+    pub fn into_response(self, body: Body) -> Response {
+        let mut response = Response::new(body);
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+/// JSON or SSE, from a content type.
+pub fn body_kind(content_type: Option<&HeaderValue>) -> Option<BodyKind> {
+    let value = content_type?
+        .to_str()
+        .ok()?
+        .trim_start()
+        .to_ascii_lowercase();
+    if value.starts_with("text/event-stream") {
+        Some(BodyKind::Sse)
+    } else if value.starts_with("application/json") {
+        Some(BodyKind::Json)
     } else {
-        Body::from_stream(upstream.bytes_stream())
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+        None
+    }
+}
+
+/// Headers every event stream gets: intermediaries such as nginx buffer
+/// responses unless told not to.
+pub fn mark_event_stream(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+}
+
+/// The client's body for a stream of chunks: SSE gets an error event before
+/// an abnormal end, other bodies just end abnormally.
+pub fn client_body<S, E>(is_sse: bool, chunks: S) -> Body
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if is_sse {
+        Body::from_stream(SseRelay::new(chunks))
+    } else {
+        Body::from_stream(chunks)
+    }
+}
+
+/// The client's response for an upstream response, relayed as it arrives.
+pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
+    let head = Head::of(&upstream, provider);
+    let body = client_body(head.is_sse(), Box::pin(upstream.bytes_stream()));
+    head.into_response(body)
 }
 
 /// Relays an SSE stream. If the upstream fails mid-stream, the client gets
@@ -162,9 +222,10 @@ pub fn stream_error_event(at_event_boundary: bool) -> Bytes {
     Bytes::from(format!("{lead}data: {error}\n\n"))
 }
 
-impl<S> Stream for SseRelay<S>
+impl<S, E> Stream for SseRelay<S>
 where
-    S: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::error::Error,
 {
     type Item = std::io::Result<Bytes>;
 

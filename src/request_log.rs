@@ -42,6 +42,9 @@ pub struct LogEntry {
     pub provider: Option<String>,
     pub upstream_model: Option<String>,
     pub stream: Option<bool>,
+    /// `HIT`, `MISS` or `BYPASS`.
+    pub cache: Option<&'static str>,
+    pub cache_key: Option<String>,
     pub request_body: Option<Bytes>,
 }
 
@@ -81,6 +84,8 @@ pub struct Record<'a> {
     pub provider: Option<&'a str>,
     pub upstream_model: Option<&'a str>,
     pub stream: Option<bool>,
+    pub cache: Option<&'a str>,
+    pub cache_key: Option<&'a str>,
     pub status: u16,
     pub error: Option<&'a str>,
     /// `complete`, `client_closed` or `upstream_error`.

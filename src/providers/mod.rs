@@ -40,6 +40,9 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// declares it (a local server may need none).
     fn listed(&self) -> bool;
 
+    /// Longest silence allowed from this upstream.
+    fn read_timeout(&self) -> std::time::Duration;
+
     /// Base URL with credentials removed, safe to show on `/health`.
     fn public_base_url(&self) -> String;
 

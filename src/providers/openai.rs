@@ -30,6 +30,7 @@ pub struct OpenAiCompatible {
     extra_headers: HeaderMap,
     models: Vec<String>,
     listed: bool,
+    read_timeout: std::time::Duration,
     client: reqwest::Client,
 }
 
@@ -73,6 +74,7 @@ impl OpenAiCompatible {
             extra_headers,
             models: config.models.clone(),
             listed: config.api_key.is_some() || config.declared,
+            read_timeout: config.read_timeout,
             client,
         })
     }
@@ -93,6 +95,10 @@ impl Provider for OpenAiCompatible {
 
     fn listed(&self) -> bool {
         self.listed
+    }
+
+    fn read_timeout(&self) -> std::time::Duration {
+        self.read_timeout
     }
 
     fn public_base_url(&self) -> String {

@@ -1,20 +1,35 @@
-//! `POST /v1/chat/completions`: parse, route, forward, relay.
+//! `POST /v1/chat/completions`: parse, route, then serve from the cache or
+//! from the provider (one upstream call for identical requests in flight).
+
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::cache::key::{self, KeyContext};
+use crate::cache::{CacheControl, CacheKey};
 use crate::chat_body::ChatBody;
+use crate::config::CacheMode;
 use crate::error::AppError;
+use crate::flight::{self, Joined};
+use crate::leader::{self, LeaderJob, StoreJob};
 use crate::observe::PROVIDER;
-use crate::providers::Forwarded;
-use crate::proxy;
+use crate::providers::{Forwarded, Route};
 use crate::request_log::LogSlot;
+use crate::{proxy, replay};
+
+/// `HIT`, `MISS` or `BYPASS`.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+/// The cache key of the request.
+pub const X_CACHE_KEY: HeaderName = HeaderName::from_static("x-cache-key");
+/// `paced` replays a hit at the pace it was recorded.
+const X_CACHE_REPLAY: &str = "x-cache-replay";
 
 pub async fn chat_completions(
     State(state): State<AppState>,
@@ -39,27 +54,118 @@ pub async fn chat_completions(
     });
 
     let route = state.registry.resolve(chat.model())?;
-    let provider = route.provider.name();
     slot.update(|entry| {
-        entry.provider = Some(provider.to_string());
+        entry.provider = Some(route.provider.name().to_string());
         entry.upstream_model = Some(route.upstream_model.clone());
     });
+    let key = cache_key(&state, &caller, &route, &chat)?;
+    slot.update(|entry| entry.cache_key = Some(key.to_string()));
 
-    let request = route.provider.chat_request(
-        chat.for_upstream(&route.upstream_model),
-        Forwarded {
-            client_authorization: caller.passthrough_authorization.as_ref(),
-            headers: Some(&headers),
-        },
-    );
-    match proxy::send(request, route.provider.as_ref()).await {
-        Ok(upstream) => Ok(proxy::relay(upstream, provider)),
-        Err(error) => {
-            let mut response = error.into_response();
-            if let Ok(value) = HeaderValue::from_str(provider) {
-                response.headers_mut().insert(PROVIDER, value);
-            }
-            Ok(response)
+    let (mut response, status) = answer(&state, &caller, &headers, &route, &chat, &key).await;
+    slot.update(|entry| entry.cache = Some(status));
+    let response_headers = response.headers_mut();
+    response_headers.insert(X_CACHE, HeaderValue::from_static(status));
+    if let Ok(value) = HeaderValue::from_str(key.as_str()) {
+        response_headers.insert(X_CACHE_KEY, value);
+    }
+    if !response_headers.contains_key(PROVIDER) {
+        if let Ok(value) = HeaderValue::from_str(route.provider.name()) {
+            response_headers.insert(PROVIDER, value);
         }
     }
+    Ok(response)
+}
+
+fn cache_key(
+    state: &AppState,
+    caller: &Caller,
+    route: &Route,
+    chat: &ChatBody,
+) -> Result<CacheKey, AppError> {
+    let base_url = route.provider.public_base_url();
+    let scope = state.cache.scope(caller);
+    let context = KeyContext {
+        endpoint: "chat/completions",
+        provider: route.provider.name(),
+        base_url: &base_url,
+        upstream_model: &route.upstream_model,
+        scope: &scope,
+        ignored_fields: &state.cache.settings.ignore_fields,
+    };
+    key::derive(context, chat)
+        .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
+}
+
+/// The response and the `x-cache` status.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    route: &Route,
+    chat: &ChatBody,
+    key: &CacheKey,
+) -> (Response, &'static str) {
+    let cache = &state.cache;
+    let mode = cache.settings.mode;
+    let control = CacheControl::from_headers(headers);
+    if mode.reads() && !control.no_cache {
+        if let Some(entry) = cache.lookup(key, control.max_age).await {
+            let paced = headers
+                .get(X_CACHE_REPLAY)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced"));
+            return (replay::replay(entry, chat.stream(), paced), "HIT");
+        }
+    }
+    if mode == CacheMode::Offline {
+        let error = AppError::CacheMiss {
+            key: key.to_string(),
+        };
+        return (error.into_response(), "MISS");
+    }
+    let status = if control.bypasses() || !mode.reads() {
+        "BYPASS"
+    } else {
+        "MISS"
+    };
+    let provider = route.provider.name();
+    let upstream_request = || {
+        route.provider.chat_request(
+            chat.for_upstream(&route.upstream_model),
+            Forwarded {
+                client_authorization: caller.passthrough_authorization.as_ref(),
+                headers: Some(headers),
+            },
+        )
+    };
+    if mode == CacheMode::Off {
+        let response = match proxy::send(upstream_request(), route.provider.as_ref()).await {
+            Ok(upstream) => proxy::relay(upstream, provider),
+            Err(error) => error.into_response(),
+        };
+        return (response, status);
+    }
+
+    let id = (key.clone(), chat.stream());
+    let response = match cache.flights.join(&id, cache.settings.max_entry_bytes) {
+        Joined::Follower(subscription) => flight::respond(subscription, provider).await,
+        Joined::Leader(flight, subscription) => {
+            let store = (mode.writes() && !control.no_store).then(|| StoreJob {
+                key: key.clone(),
+                request_body: chat.raw().clone(),
+                model: chat.model().to_string(),
+                upstream_model: route.upstream_model.clone(),
+            });
+            tokio::spawn(leader::run(LeaderJob {
+                cache: Arc::clone(cache),
+                id,
+                flight,
+                request: upstream_request(),
+                provider: Arc::clone(&route.provider),
+                store,
+                patience: route.provider.read_timeout(),
+            }));
+            flight::respond(subscription, provider).await
+        }
+    };
+    (response, status)
 }

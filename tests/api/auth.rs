@@ -98,12 +98,12 @@ async fn with_access_keys_a_keyless_provider_gets_no_authorization() {
 async fn without_access_keys_the_client_key_reaches_keyless_providers() {
     let mock = MockUpstream::start().await;
     let gateway = Setup::on(&mock).without("DEEPSEEK_API_KEY").start().await;
+    // Different prompts: one local user shares one cache, so identical
+    // requests would be answered from it.
     let send = |model: &'static str, header: &'static str, value: &'static str| {
-        gateway
-            .chat_request()
-            .header(header, value)
-            .json(&chat_body(model, false))
-            .send()
+        let mut body = chat_body(model, false);
+        body["messages"][0]["content"] = value.into();
+        gateway.chat_request().header(header, value).json(&body).send()
     };
     assert_eq!(
         send("deepseek-chat", "authorization", "Bearer sk-user-own")

@@ -31,6 +31,7 @@ async fn one_line_per_request_and_no_key_anywhere() {
     assert!(read_text(response).await.ends_with(SSE_DONE));
     let response = send(chat_body("deepseek-chat", false)).await.unwrap();
     assert_eq!(response.status(), 200);
+    read_text(response).await;
     let wrong = gateway
         .chat_request()
         .bearer_auth("wrong-secret-7")
@@ -85,6 +86,7 @@ async fn bodies_are_logged_only_when_asked() {
         .await;
     let response = gateway.chat(&chat_body("gpt-4.1", false)).await;
     assert_eq!(response.status(), 200);
+    read_text(response).await;
     let response = gateway
         .chat_request()
         .bearer_auth("sk-client-secret")

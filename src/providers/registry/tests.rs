@@ -22,6 +22,9 @@ impl Provider for Named {
     fn listed(&self) -> bool {
         true
     }
+    fn read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
     fn public_base_url(&self) -> String {
         String::new()
     }

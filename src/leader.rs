@@ -1,0 +1,190 @@
+//! The leader's task: call the upstream once, hand every chunk to the
+//! flight's listeners as it arrives, and store the answer when it is
+//! complete and cacheable.
+//!
+//! The entry is stored *before* listeners see the end of the body, so a
+//! client that has read a whole answer and asks again gets a hit. Nothing is
+//! stored for a non-2xx status, a body that is not a complete answer (see
+//! [`crate::cache::validate`]), a cut stream, or an answer larger than
+//! `cache.max_entry_bytes`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use futures::StreamExt;
+
+use crate::cache::entry::{ENTRY_FORMAT, now_ms};
+use crate::cache::{BodyKind, Cache, CacheEntry, CacheKey, ChunkTiming, EntryMeta, validate};
+use crate::flight::{End, Event, Flight, FlightId};
+use crate::providers::Provider;
+use crate::proxy::{self, Head};
+
+/// Everything the task needs; it outlives the request that started it.
+pub struct LeaderJob {
+    pub cache: Arc<Cache>,
+    pub id: FlightId,
+    pub flight: Arc<Flight>,
+    pub request: reqwest::RequestBuilder,
+    pub provider: Arc<dyn Provider>,
+    /// `None` when the answer must not be stored (mode or `no-store`).
+    pub store: Option<StoreJob>,
+    /// How long a slow listener is waited for.
+    pub patience: Duration,
+}
+
+/// What is needed to write the entry.
+pub struct StoreJob {
+    pub key: CacheKey,
+    /// The client's request body, stored beside the answer.
+    pub request_body: Bytes,
+    /// The model as the client named it.
+    pub model: String,
+    pub upstream_model: String,
+}
+
+/// Runs the flight to its end.
+pub async fn run(job: LeaderJob) {
+    let started = Instant::now();
+    let upstream = match proxy::send(job.request, job.provider.as_ref()).await {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            finish(
+                &job.cache,
+                &job.id,
+                &job.flight,
+                End::Refused(error),
+                job.patience,
+            )
+            .await;
+            return;
+        }
+    };
+    let head = Head::of(&upstream, job.provider.name());
+    let storable_kind = head.kind.filter(|_| head.status.is_success());
+    job.flight
+        .publish(Event::Head(head.clone()), job.patience)
+        .await;
+
+    let mut body = upstream.bytes_stream();
+    let mut timings = Vec::new();
+    let mut first_byte = None;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                let elapsed = started.elapsed();
+                first_byte.get_or_insert(elapsed);
+                timings.push(ChunkTiming {
+                    offset_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    len: chunk.len() as u64,
+                });
+                let listeners = job.flight.publish(Event::Chunk(chunk), job.patience).await;
+                if listeners == 0 && !job.cache.settings.complete_on_disconnect {
+                    // Everyone left and finishing is not wanted: drop the
+                    // upstream connection, store nothing.
+                    finish(&job.cache, &job.id, &job.flight, End::Cut, job.patience).await;
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(provider = job.provider.name(), %error, "upstream body broke off; not cached");
+                finish(&job.cache, &job.id, &job.flight, End::Cut, job.patience).await;
+                return;
+            }
+        }
+    }
+
+    if let (Some(store), Some(kind)) = (job.store, storable_kind) {
+        let timing = Timing {
+            started,
+            first_byte,
+            chunks: timings,
+        };
+        if let Some(entry) = build_entry(
+            &job.flight,
+            &head,
+            kind,
+            &store,
+            job.provider.name(),
+            timing,
+        ) {
+            job.cache.save(entry, store.request_body).await;
+        }
+    }
+    finish(
+        &job.cache,
+        &job.id,
+        &job.flight,
+        End::Complete,
+        job.patience,
+    )
+    .await;
+}
+
+/// Takes the flight off the list first, so requests that arrive after a
+/// client saw the end find the stored entry instead.
+async fn finish(cache: &Cache, id: &FlightId, flight: &Arc<Flight>, end: End, patience: Duration) {
+    cache.flights.remove(id, flight);
+    flight.publish(Event::End(end), patience).await;
+}
+
+struct Timing {
+    started: Instant,
+    first_byte: Option<Duration>,
+    chunks: Vec<ChunkTiming>,
+}
+
+fn build_entry(
+    flight: &Flight,
+    head: &Head,
+    kind: BodyKind,
+    store: &StoreJob,
+    provider: &str,
+    timing: Timing,
+) -> Option<CacheEntry> {
+    let key = store.key.as_str();
+    let Some((chunks, _)) = flight.retained_body() else {
+        tracing::debug!(key, "answer larger than cache.max_entry_bytes; not cached");
+        return None;
+    };
+    let body = Bytes::from(chunks.concat());
+    let usage = match validate::check(kind, &body) {
+        Ok(usage) => usage,
+        Err(why) => {
+            tracing::debug!(key, %why, "answer not cached");
+            return None;
+        }
+    };
+    let created_ms = now_ms();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let meta = EntryMeta {
+        format: ENTRY_FORMAT,
+        key: key.to_string(),
+        created_ms,
+        created: chrono::DateTime::from_timestamp_millis(i64::try_from(created_ms).unwrap_or(0))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default(),
+        status: head.status.as_u16(),
+        content_type: head
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        kind,
+        provider: provider.to_string(),
+        upstream_model: store.upstream_model.clone(),
+        model: store.model.clone(),
+        usage,
+        ttfb_ms: timing.first_byte.map(ms),
+        latency_ms: ms(timing.started.elapsed()),
+        bytes: 0,
+        sha256: String::new(),
+        chunks: if kind == BodyKind::Sse {
+            timing.chunks
+        } else {
+            Vec::new()
+        },
+    };
+    Some(CacheEntry::seal(meta, body))
+}

@@ -1,0 +1,95 @@
+//! Serving a cache hit, in the form the request asked for: SSE for a
+//! streamed request, JSON otherwise, whichever form the entry was stored in
+//! (see [`crate::cache::convert`]). A stream stored from a stream is replayed
+//! byte for byte, at once or, with `x-cache-replay: paced`, at the pace it
+//! originally arrived.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures::StreamExt;
+
+use crate::cache::convert::{chunks_to_completion, completion_to_chunks};
+use crate::cache::entry::now_ms;
+use crate::cache::{BodyKind, CacheEntry, ChunkTiming};
+use crate::observe::PROVIDER;
+use crate::proxy::mark_event_stream;
+
+/// The response for a hit.
+pub fn replay(entry: CacheEntry, wants_stream: bool, paced: bool) -> Response {
+    let meta = &entry.meta;
+    let mut headers = HeaderMap::with_capacity(8);
+    if let Ok(provider) = HeaderValue::from_str(&meta.provider) {
+        headers.insert(PROVIDER, provider);
+    }
+    headers.insert(header::AGE, HeaderValue::from(meta.age_secs(now_ms())));
+    let body = match (meta.kind, wants_stream) {
+        (BodyKind::Sse, true) => {
+            mark_event_stream(&mut headers);
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            if paced && fits(&meta.chunks, entry.body.len()) {
+                paced_body(entry.body.clone(), meta.chunks.clone())
+            } else {
+                Body::from(entry.body.clone())
+            }
+        }
+        (BodyKind::Json, false) => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Body::from(entry.body.clone())
+        }
+        (BodyKind::Json, true) => {
+            mark_event_stream(&mut headers);
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            let completion = serde_json::from_slice(&entry.body).unwrap_or_default();
+            Body::from(completion_to_chunks(&completion))
+        }
+        (BodyKind::Sse, false) => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Body::from(chunks_to_completion(&entry.body).to_string())
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(meta.status).unwrap_or(StatusCode::OK);
+    *response.headers_mut() = headers;
+    response
+}
+
+/// Whether the recorded chunks cover the body exactly.
+fn fits(chunks: &[ChunkTiming], len: usize) -> bool {
+    !chunks.is_empty() && chunks.iter().map(|c| c.len).sum::<u64>() == len as u64
+}
+
+/// The body cut at the recorded chunk boundaries, each chunk sent at its
+/// recorded offset from the start.
+fn paced_body(body: Bytes, chunks: Vec<ChunkTiming>) -> Body {
+    let start = tokio::time::Instant::now();
+    let mut position = 0usize;
+    let pieces: Vec<(Duration, Bytes)> = chunks
+        .iter()
+        .map(|chunk| {
+            let end = position + usize::try_from(chunk.len).unwrap_or(0);
+            let piece = body.slice(position..end);
+            position = end;
+            (Duration::from_millis(chunk.offset_ms), piece)
+        })
+        .collect();
+    let stream = futures::stream::iter(pieces).then(move |(offset, piece)| async move {
+        tokio::time::sleep_until(start + offset).await;
+        Ok::<_, std::convert::Infallible>(piece)
+    });
+    Body::from_stream(stream)
+}
