@@ -57,6 +57,90 @@ Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /he
 pub enum Command {
     /// Run the gateway (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Inspect and manage the response cache (works while the server runs).
+    Cache(CacheArgs),
+}
+
+/// `cache` and its folder.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Folder of the response cache [default: cache_dir from the config file,
+    /// else llm_cache].
+    #[arg(long, env = "LLM_BRIDGE_CACHE_DIR", value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Config file to take cache_dir from [default: llm-bridge.toml, when
+    /// present].
+    #[arg(long, env = "LLM_BRIDGE_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+/// What to do with the cache.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Entries, bytes, oldest and newest entry, and the same by model.
+    Stats,
+    /// Entries, newest first.
+    List {
+        /// Only entries for this model (as the client named it, or upstream).
+        #[arg(long)]
+        model: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One entry: its request and response side by side, and its metadata.
+    Show {
+        /// The cache key (the `x-cache-key` response header).
+        key: String,
+    },
+    /// Look for entries that could never be served (damaged, incomplete,
+    /// errors) and leftovers of interrupted writes.
+    Check {
+        /// Delete what was found.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Delete entries.
+    Rm {
+        /// Cache keys.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Delete every entry.
+    Clear,
+    /// Delete entries older than a duration.
+    Prune {
+        /// Age such as 90s, 30m, 12h, 7d or 2w.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        older_than: std::time::Duration,
+    },
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `2w` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h or 7d"))?;
+    let unit_secs = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => return Err(format!("unknown unit `{other}`: use s, m, h, d or w")),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(unit_secs),
+    ))
 }
 
 /// Options of `serve`. Each is `None` when neither the flag nor its
@@ -87,11 +171,23 @@ pub struct ServeArgs {
 }
 
 impl Cli {
-    /// The `serve` options, whether given after `serve` or without it.
-    pub fn serve_args(self) -> ServeArgs {
-        match self.command {
-            Some(Command::Serve(args)) => args,
-            None => self.serve,
-        }
+    /// The command to run; no subcommand means `serve`.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("30m").unwrap().as_secs(), 1800);
+        assert_eq!(parse_duration("7d").unwrap().as_secs(), 604_800);
+        assert_eq!(parse_duration("2w").unwrap().as_secs(), 1_209_600);
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
     }
 }

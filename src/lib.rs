@@ -28,6 +28,7 @@ pub mod app;
 pub mod auth;
 pub mod browser;
 pub mod cache;
+pub mod cache_cli;
 pub mod chat_body;
 pub mod cli;
 pub mod config;

@@ -231,6 +231,28 @@ impl FileStore {
     }
 }
 
+/// The start-up scan: counts entries and logs how many look broken. Runs on
+/// a blocking thread while the server already serves, so even a huge cache
+/// never delays start-up.
+pub fn report_at_startup(dir: &Path) {
+    let report = FileStore::open(dir).and_then(|store| store.check(false));
+    match report {
+        Ok(report) if report.broken.is_empty() && report.leftovers.is_empty() => {
+            tracing::info!("cache: {} entries in {}", report.ok, dir.display());
+        }
+        Ok(report) => tracing::warn!(
+            "cache: {} entries in {}; {} look broken and {} temporary files were left by \
+             interrupted writes (none of them is ever served). `llm-bridge cache check` \
+             lists them, `llm-bridge cache check --purge` deletes them",
+            report.ok,
+            dir.display(),
+            report.broken.len(),
+            report.leftovers.len()
+        ),
+        Err(error) => tracing::warn!(%error, "cache: start-up scan failed"),
+    }
+}
+
 impl CacheStore for FileStore {
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
         match self.read_entry(key.as_str()) {

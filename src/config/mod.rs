@@ -125,14 +125,7 @@ impl Config {
     /// Builds the configuration from flags (already merged with their
     /// environment variables by clap), the environment and the config file.
     pub fn resolve(args: &ServeArgs, env: &Env) -> Result<Self, ConfigError> {
-        let file = match &args.config {
-            Some(path) => Some(LoadedFile::read(path)?),
-            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
-                Some(LoadedFile::read(Path::new(DEFAULT_CONFIG_FILE))?)
-            }
-            None => None,
-        };
-        Self::from_parts(args, env, file)
+        Self::from_parts(args, env, load_file(args.config.as_deref())?)
     }
 
     /// Builds the configuration from an already-loaded config file.
@@ -185,6 +178,31 @@ impl Config {
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.name == name)
     }
+}
+
+/// The config file named, or `llm-bridge.toml` when present.
+fn load_file(named: Option<&Path>) -> Result<Option<LoadedFile>, ConfigError> {
+    match named {
+        Some(path) => Ok(Some(LoadedFile::read(path)?)),
+        None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+            Ok(Some(LoadedFile::read(Path::new(DEFAULT_CONFIG_FILE))?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The cache folder for the `cache` commands: flag or environment, else the
+/// config file's `cache_dir`, else `llm_cache`.
+pub fn resolve_cache_dir(
+    flag: Option<&Path>,
+    config: Option<&Path>,
+) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    let file = load_file(config)?;
+    let from_file = file.and_then(|f| f.config.cache_dir);
+    Ok(pick(&None, &from_file, "llm_cache"))
 }
 
 fn pick(flag: &Option<PathBuf>, file: &Option<PathBuf>, default: &str) -> PathBuf {

@@ -1,0 +1,262 @@
+//! `llm-bridge cache …`: look at and manage the cache folder from a shell.
+//! Safe while the server runs: writes there are atomic, and these commands
+//! only read whole entries or delete them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use crate::cache::entry::now_ms;
+use crate::cache::store::Listed;
+use crate::cache::{CacheKey, CacheStore, FileStore};
+use crate::cli::{CacheArgs, CacheCommand};
+use crate::config::resolve_cache_dir;
+
+/// Runs one cache command, printing to stdout. `check` exits with 1 when it
+/// found entries that could never be served and did not purge them.
+pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
+    let dir = resolve_cache_dir(args.cache_dir.as_deref(), args.config.as_deref())
+        .map_err(|e| e.to_string())?;
+    let store = FileStore::open(&dir).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let code = match args.command {
+        CacheCommand::Stats => stats(&store, &mut out)?,
+        CacheCommand::List { model, limit } => list(&store, model.as_deref(), limit, &mut out)?,
+        CacheCommand::Show { key } => show(&store, &key, &mut out)?,
+        CacheCommand::Check { purge } => check(&store, purge, &mut out)?,
+        CacheCommand::Rm { keys } => remove(&store, &keys, &mut out)?,
+        CacheCommand::Clear => remove_where(&store, |_| true, &mut out)?,
+        CacheCommand::Prune { older_than } => {
+            let cutoff =
+                now_ms().saturating_sub(u64::try_from(older_than.as_millis()).unwrap_or(u64::MAX));
+            remove_where(&store, |l| l.meta.created_ms < cutoff, &mut out)?
+        }
+    };
+    print!("{out}");
+    Ok(code)
+}
+
+fn listed(store: &FileStore) -> Result<Vec<Listed>, String> {
+    let mut entries = store.list().map_err(|e| e.to_string())?;
+    entries.sort_by(|a, b| b.meta.created_ms.cmp(&a.meta.created_ms));
+    Ok(entries)
+}
+
+/// `1.5 KiB`-style sizes.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn stats(store: &FileStore, out: &mut String) -> Result<ExitCode, String> {
+    let entries = listed(store)?;
+    let total: u64 = entries.iter().map(|l| l.disk_bytes).sum();
+    let _ = writeln!(out, "cache folder: {}", store.dir().display());
+    let _ = writeln!(out, "entries: {}  size: {}", entries.len(), size(total));
+    if let (Some(newest), Some(oldest)) = (entries.first(), entries.last()) {
+        let _ = writeln!(
+            out,
+            "oldest: {}  newest: {}",
+            time(oldest.meta.created_ms),
+            time(newest.meta.created_ms)
+        );
+    }
+    let mut by_model: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for entry in &entries {
+        let slot = by_model.entry(entry.meta.model.as_str()).or_default();
+        slot.0 += 1;
+        slot.1 += entry.disk_bytes;
+    }
+    if !by_model.is_empty() {
+        let _ = writeln!(out, "\n{:<48} {:>8} {:>12}", "MODEL", "ENTRIES", "SIZE");
+        for (model, (count, bytes)) in by_model {
+            let _ = writeln!(out, "{model:<48} {count:>8} {:>12}", size(bytes));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(
+    store: &FileStore,
+    model: Option<&str>,
+    limit: usize,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    let _ = writeln!(
+        out,
+        "{:<64}  {:<20}  {:<32}  {:<10}  {:<4}  {:>7}  {:>10}",
+        "KEY", "CREATED", "MODEL", "PROVIDER", "FORM", "TOKENS", "SIZE"
+    );
+    let matching = listed(store)?
+        .into_iter()
+        .filter(|l| model.is_none_or(|m| l.meta.model == m || l.meta.upstream_model == m))
+        .take(limit);
+    for entry in matching {
+        let meta = &entry.meta;
+        let tokens = meta
+            .usage
+            .as_ref()
+            .and_then(|u| u.get("total_tokens"))
+            .and_then(serde_json::Value::as_u64)
+            .map_or("-".to_string(), |t| t.to_string());
+        let form = match meta.kind {
+            crate::cache::BodyKind::Json => "json",
+            crate::cache::BodyKind::Sse => "sse",
+        };
+        let _ = writeln!(
+            out,
+            "{:<64}  {:<20}  {:<32}  {:<10}  {form:<4}  {tokens:>7}  {:>10}",
+            meta.key,
+            time(meta.created_ms),
+            meta.model,
+            meta.provider,
+            size(entry.disk_bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_key(text: &str) -> Result<CacheKey, String> {
+    CacheKey::parse(text.trim())
+        .ok_or_else(|| format!("`{text}` is not a cache key (64 hex digits, from x-cache-key)"))
+}
+
+/// Width of each column of `show`.
+const COLUMN: usize = 78;
+
+fn show(store: &FileStore, key: &str, out: &mut String) -> Result<ExitCode, String> {
+    let key = parse_key(key)?;
+    let entry = store
+        .get(&key)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no entry {key}"))?;
+    let request =
+        std::fs::read_to_string(store.dir().join(format!("{key}.request"))).unwrap_or_default();
+    let response = match entry.meta.kind {
+        crate::cache::BodyKind::Json => serde_json::from_slice::<serde_json::Value>(&entry.body)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| String::from_utf8_lossy(&entry.body).into_owned()),
+        crate::cache::BodyKind::Sse => String::from_utf8_lossy(&entry.body).into_owned(),
+    };
+    let left = wrap(&request);
+    let right = wrap(&response);
+    let _ = writeln!(out, "{:<COLUMN$} | {}", "REQUEST", "RESPONSE");
+    let _ = writeln!(out, "{:-<COLUMN$}-+-{:-<COLUMN$}", "", "");
+    for row in 0..left.len().max(right.len()) {
+        let l = left.get(row).map_or("", String::as_str);
+        let r = right.get(row).map_or("", String::as_str);
+        let _ = writeln!(out, "{l:<COLUMN$} | {r}");
+    }
+    let meta = serde_json::to_string_pretty(&serde_json::json!({
+        "created": entry.meta.created,
+        "status": entry.meta.status,
+        "content_type": entry.meta.content_type,
+        "provider": entry.meta.provider,
+        "model": entry.meta.model,
+        "upstream_model": entry.meta.upstream_model,
+        "usage": entry.meta.usage,
+        "ttfb_ms": entry.meta.ttfb_ms,
+        "latency_ms": entry.meta.latency_ms,
+        "bytes": entry.meta.bytes,
+    }))
+    .unwrap_or_default();
+    let _ = writeln!(out, "\nMETADATA\n{meta}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lines cut to the column width (on character boundaries).
+fn wrap(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            lines.push(String::new());
+        }
+        for piece in chars.chunks(COLUMN) {
+            lines.push(piece.iter().collect());
+        }
+    }
+    lines
+}
+
+fn check(store: &FileStore, purge: bool, out: &mut String) -> Result<ExitCode, String> {
+    let report = store.check(true).map_err(|e| e.to_string())?;
+    let _ = writeln!(out, "{} entries intact", report.ok);
+    if report.broken.is_empty() && report.leftovers.is_empty() {
+        let _ = writeln!(out, "nothing broken");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(
+        out,
+        "{} entries could never be served:",
+        report.broken.len()
+    );
+    for (key, reason) in &report.broken {
+        let _ = writeln!(out, "  {key}: {reason}");
+    }
+    if !report.leftovers.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} temporary files left by interrupted writes",
+            report.leftovers.len()
+        );
+    }
+    if purge {
+        let removed = store.purge(&report).map_err(|e| e.to_string())?;
+        let _ = writeln!(out, "purged: {removed} files removed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let _ = writeln!(out, "run `llm-bridge cache check --purge` to delete them");
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn remove(store: &FileStore, keys: &[String], out: &mut String) -> Result<ExitCode, String> {
+    let keys = keys
+        .iter()
+        .map(|k| parse_key(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut code = ExitCode::SUCCESS;
+    for key in keys {
+        if store.delete(&key).map_err(|e| e.to_string())? {
+            let _ = writeln!(out, "removed {key}");
+        } else {
+            let _ = writeln!(out, "no entry {key}");
+            code = ExitCode::from(1);
+        }
+    }
+    Ok(code)
+}
+
+fn remove_where(
+    store: &FileStore,
+    doomed: impl Fn(&Listed) -> bool,
+    out: &mut String,
+) -> Result<ExitCode, String> {
+    let mut removed = 0;
+    for entry in listed(store)?.iter().filter(|l| doomed(l)) {
+        if let Some(key) = CacheKey::parse(&entry.meta.key) {
+            if store.delete(&key).map_err(|e| e.to_string())? {
+                removed += 1;
+            }
+        }
+    }
+    let _ = writeln!(out, "removed {removed} entries");
+    Ok(ExitCode::SUCCESS)
+}
