@@ -38,7 +38,7 @@ pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
 
 fn listed(store: &FileStore) -> Result<Vec<Listed>, String> {
     let mut entries = store.list().map_err(|e| e.to_string())?;
-    entries.sort_by(|a, b| b.meta.created_ms.cmp(&a.meta.created_ms));
+    entries.sort_by_key(|l| std::cmp::Reverse(l.meta.created_ms));
     Ok(entries)
 }
 
@@ -156,7 +156,7 @@ fn show(store: &FileStore, key: &str, out: &mut String) -> Result<ExitCode, Stri
     };
     let left = wrap(&request);
     let right = wrap(&response);
-    let _ = writeln!(out, "{:<COLUMN$} | {}", "REQUEST", "RESPONSE");
+    let _ = writeln!(out, "{:<COLUMN$} | RESPONSE", "REQUEST");
     let _ = writeln!(out, "{:-<COLUMN$}-+-{:-<COLUMN$}", "", "");
     for row in 0..left.len().max(right.len()) {
         let l = left.get(row).map_or("", String::as_str);

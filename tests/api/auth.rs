@@ -103,7 +103,11 @@ async fn without_access_keys_the_client_key_reaches_keyless_providers() {
     let send = |model: &'static str, header: &'static str, value: &'static str| {
         let mut body = chat_body(model, false);
         body["messages"][0]["content"] = value.into();
-        gateway.chat_request().header(header, value).json(&body).send()
+        gateway
+            .chat_request()
+            .header(header, value)
+            .json(&body)
+            .send()
     };
     assert_eq!(
         send("deepseek-chat", "authorization", "Bearer sk-user-own")
