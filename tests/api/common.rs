@@ -97,6 +97,7 @@ impl Setup {
         let config = self.resolve(&dirs).expect("test config is valid");
         let (request_log, guard) = RequestLog::open(&config.log).unwrap();
         let log_dir = config.log.dir.clone();
+        let cache_dir = config.cache_dir.clone();
         let state = AppState::new(config, request_log).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -108,6 +109,7 @@ impl Setup {
             addr,
             client: reqwest::Client::new(),
             log_dir,
+            cache_dir,
             stop: Some(stop),
             task: Some(task),
             guard: Some(guard),
@@ -121,6 +123,7 @@ pub struct Gateway {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     log_dir: PathBuf,
+    pub cache_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     guard: Option<WorkerGuard>,
@@ -170,6 +173,33 @@ impl Gateway {
         names.sort();
         names
     }
+}
+
+/// The `x-cache` and `x-cache-key` headers.
+pub fn cache_status(response: &reqwest::Response) -> (String, String) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    (header("x-cache"), header("x-cache-key"))
+}
+
+/// Names of the files in a folder (not recursive), sorted.
+pub fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// `{"model": model, "messages": [user: "hi"]}` plus `stream`.

@@ -7,6 +7,7 @@ mod mock_upstream;
 
 mod auth;
 mod browser;
+mod cache;
 mod cli;
 mod errors;
 mod logging;

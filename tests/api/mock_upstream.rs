@@ -65,6 +65,8 @@ pub enum Reply {
     /// [`MockUpstream::release`] (so the events surely left) and cuts the
     /// connection.
     CutSse(Vec<String>),
+    /// Waits for [`MockUpstream::release`], then answers with this JSON.
+    GatedJson(StatusCode, Value),
     /// Never answers.
     Stall,
 }
@@ -98,6 +100,8 @@ struct MockState {
     hits: AtomicUsize,
     released: Semaphore,
     request_seen: Notify,
+    /// One permit each time a streamed body is finished or dropped.
+    streams_ended: Semaphore,
 }
 
 /// A running mock upstream.
@@ -126,6 +130,7 @@ impl MockUpstream {
             hits: AtomicUsize::new(0),
             released: Semaphore::new(0),
             request_seen: Notify::new(),
+            streams_ended: Semaphore::new(0),
         });
         let app = Router::new()
             .route("/{*path}", post(chat_completions))
@@ -152,6 +157,16 @@ impl MockUpstream {
     /// Lets a [`Reply::GatedSse`] send the rest of its events.
     pub fn release(&self) {
         self.state.released.add_permits(1);
+    }
+
+    /// Waits until a streamed body the mock sent has ended or was dropped
+    /// (the gateway closed the connection), at most `patience`.
+    pub async fn stream_ended(&self, patience: std::time::Duration) {
+        tokio::time::timeout(patience, self.state.streams_ended.acquire())
+            .await
+            .expect("an upstream stream ended in time")
+            .unwrap()
+            .forget();
     }
 
     /// How many requests arrived.
@@ -251,26 +266,34 @@ async fn chat_completions(
         Reply::Raw(status, content_type, text) => {
             (status, [(header::CONTENT_TYPE, content_type)], text).into_response()
         }
-        Reply::Sse(events) => sse(paced(events, state.options.chunk_delay)),
+        Reply::Sse(events) => {
+            let delay = state.options.chunk_delay;
+            sse(&state, paced(events, delay))
+        }
         Reply::GatedSse { before, after } => {
-            let state = Arc::clone(&state);
+            let gate_state = Arc::clone(&state);
             let gate = futures::stream::once(async move {
-                state.released.acquire().await.unwrap().forget();
+                gate_state.released.acquire().await.unwrap().forget();
                 futures::stream::iter(after)
             })
             .flatten();
-            sse(futures::stream::iter(before)
-                .chain(gate)
-                .map(Ok::<_, std::io::Error>)
-                .boxed())
+            let events = futures::stream::iter(before).chain(gate);
+            sse(&state, events.map(Ok::<_, std::io::Error>).boxed())
+        }
+        Reply::GatedJson(status, value) => {
+            state.released.acquire().await.unwrap().forget();
+            (status, axum::Json(value)).into_response()
         }
         Reply::CutSse(events) => {
-            let state = Arc::clone(&state);
+            let gate_state = Arc::clone(&state);
             let cut = futures::stream::once(async move {
-                state.released.acquire().await.unwrap().forget();
+                gate_state.released.acquire().await.unwrap().forget();
                 Err(std::io::Error::other("cut"))
             });
-            sse(futures::stream::iter(events).map(Ok).chain(cut).boxed())
+            sse(
+                &state,
+                futures::stream::iter(events).map(Ok).chain(cut).boxed(),
+            )
         }
         Reply::Stall => {
             std::future::pending::<()>().await;
@@ -306,7 +329,21 @@ fn paced(events: Vec<String>, delay: Duration) -> EventStream {
         .boxed()
 }
 
-fn sse(events: EventStream) -> Response {
+/// Signals `streams_ended` when a streamed body goes away, however it ends.
+struct StreamEnd(Arc<MockState>);
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        self.0.streams_ended.add_permits(1);
+    }
+}
+
+fn sse(state: &Arc<MockState>, events: EventStream) -> Response {
+    let guard = StreamEnd(Arc::clone(state));
+    let events = events.map(move |event| {
+        let _keep = &guard;
+        event
+    });
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .body(Body::from_stream(events))
