@@ -169,6 +169,22 @@ impl MockUpstream {
             .forget();
     }
 
+    /// Waits until at least `count` requests have arrived, at most
+    /// `patience`.
+    pub async fn wait_for_hits(&self, count: usize, patience: std::time::Duration) {
+        tokio::time::timeout(patience, async {
+            loop {
+                let seen = self.state.request_seen.notified();
+                if self.hits() >= count {
+                    return;
+                }
+                seen.await;
+            }
+        })
+        .await
+        .expect("the upstream saw the requests in time");
+    }
+
     /// How many requests arrived.
     pub fn hits(&self) -> usize {
         self.state.hits.load(Ordering::SeqCst)

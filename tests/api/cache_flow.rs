@@ -1,0 +1,163 @@
+//! In-flight behaviour: one upstream call for identical requests, and
+//! answers completed (and stored) after the client went away.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde_json::Value;
+
+use crate::common::*;
+use crate::mock_upstream::*;
+
+/// Generous bound on waits for events that should come at once.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+async fn first_chunk(response: &mut reqwest::Response) -> String {
+    let chunk = tokio::time::timeout(PATIENCE, response.chunk())
+        .await
+        .expect("a first chunk in time")
+        .unwrap()
+        .expect("a first chunk");
+    String::from_utf8(chunk.to_vec()).unwrap()
+}
+
+async fn rest(response: &mut reqwest::Response, mut text: String) -> String {
+    while let Some(chunk) = tokio::time::timeout(PATIENCE, response.chunk())
+        .await
+        .expect("the rest in time")
+        .unwrap()
+    {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text
+}
+
+#[tokio::test]
+async fn twenty_identical_streams_make_one_upstream_call() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("gpt-4.1", &["shared", " answer"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let gateway = Setup::on(&mock).start().await;
+    let body = chat_body("gpt-4.1", true);
+
+    // All twenty start; each has its first chunk (so each has joined the
+    // flight) before the upstream is let go on.
+    let mut responses = join_all((0..20).map(|_| gateway.chat(&body))).await;
+    let mut texts = Vec::new();
+    for response in &mut responses {
+        assert_eq!(response.status(), 200);
+        texts.push(first_chunk(response).await);
+    }
+    assert_eq!(mock.hits(), 1);
+    mock.release();
+    for (response, text) in responses.iter_mut().zip(texts) {
+        let whole = rest(response, text).await;
+        assert_eq!(whole, events.concat());
+    }
+    assert_eq!(mock.hits(), 1);
+    let statuses: Vec<String> = responses.iter().map(|r| cache_status(r).0).collect();
+    assert!(statuses.iter().all(|s| s == "MISS"), "{statuses:?}");
+    assert_eq!(cache_status(&gateway.chat(&body).await).0, "HIT");
+}
+
+#[tokio::test]
+async fn twenty_identical_json_requests_make_one_upstream_call() {
+    let mock = MockUpstream::start().await;
+    let answer = completion("deepseek-chat", "one for all");
+    mock.push_reply(Reply::GatedJson(reqwest::StatusCode::OK, answer.clone()));
+    let gateway = Setup::on(&mock).start().await;
+    let body = chat_body("deepseek-chat", false);
+    let requests = join_all(
+        (0..20).map(|_| async { gateway.chat(&body).await.json::<Value>().await.unwrap() }),
+    );
+    // Released once the first request is at the upstream; later arrivals
+    // either follow the flight or, if it already ended, hit the cache.
+    let release = async {
+        mock.wait_for_hits(1, PATIENCE).await;
+        mock.release();
+    };
+    let (bodies, ()) = tokio::join!(requests, release);
+    assert!(bodies.iter().all(|b| *b == answer));
+    assert_eq!(mock.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_late_follower_gets_the_chunks_already_sent() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("gpt-4.1", &["early", " late"]);
+    let (before, after) = events.split_at(3);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let gateway = Setup::on(&mock).start().await;
+    let body = chat_body("gpt-4.1", true);
+    let mut leader = gateway.chat(&body).await;
+    let mut seen = first_chunk(&mut leader).await;
+    while !seen.contains("early") {
+        seen.push_str(&first_chunk(&mut leader).await);
+    }
+    let mut follower = gateway.chat(&body).await;
+    let caught_up = first_chunk(&mut follower).await;
+    assert!(caught_up.starts_with("data: "));
+    mock.release();
+    assert_eq!(rest(&mut follower, caught_up).await, events.concat());
+    assert_eq!(rest(&mut leader, seen).await, events.concat());
+    assert_eq!(mock.hits(), 1);
+}
+
+#[tokio::test]
+async fn an_answer_is_finished_and_stored_after_the_client_left() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("gpt-4.1", &["paid", " for"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let gateway = Setup::on(&mock).start().await;
+    let body = chat_body("gpt-4.1", true);
+    let mut gone = gateway.chat(&body).await;
+    first_chunk(&mut gone).await;
+    drop(gone);
+    mock.release();
+    // The retry follows the still-running flight or hits the stored entry;
+    // either way the upstream is not called again.
+    let retry = gateway.chat(&body).await;
+    assert!(["MISS", "HIT"].contains(&cache_status(&retry).0.as_str()));
+    assert_eq!(read_text(retry).await, events.concat());
+    let again = gateway.chat(&body).await;
+    assert_eq!(cache_status(&again).0, "HIT");
+    assert_eq!(read_text(again).await, events.concat());
+    assert_eq!(mock.hits(), 1);
+}
+
+#[tokio::test]
+async fn without_complete_on_disconnect_a_left_answer_is_dropped() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("gpt-4.1", &["not", " kept"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let gateway = Setup::on(&mock)
+        .config("[cache]\ncomplete_on_disconnect = false\n")
+        .start()
+        .await;
+    let body = chat_body("gpt-4.1", true);
+    let mut gone = gateway.chat(&body).await;
+    first_chunk(&mut gone).await;
+    drop(gone);
+    mock.release();
+    // The gateway hangs up on the upstream once it sees nobody listens.
+    mock.stream_ended(PATIENCE).await;
+    let retry = gateway.chat(&body).await;
+    assert_eq!(cache_status(&retry).0, "MISS");
+    assert!(read_text(retry).await.ends_with(SSE_DONE));
+    assert_eq!(mock.hits(), 2);
+}
