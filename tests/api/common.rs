@@ -48,6 +48,8 @@ pub fn builtin_env(mock: &MockUpstream) -> Vec<(String, String)> {
 pub struct Setup {
     pub env: Vec<(String, String)>,
     pub config_toml: Option<String>,
+    /// Cache folder (default: a fresh one in the gateway's temp folder).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Setup {
@@ -55,7 +57,7 @@ impl Setup {
     pub fn on(mock: &MockUpstream) -> Self {
         Self {
             env: builtin_env(mock),
-            config_toml: None,
+            ..Self::default()
         }
     }
 
@@ -70,6 +72,12 @@ impl Setup {
         self
     }
 
+    /// Uses `dir` as the cache folder (to share it between gateways).
+    pub fn cache_dir(mut self, dir: &std::path::Path) -> Self {
+        self.cache_dir = Some(dir.to_path_buf());
+        self
+    }
+
     pub fn config(mut self, toml: &str) -> Self {
         self.config_toml = Some(toml.to_string());
         self
@@ -80,7 +88,11 @@ impl Setup {
         let args = ServeArgs {
             listen: Some("127.0.0.1:0".into()),
             config: None,
-            cache_dir: Some(dirs.path().join("llm_cache")),
+            cache_dir: Some(
+                self.cache_dir
+                    .clone()
+                    .unwrap_or_else(|| dirs.path().join("llm_cache")),
+            ),
             log_dir: Some(dirs.path().join("logs")),
             ..ServeArgs::default()
         };
