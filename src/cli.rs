@@ -48,7 +48,11 @@ Environment (also read from .env in the working directory; real variables win):
 Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
 connect_timeout_secs, read_timeout_secs, cors_origins, [log] max_file_bytes / max_files / log_bodies,
 [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env / headers /
-proxy / models / connect_timeout_secs / read_timeout_secs. See llm-bridge.example.toml.
+proxy / models / connect_timeout_secs / read_timeout_secs, [cache] mode / ignore_fields /
+max_entry_bytes / max_total_bytes / ttl_secs / scope / complete_on_disconnect, [cache.groups].
+See llm-bridge.example.toml.
+
+Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.
 
 Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health.";
 

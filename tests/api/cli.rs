@@ -79,6 +79,10 @@ fn help_documents_every_option() {
         "NAME_BASE_URL",
         "RUST_LOG",
         "llm-bridge.example.toml",
+        "--cache-mode",
+        "LLM_BRIDGE_CACHE_MODE",
+        "cache",
+        "Cache-Control",
     ] {
         assert!(
             help.contains(option),

@@ -8,6 +8,7 @@ mod mock_upstream;
 mod auth;
 mod browser;
 mod cache;
+mod cache_cli;
 mod cache_control;
 mod cache_flow;
 mod cli;

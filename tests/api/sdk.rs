@@ -12,6 +12,26 @@ use serde_json::Value;
 use crate::common::*;
 use crate::mock_upstream::*;
 
+/// Runs a script of `tests/sdk/` against the gateway; returns its JSON.
+async fn run_script(script: &str, gateway: &Gateway) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script);
+    let output = tokio::process::Command::new(python())
+        .arg(path)
+        .arg(gateway.url("/v1"))
+        .env("NO_PROXY", "*")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("LLM_BRIDGE_TEST_PYTHON") {
         return PathBuf::from(path);
@@ -33,20 +53,7 @@ async fn the_openai_python_sdk_streams_and_completes_through_the_gateway() {
         .without("DASHSCOPE_API_KEY")
         .start()
         .await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/openai_sdk_check.py");
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(gateway.url("/v1"))
-        .env("NO_PROXY", "*")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "SDK script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let parsed = run_script("openai_sdk_check.py", &gateway).await;
     assert_eq!(parsed["content"], "Hello from the mock");
     assert_eq!(parsed["model"], "deepseek-chat");
     assert_eq!(parsed["usage_total"], 8);
@@ -74,4 +81,64 @@ async fn the_openai_python_sdk_streams_and_completes_through_the_gateway() {
         seen[2].header("authorization").unwrap(),
         "Bearer sk-client-key"
     );
+}
+
+#[tokio::test]
+async fn the_sdk_parses_hits_converted_between_json_and_stream_with_tool_calls() {
+    let mock = MockUpstream::start().await;
+    let calls = serde_json::json!([
+        {"id": "call_w", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+        {"id": "call_t", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Lyon\"}"}}
+    ]);
+    let mut stored_json = completion("gpt-4.1", "Let me check.");
+    stored_json["choices"][0]["message"]["tool_calls"] = calls;
+    stored_json["choices"][0]["finish_reason"] = "tool_calls".into();
+    mock.push_reply(Reply::Json(reqwest::StatusCode::OK, stored_json));
+    let chunk = |delta: Value, finish: Value| {
+        sse_event(&serde_json::json!({
+            "id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4.1",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }))
+    };
+    let streamed = vec![
+        chunk(
+            serde_json::json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_o", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+            Value::Null,
+        ),
+        chunk(
+            serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}),
+            Value::Null,
+        ),
+        chunk(
+            serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Oslo\"}"}}]}),
+            Value::Null,
+        ),
+        chunk(serde_json::json!({}), "tool_calls".into()),
+        sse_event(
+            &serde_json::json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4.1", "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}}),
+        ),
+        SSE_DONE.to_string(),
+    ];
+    mock.push_reply(Reply::Sse(streamed));
+    let gateway = Setup::on(&mock).start().await;
+
+    let parsed = run_script("cache_conversions.py", &gateway).await;
+    assert_eq!(
+        parsed["x_cache"],
+        serde_json::json!(["MISS", "HIT", "MISS", "HIT"])
+    );
+    assert_eq!(parsed["a_replayed_as_stream"], parsed["a_original"]);
+    assert_eq!(
+        parsed["a_original"]["tool_calls"][1]["arguments"],
+        "{\"city\":\"Lyon\"}"
+    );
+    assert_eq!(parsed["a_original"]["usage"], 8);
+    assert_eq!(parsed["b_replayed_as_json"], parsed["b_original"]);
+    assert_eq!(
+        parsed["b_original"]["tool_calls"][0]["arguments"],
+        "{\"city\":\"Oslo\"}"
+    );
+    assert_eq!(parsed["b_original"]["finish_reason"], "tool_calls");
+    assert_eq!(parsed["b_original"]["usage"], 12);
+    assert_eq!(mock.hits(), 2);
 }

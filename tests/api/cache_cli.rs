@@ -1,0 +1,212 @@
+//! `llm-bridge cache …` on a real folder, and the start-up scan, run as the
+//! real binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::mock_upstream::*;
+
+fn bridge(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A cache folder with two entries; returns their keys.
+async fn filled(dir: &Path) -> (String, String) {
+    let mock = MockUpstream::start().await;
+    let mut gateway = Setup::on(&mock)
+        .cache_dir(&dir.join("llm_cache"))
+        .start()
+        .await;
+    let first = gateway.chat(&chat_body("deepseek-chat", false)).await;
+    let deepseek = cache_status(&first).1;
+    first.text().await.unwrap();
+    let second = gateway.chat(&chat_body("gpt-4.1", true)).await;
+    let openai = cache_status(&second).1;
+    read_text(second).await;
+    gateway.stop().await;
+    (deepseek, openai)
+}
+
+#[tokio::test]
+async fn stats_list_show_rm_prune_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let (deepseek, openai) = filled(dir.path()).await;
+
+    let stats = bridge(dir.path(), &["cache", "stats"]);
+    assert!(stats.status.success());
+    let text = stdout(&stats);
+    assert!(text.contains("entries: 2"), "{text}");
+    assert!(
+        text.contains("deepseek-chat") && text.contains("gpt-4.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("oldest: ") && text.contains("newest: "),
+        "{text}"
+    );
+
+    let list = stdout(&bridge(
+        dir.path(),
+        &["cache", "list", "--model", "deepseek-chat"],
+    ));
+    assert!(
+        list.contains(&deepseek) && !list.contains(&openai),
+        "{list}"
+    );
+    let limited = stdout(&bridge(dir.path(), &["cache", "list", "--limit", "1"]));
+    assert_eq!(
+        limited.lines().count(),
+        2,
+        "header and one entry: {limited}"
+    );
+    assert!(limited.contains(&openai), "newest first: {limited}");
+
+    let show = bridge(dir.path(), &["cache", "show", &deepseek]);
+    assert!(show.status.success());
+    let text = stdout(&show);
+    assert!(text.contains("REQUEST") && text.contains("RESPONSE") && text.contains("METADATA"));
+    assert!(text.contains("\"content\": \"hi\""), "{text}");
+    assert!(text.contains("Hello from the mock"), "{text}");
+    let missing = bridge(dir.path(), &["cache", "show", &"0".repeat(64)]);
+    assert_eq!(missing.status.code(), Some(2));
+
+    let removed = bridge(dir.path(), &["cache", "rm", &deepseek]);
+    assert!(removed.status.success());
+    assert!(stdout(&removed).contains(&format!("removed {deepseek}")));
+    assert_eq!(
+        bridge(dir.path(), &["cache", "rm", &deepseek])
+            .status
+            .code(),
+        Some(1)
+    );
+    let bad = bridge(dir.path(), &["cache", "rm", "../../etc/passwd"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a cache key"));
+
+    let pruned = stdout(&bridge(
+        dir.path(),
+        &["cache", "prune", "--older-than", "1h"],
+    ));
+    assert!(pruned.contains("removed 0 entries"), "{pruned}");
+    let meta_path = dir
+        .path()
+        .join("llm_cache")
+        .join(format!("{openai}.meta.json"));
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["created_ms"] = json!(meta["created_ms"].as_u64().unwrap() - 2 * 3_600_000);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let pruned = stdout(&bridge(
+        dir.path(),
+        &["cache", "prune", "--older-than", "1h"],
+    ));
+    assert!(pruned.contains("removed 1 entries"), "{pruned}");
+
+    filled(dir.path()).await;
+    let cleared = stdout(&bridge(dir.path(), &["cache", "clear"]));
+    assert!(cleared.contains("removed 2 entries"), "{cleared}");
+    assert!(files_in(&dir.path().join("llm_cache")).is_empty());
+}
+
+#[tokio::test]
+async fn check_finds_and_purges_what_could_never_be_served() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path()).await;
+    let cache = dir.path().join("llm_cache");
+    assert!(bridge(dir.path(), &["cache", "check"]).status.success());
+    // An LLM_cache.py-era file holding an error, and a write cut short.
+    std::fs::write(
+        cache.join(format!("{}.txt", "ab".repeat(32))),
+        r#"{"error":{"message":"quota"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        cache.join(format!(".tmp-{}.txt.9-0", "cd".repeat(32))),
+        "partial",
+    )
+    .unwrap();
+
+    let check = bridge(dir.path(), &["cache", "--cache-dir", "llm_cache", "check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let text = stdout(&check);
+    assert!(text.contains("2 entries intact"), "{text}");
+    assert!(text.contains("1 entries could never be served"), "{text}");
+    assert!(text.contains("1 temporary files"), "{text}");
+
+    let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
+    assert!(purge.status.success());
+    assert!(
+        stdout(&purge).contains("purged: 2 files removed"),
+        "{}",
+        stdout(&purge)
+    );
+    assert!(stdout(&bridge(dir.path(), &["cache", "check"])).contains("nothing broken"));
+    assert_eq!(files_in(&cache).len(), 6);
+}
+
+#[tokio::test]
+async fn the_server_reports_broken_entries_at_start_and_honours_the_mode_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("llm_cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join(format!("{}.txt", "ef".repeat(32))), "poisoned").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LLM_BRIDGE_CACHE_MODE", "offline")
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line.trim()
+            .trim_start_matches("llm-bridge listening on ")
+            .to_string()
+    })
+    .await
+    .unwrap();
+    let warning = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("look broken"))
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{base}/chat/completions"))
+        .json(&chat_body("gpt-4.1", false))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 404, "cache_miss").await;
+    let warning = tokio::time::timeout(std::time::Duration::from_secs(30), warning).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = warning
+        .expect("the scan finished")
+        .unwrap()
+        .expect("a warning line");
+    assert!(
+        line.contains("0 entries") && line.contains("1 look broken"),
+        "{line}"
+    );
+}
