@@ -26,6 +26,7 @@ const RELAYED_HEADERS: &[&str] = &[
     "content-type",
     "content-encoding",
     "retry-after",
+    "location",
     "openai-processing-ms",
     "openai-version",
     "openai-organization",

@@ -20,6 +20,9 @@ const FORWARDED_HEADERS: &[&str] = &[
     "openai-beta",
 ];
 
+/// Idle keep-alive connections kept per upstream host.
+const MAX_IDLE_CONNECTIONS: usize = 64;
+
 /// An OpenAI-compatible upstream with its own pooled HTTP client.
 #[derive(Debug)]
 pub struct OpenAiCompatible {
@@ -42,6 +45,12 @@ impl OpenAiCompatible {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
+            // Enough warm connections for bursts; past that, a burst's extra
+            // connections close instead of holding memory while idle.
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
+            // A proxy relays redirects; it does not follow them (a POST
+            // body must not be re-sent somewhere else).
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .user_agent(concat!("llm-bridge/", env!("CARGO_PKG_VERSION")))
             .no_proxy();

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use llm_bridge::app::{self, AppState};
 use llm_bridge::cli::ServeArgs;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
+use llm_bridge::request_log::batch::FlushGuard;
 use llm_bridge::request_log::{REQUEST_LOG_FILE, RequestLog};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tracing_appender::non_blocking::WorkerGuard;
 
 use crate::mock_upstream::MockUpstream;
 
@@ -138,7 +138,7 @@ pub struct Gateway {
     pub cache_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    guard: Option<WorkerGuard>,
+    guard: Option<FlushGuard>,
     _dirs: TempDir,
 }
 
@@ -166,7 +166,7 @@ impl Gateway {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
-        // Dropping the guard waits for the writer thread to flush.
+        // Dropping the guard waits for the writer thread to write the rest.
         drop(self.guard.take());
     }
 

@@ -2,32 +2,28 @@
 //! rotated by size (default 10 MB per file, 5 files kept, as the Python LLM
 //! Bridge did).
 //!
-//! Lines are handed to a background writer thread through a bounded channel
-//! (tracing-appender's non-blocking writer over file-rotate), so logging
-//! never waits for the disk; if the disk falls so far behind that the channel
-//! fills, lines are dropped rather than slowing responses.
+//! Lines are collected in memory and written in batches by a background
+//! thread ([`batch`]), so logging never waits for the disk and costs a
+//! request no system call; if the disk falls far behind, lines are dropped
+//! rather than slowing responses.
 //!
 //! A line never contains a key: callers appear as a short fingerprint.
 //! Bodies are included only with `log_bodies = true`.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use file_rotate::suffix::AppendCount;
-use file_rotate::{ContentLimit, FileRotate};
 use serde::Serialize;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+
+pub mod batch;
+pub mod rotating;
 
 use crate::config::LogConfig;
+use batch::{BatchWriter, FlushGuard};
+use rotating::RotatingFile;
 
 /// File name of the current request log; rotated files get `.1`, `.2`, ….
 pub const REQUEST_LOG_FILE: &str = "requests.log";
-
-/// Lines that may wait for the writer thread before new ones are dropped.
-/// The queue is allocated up front (32 bytes a slot), so this is ~0.5 MiB,
-/// and it covers seconds of a disk stall at thousands of requests a second.
-const QUEUED_LINES: usize = 16 * 1024;
 
 /// Largest body kept for the log when `log_bodies` is on, so one huge answer
 /// cannot balloon memory.
@@ -102,7 +98,7 @@ pub struct Record<'a> {
 /// Handle to the request log; cheap to clone.
 #[derive(Clone)]
 pub struct RequestLog {
-    writer: NonBlocking,
+    writer: BatchWriter,
     log_bodies: bool,
 }
 
@@ -116,25 +112,15 @@ impl std::fmt::Debug for RequestLog {
 
 impl RequestLog {
     /// Opens (creating the folder) the request log. Keep the guard alive for
-    /// as long as the server runs; dropping it flushes the remaining lines.
-    pub fn open(config: &LogConfig) -> std::io::Result<(Self, WorkerGuard)> {
+    /// as long as the server runs; dropping it writes the remaining lines.
+    pub fn open(config: &LogConfig) -> std::io::Result<(Self, FlushGuard)> {
         std::fs::create_dir_all(&config.dir)?;
-        let file = FileRotate::new(
+        let file = RotatingFile::open(
             config.dir.join(REQUEST_LOG_FILE),
-            AppendCount::new(config.max_files.saturating_sub(1).max(1)),
-            ContentLimit::BytesSurpassed(
-                usize::try_from(config.max_file_bytes).unwrap_or(usize::MAX),
-            ),
-            file_rotate::compression::Compression::None,
-            None,
-        );
-        // The writer thread drains every queued line and then flushes, so a
-        // buffer turns a burst of lines into one write call.
-        let (writer, guard) = NonBlockingBuilder::default()
-            .lossy(true)
-            .buffered_lines_limit(QUEUED_LINES)
-            .thread_name("llm-bridge-request-log")
-            .finish(std::io::BufWriter::with_capacity(64 * 1024, file));
+            config.max_file_bytes,
+            config.max_files,
+        )?;
+        let (writer, guard) = BatchWriter::spawn(file)?;
         Ok((
             Self {
                 writer,
@@ -155,8 +141,6 @@ impl RequestLog {
             return;
         };
         line.push(b'\n');
-        let mut writer = self.writer.clone();
-        // Lossy by design: a full queue drops the line instead of blocking.
-        let _ = writer.write_all(&line);
+        self.writer.write_line(&line);
     }
 }
