@@ -1,0 +1,559 @@
+#!/usr/bin/env bash
+# llm-bridge benchmark: llm-bridge vs nginx proxy_pass vs the mock upstream
+# reached directly. See bench/README.md for what each figure means.
+#
+#   bench/run.sh                       # from the repository root
+#   DURATION=10 CONNECTIONS=16 bench/run.sh
+#
+# Optional environment: DURATION (seconds per load run, default 10),
+# CONNECTIONS (wrk connections under load, default 16), THREADS (wrk threads,
+# default 2), WARMUP (seconds of unmeasured load before each run, default 2),
+# TTFB_COUNT (sequential streams per first-token run, default 200), STREAMS
+# (concurrent slow streams, default 1000), KEEP_WORK=1 (keep the temporary
+# folder with every process's output).
+#
+# Writes the summary to stdout and to bench/results/latest.txt.
+set -euo pipefail
+
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-16}"
+THREADS="${THREADS:-2}"
+WARMUP="${WARMUP:-2}"
+TTFB_COUNT="${TTFB_COUNT:-200}"
+STREAMS="${STREAMS:-1000}"
+# Mock settings of the stream runs.
+TTFB_CHUNK_DELAY_MS=20
+TTFB_CHUNKS=1
+SLOW_CHUNKS=20
+SLOW_CHUNK_DELAY_MS=50
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RESULTS_DIR="$ROOT/bench/results"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BRIDGE_BIN="$TARGET_DIR/release/llm-bridge"
+MOCK_BIN="$TARGET_DIR/release/examples/mock_upstream"
+PROBE_BIN="$TARGET_DIR/release/examples/stream_probe"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/llm-bridge-bench.XXXXXX")"
+# nginx workers drop to an unprivileged user when started as root.
+chmod 755 "$WORK"
+PIDS=()
+FAILED_CHECKS=()
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# --- process management -----------------------------------------------------
+
+# Waits up to 10 s for PID to exit after SIGTERM, then kills it.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local kept=() p
+  for p in ${PIDS[@]+"${PIDS[@]}"}; do
+    [[ $p == "$pid" ]] || kept+=("$p")
+  done
+  PIDS=(${kept[@]+"${kept[@]}"})
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local pid
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+    stop_pid "$pid"
+  done
+  if [[ $status -ne 0 || ${KEEP_WORK:-0} == 1 ]]; then
+    log "process output kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD...: runs CMD in $WORK/NAME (so no .env or config file of the
+# repository is picked up), output in $WORK/NAME.out and .err. Sets LAST_PID.
+start() {
+  local name=$1
+  shift
+  mkdir -p "$WORK/$name"
+  (cd "$WORK/$name" && exec "$@") >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+# wait_listening NAME PID: waits for the "listening on http://ADDR" line and
+# prints ADDR.
+wait_listening() {
+  local name=$1 pid=$2 line deadline=$((SECONDS + 30))
+  while true; do
+    if line=$(grep -m1 -o 'listening on http://[^ /]*' "$WORK/$name.out" 2>/dev/null); then
+      echo "${line#listening on http://}"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || die "$name exited early: $(tail -n 20 "$WORK/$name.err")"
+    ((SECONDS < deadline)) || die "$name did not start within 30 s"
+    sleep 0.05
+  done
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local port i
+  for ((i = 0; i < 200; i++)); do
+    port=$((20000 + RANDOM % 12000))
+    port_in_use "$port" || {
+      echo "$port"
+      return 0
+    }
+  done
+  die "no free port found"
+}
+
+# http_request METHOD ADDR PATH [BODY]: one HTTP/1.1 request over bash's
+# /dev/tcp; prints the status code, then the body.
+http_request() {
+  local method=$1 addr=$2 path=$3 body=${4:-} status
+  exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}"
+  printf '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+    "$method" "$path" "$addr" "${#body}" "$body" >&3
+  IFS=' ' read -r _ status _ <&3
+  echo "$status"
+  # Headers, then the body.
+  sed '1,/^\r$/d' <&3
+  exec 3<&- 3>&-
+}
+
+# --- /proc readings ----------------------------------------------------------
+
+CLK_TCK="$(getconf CLK_TCK)"
+
+# cpu_ticks PID...: utime + stime of the processes (all threads), in ticks.
+cpu_ticks() {
+  local total=0 pid stat fields
+  for pid in "$@"; do
+    stat=$(<"/proc/$pid/stat")
+    # Fields after "(comm)": state is field 3, utime 14, stime 15.
+    read -r -a fields <<<"${stat##*) }"
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo "$total"
+}
+
+# status_kb PID FIELD: a kB figure of /proc/PID/status (VmRSS, VmHWM).
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# calc EXPR [DECIMALS]: floating-point arithmetic; "?" when a figure is
+# missing (a failed run).
+calc() {
+  if [[ $1 == *'?'* ]]; then
+    echo '?'
+    return 0
+  fi
+  awk "BEGIN { printf \"%.${2:-3}f\", $1 }"
+}
+
+# signed A-B with DECIMALS (default 3), e.g. +0.152
+delta() {
+  if [[ $1$2 == *'?'* ]]; then
+    echo '?'
+    return 0
+  fi
+  awk "BEGIN { printf \"%+.${3:-3}f\", $1 - ($2) }"
+}
+
+# --- results -----------------------------------------------------------------
+
+declare -A R
+# load_kv PREFIX FILE: key=value lines into R[PREFIX_key].
+load_kv() {
+  local key value
+  while IFS='=' read -r key value; do
+    [[ -n $key && $key != *' '* ]] && R["${1}_$key"]=$value
+  done <"$2"
+}
+
+# check NAME PASS(0/1) TEXT
+check() {
+  if [[ $2 == 1 ]]; then
+    CHECK_LINES+=("  [PASS] $1: $3")
+  else
+    CHECK_LINES+=("  [FAIL] $1: $3")
+    FAILED_CHECKS+=("$1")
+  fi
+}
+CHECK_LINES=()
+
+# --- set-up ------------------------------------------------------------------
+
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]} from the Debian archive"
+  local sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+install_tools
+NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
+
+# 1,000 client sockets + 1,000 upstream sockets in the same process tree.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (($(ulimit -n) < 2 * STREAMS + 256)); then
+  die "open-file limit $(ulimit -n) is too low for $STREAMS streams"
+fi
+
+log "building (release): llm-bridge, examples mock_upstream and stream_probe"
+cargo build --release --quiet --bin llm-bridge --example mock_upstream --example stream_probe
+for bin in "$BRIDGE_BIN" "$MOCK_BIN" "$PROBE_BIN"; do
+  [[ -x $bin ]] || die "missing $bin (CARGO_TARGET_DIR?)"
+done
+mkdir -p "$RESULTS_DIR"
+
+# start_mock NAME ARGS...: sets MOCK_ADDR and MOCK_PID.
+start_mock() {
+  local name=$1
+  shift
+  start "$name" "$MOCK_BIN" --listen 127.0.0.1:0 "$@"
+  MOCK_PID=$LAST_PID
+  MOCK_ADDR=$(wait_listening "$name" "$MOCK_PID")
+}
+
+# start_bridge NAME UPSTREAM_ADDR: default configuration (RUST_LOG unset:
+# level info, stderr to a file) except for the response cache, which is off:
+# the benchmark sends the same request over and over and measures proxying,
+# not cache hits. Sets BRIDGE_ADDR and BRIDGE_PID and records its idle RSS
+# after one GET /health.
+start_bridge() {
+  local name=$1 upstream=$2 status
+  start "$name" env -i PATH="$PATH" \
+    LLM_BRIDGE_LISTEN=127.0.0.1:0 \
+    OPENAI_BASE_URL="http://$upstream/v1" \
+    OPENAI_API_KEY=sk-bench \
+    LLM_BRIDGE_CACHE_MODE=off \
+    "$BRIDGE_BIN" --cache-dir "$WORK/$name/cache" --log-dir "$WORK/$name/logs"
+  BRIDGE_PID=$LAST_PID
+  BRIDGE_ADDR=$(wait_listening "$name" "$BRIDGE_PID")
+  status=$(http_request GET "$BRIDGE_ADDR" /health | head -n1)
+  [[ $status == 200 ]] || die "$name: GET /health answered $status"
+  R["${name}_idle_rss_kb"]=$(status_kb "$BRIDGE_PID" VmRSS)
+  R["${name}_idle_anon_kb"]=$(status_kb "$BRIDGE_PID" RssAnon)
+  R["${name}_idle_file_kb"]=$(status_kb "$BRIDGE_PID" RssFile)
+  R["${name}_idle_threads"]=$(status_kb "$BRIDGE_PID" Threads)
+}
+
+# log_gaps FILE...: request-log lines lost by the (lossy, non-blocking)
+# writer, as "missing/expected" over the retained files: generated request
+# ids end in a 16-hex-digit counter, so the retained lines should hold every
+# counter value between the lowest and the highest one. Rotation drops whole
+# old files; lines are written in completion order, not id order, so the
+# lowest 100 ids are skipped as a margin.
+log_gaps() {
+  local ids first last count
+  ids=$(cat "$@" 2>/dev/null | grep -o '"request_id":"[0-9a-f]\{32\}"' | cut -c31-46 | sort | tail -n +100) || true
+  count=$(grep -c . <<<"$ids" || true)
+  if ((count < 2)); then
+    echo "n/a"
+    return 0
+  fi
+  first=$(head -n1 <<<"$ids")
+  last=$(tail -n1 <<<"$ids")
+  echo "$((16#$last - 16#$first + 1 - count))/$((16#$last - 16#$first + 1))"
+}
+
+NONSTREAM_BODY='{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":false}'
+
+# sanity_post NAME ADDR: one non-streamed request must answer 200 with the
+# mock's text.
+sanity_post() {
+  local out
+  out=$(http_request POST "$2" /v1/chat/completions "$NONSTREAM_BODY")
+  [[ $(head -n1 <<<"$out") == 200 && $out == *"Hello from the mock"* ]] ||
+    die "$1: a non-streamed request failed: $out"
+}
+
+cat >"$WORK/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$NONSTREAM_BODY'
+wrk.headers["Content-Type"] = "application/json"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("requests=%d\n", summary.requests))
+  io.write(string.format("duration_us=%d\n", summary.duration))
+  io.write(string.format("errors=%d\n", e.connect + e.read + e.write + e.status + e.timeout))
+  io.write(string.format("status_errors=%d\n", e.status))
+  for _, p in ipairs({50, 90, 99}) do
+    io.write(string.format("p%d_us=%.0f\n", p, latency:percentile(p)))
+  end
+  io.write(string.format("mean_us=%.1f\n", latency.mean))
+end
+EOF
+
+# wrk_run KEY ADDR THREADS CONNECTIONS PIDS...: a warm-up, then a measured run
+# whose results go to R[KEY_*], with the CPU time of PIDS (if any) per
+# request in R[KEY_cpu_us_per_req].
+wrk_run() {
+  local key=$1 addr=$2 threads=$3 conns=$4
+  shift 4
+  local url="http://$addr/v1/chat/completions" before after
+  wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$WORK/post.lua" "$url" >"$WORK/$key.warmup" 2>&1
+  (($# > 0)) && before=$(cpu_ticks "$@")
+  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$url" >"$WORK/$key.wrk" 2>&1 ||
+    die "wrk failed for $key: $(cat "$WORK/$key.wrk")"
+  (($# > 0)) && after=$(cpu_ticks "$@")
+  grep -E '^[a-z0-9_]+=' "$WORK/$key.wrk" >"$WORK/$key.kv"
+  load_kv "$key" "$WORK/$key.kv"
+  R["${key}_rps"]=$(calc "${R[${key}_requests]} / (${R[${key}_duration_us]} / 1e6)" 0)
+  if (($# > 0)); then
+    R["${key}_cpu_us_per_req"]=$(calc "($after - $before) * 1e6 / $CLK_TCK / ${R[${key}_requests]}" 1)
+  else
+    R["${key}_cpu_us_per_req"]="-"
+  fi
+  log "$key: ${R[${key}_rps]} req/s, p50 $(calc "${R[${key}_p50_us]} / 1000") ms, errors ${R[${key}_errors]}, CPU ${R[${key}_cpu_us_per_req]} µs/req"
+}
+
+# --- non-streamed load ------------------------------------------------------------
+
+log "non-streamed load: wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s per target (+${WARMUP}s warm-up)"
+start_mock mock-fast
+FAST_ADDR=$MOCK_ADDR
+
+NGINX_PORT=$(free_port)
+mkdir -p "$WORK/nginx/temp"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events {
+    worker_connections 8192;
+}
+http {
+    access_log $WORK/nginx/access.log;
+    client_body_temp_path $WORK/nginx/temp/body;
+    proxy_temp_path $WORK/nginx/temp/proxy;
+    fastcgi_temp_path $WORK/nginx/temp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/temp/uwsgi;
+    scgi_temp_path $WORK/nginx/temp/scgi;
+    keepalive_requests 1000000;
+    upstream mock {
+        server $FAST_ADDR;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+start nginx "$NGINX_BIN" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
+NGINX_PID=$LAST_PID
+NGINX_ADDR="127.0.0.1:$NGINX_PORT"
+for ((i = 0; ; i++)); do
+  port_in_use "$NGINX_PORT" && break
+  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$WORK/nginx.err" "$WORK/nginx/error.log" 2>/dev/null)"
+  ((i < 600)) || die "nginx did not start"
+  sleep 0.05
+done
+mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
+((${#NGINX_WORKERS[@]} == 1)) || die "expected one nginx worker, found ${#NGINX_WORKERS[@]}"
+
+start_bridge bridge-fast "$FAST_ADDR"
+FASTBRIDGE_PID=$BRIDGE_PID
+FASTBRIDGE_ADDR=$BRIDGE_ADDR
+
+sanity_post direct "$FAST_ADDR"
+sanity_post nginx "$NGINX_ADDR"
+sanity_post llm-bridge "$FASTBRIDGE_ADDR"
+
+wrk_run load_direct "$FAST_ADDR" "$THREADS" "$CONNECTIONS"
+wrk_run load_nginx "$NGINX_ADDR" "$THREADS" "$CONNECTIONS" "$NGINX_PID" "${NGINX_WORKERS[@]}"
+wrk_run load_bridge "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+
+log "light load: wrk -t1 -c1, ${DURATION}s per target"
+wrk_run light_direct "$FAST_ADDR" 1 1
+wrk_run light_nginx "$NGINX_ADDR" 1 1 "$NGINX_PID" "${NGINX_WORKERS[@]}"
+wrk_run light_bridge "$FASTBRIDGE_ADDR" 1 1 "$FASTBRIDGE_PID"
+
+R[bridge-fast_hwm_kb]=$(status_kb "$FASTBRIDGE_PID" VmHWM)
+stop_pid "$FASTBRIDGE_PID"
+R[bridge-fast_log_gaps]=$(log_gaps "$WORK"/bridge-fast/logs/requests.log*)
+R[bridge-fast_stderr_lines]=$(wc -l <"$WORK/bridge-fast.err")
+R[bridge-fast_warnings]=$(grep -c -E 'WARN|ERROR' "$WORK/bridge-fast.err" || true)
+R[bridge-fast_cache_files]=$(find "$WORK/bridge-fast/cache" -type f 2>/dev/null | wc -l)
+stop_pid "$NGINX_PID"
+stop_pid "$MOCK_PID"
+
+# --- streams: first token ---------------------------------------------------------
+
+log "first token: $TTFB_COUNT sequential streams, mock delay ${TTFB_CHUNK_DELAY_MS} ms per event"
+start_mock mock-ttfb --chunks "$TTFB_CHUNKS" --chunk-delay-ms "$TTFB_CHUNK_DELAY_MS"
+TTFB_MOCK_PID=$MOCK_PID
+TTFB_MOCK_ADDR=$MOCK_ADDR
+start_bridge bridge-ttfb "$TTFB_MOCK_ADDR"
+TTFB_BRIDGE_PID=$BRIDGE_PID
+
+probe() { # KEY ARGS...
+  local key=$1
+  shift
+  "$PROBE_BIN" "$@" >"$WORK/$key.kv" 2>"$WORK/$key.err" ||
+    log "$key: the probe reported failures: $(head -n 5 "$WORK/$key.err")"
+  load_kv "$key" "$WORK/$key.kv"
+}
+probe ttfb_direct --mode ttfb --count "$TTFB_COUNT" --url "http://$TTFB_MOCK_ADDR/v1/chat/completions"
+probe ttfb_bridge --mode ttfb --count "$TTFB_COUNT" --url "http://$BRIDGE_ADDR/v1/chat/completions"
+stop_pid "$TTFB_BRIDGE_PID"
+stop_pid "$TTFB_MOCK_PID"
+
+# --- streams: many slow ones at once --------------------------------------------
+
+log "$STREAMS concurrent streams of $SLOW_CHUNKS chunks x ${SLOW_CHUNK_DELAY_MS} ms"
+start_mock mock-slow --chunks "$SLOW_CHUNKS" --chunk-delay-ms "$SLOW_CHUNK_DELAY_MS"
+SLOW_MOCK_PID=$MOCK_PID
+SLOW_MOCK_ADDR=$MOCK_ADDR
+probe conc_direct --mode concurrent --count "$STREAMS" --url "http://$SLOW_MOCK_ADDR/v1/chat/completions"
+start_bridge bridge-slow "$SLOW_MOCK_ADDR"
+SLOW_BRIDGE_PID=$BRIDGE_PID
+before=$(cpu_ticks "$SLOW_BRIDGE_PID")
+probe conc_bridge --mode concurrent --count "$STREAMS" --url "http://$BRIDGE_ADDR/v1/chat/completions"
+after=$(cpu_ticks "$SLOW_BRIDGE_PID")
+R[conc_bridge_cpu_us_per_stream]=$(calc "($after - $before) * 1e6 / $CLK_TCK / $STREAMS" 0)
+R[bridge-slow_hwm_kb]=$(status_kb "$SLOW_BRIDGE_PID" VmHWM)
+R[bridge-slow_rss_after_kb]=$(status_kb "$SLOW_BRIDGE_PID" VmRSS)
+R[bridge-slow_anon_after_kb]=$(status_kb "$SLOW_BRIDGE_PID" RssAnon)
+stop_pid "$SLOW_BRIDGE_PID"
+R[bridge-slow_warnings]=$(grep -c -E 'WARN|ERROR' "$WORK/bridge-slow.err" || true)
+# For scale: the mock is a plain axum server holding the same streams.
+R[mock-slow_hwm_kb]=$(status_kb "$SLOW_MOCK_PID" VmHWM)
+stop_pid "$SLOW_MOCK_PID"
+
+# --- summary -------------------------------------------------------------------
+
+ms() { calc "$(g "$1") / 1000" "${2:-3}"; }
+mb() { calc "$(g "$1") / 1024" 1; }
+g() { echo "${R[$1]:-?}"; }
+
+load_row() { # LABEL KEY DIRECT_KEY
+  local added="-"
+  [[ $2 != "$3" ]] && added=$(delta "$(ms "${2}_p50_us")" "$(ms "${3}_p50_us")")
+  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' "$1" "$(g "${2}_rps")" "$(ms "${2}_p50_us")" \
+    "$(ms "${2}_p90_us")" "$(ms "${2}_p99_us")" "$(g "${2}_errors")" "$(g "${2}_cpu_us_per_req")" "$added"
+}
+ttfb_row() { # LABEL KEY
+  local added="-"
+  [[ $2 != ttfb_direct ]] && added=$(delta "$(g "${2}_first_content_p50_ms")" "$(g ttfb_direct_first_content_p50_ms)")
+  printf '  %-20s %9s %9s %9s %9s %11s %8s %11s\n' "$1" "$(g "${2}_first_content_p50_ms")" \
+    "$(g "${2}_first_content_p90_ms")" "$(g "${2}_first_content_p99_ms")" "$(g "${2}_headers_p50_ms")" \
+    "$(g "${2}_count")" "$(g "${2}_failed")" "$added"
+}
+conc_row() { # LABEL KEY
+  printf '  %-20s %9s %9s %9s %10s %10s\n' "$1" "$(g "${2}_completed")/$(g "${2}_requested")" \
+    "$(g "${2}_failed")" "$(calc "$(g "${2}_wall_ms") / 1000" 2)" \
+    "$(calc "$(g "${2}_stream_p50_ms") / 1000" 2)" "$(calc "$(g "${2}_stream_max_ms") / 1000" 2)"
+}
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || commit="$commit+uncommitted changes"
+
+# Target checks.
+b_cpu=${R[load_bridge_cpu_us_per_req]}
+n_cpu=${R[load_nginx_cpu_us_per_req]}
+check "CPU per proxied request <= nginx" "$(calc "$b_cpu <= $n_cpu" 0)" "llm-bridge $b_cpu µs vs nginx $n_cpu µs"
+light_added=$(delta "$(ms light_bridge_p50_us)" "$(ms light_direct_p50_us)")
+check "light-load added p50 <= 0.3 ms" "$(calc "$light_added <= 0.3" 0)" \
+  "$light_added ms (nginx: $(delta "$(ms light_nginx_p50_us)" "$(ms light_direct_p50_us)") ms)"
+ttfb_added=$(delta "$(g ttfb_bridge_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
+ttfb_added99=$(delta "$(g ttfb_bridge_first_content_p99_ms)" "$(g ttfb_direct_first_content_p99_ms)")
+check "first token <= direct + 0.5 ms (p50)" "$(calc "$ttfb_added <= 0.5 && $(g ttfb_bridge_failed) == 0" 0)" \
+  "$ttfb_added ms at p50 ($ttfb_added99 ms at p99)"
+peak_mb=$(mb bridge-slow_hwm_kb)
+check "$STREAMS slow streams complete, peak RSS < 40 MB" \
+  "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb < 40" 0)" \
+  "$(g conc_bridge_completed)/$STREAMS completed, peak RSS $peak_mb MB"
+idle_mb=$(mb bridge-slow_idle_rss_kb)
+check "idle RSS <= 15 MB" "$(calc "$idle_mb <= 15" 0)" "$idle_mb MB"
+[[ ${R[bridge-fast_cache_files]} == 0 ]] ||
+  check "cache stayed off" 0 "${R[bridge-fast_cache_files]} files in the cache folder: figures may be cache hits"
+for key in load_direct load_nginx load_bridge light_direct light_nginx light_bridge; do
+  [[ ${R[${key}_errors]} == 0 ]] || check "no errors in $key" 0 "${R[${key}_errors]} errors"
+done
+
+{
+  echo "llm-bridge benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) cores, ${cpu_model:-unknown CPU}, $(uname -sr); llm-bridge $commit"
+  echo "llm-bridge: default configuration (RUST_LOG unset = level info, stderr to a file; one JSON"
+  echo "line per request in requests.log) but cache mode off. nginx: 1 worker, access_log on,"
+  echo "proxy_buffering off, upstream keepalive. wrk, probe, mock and proxy share the same cores."
+  echo "MB = MiB."
+  echo
+  echo "Non-streamed load: wrk -t$THREADS -c$CONNECTIONS, keep-alive, ${DURATION}s (after ${WARMUP}s warm-up)"
+  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
+  load_row "direct (mock)" load_direct load_direct
+  load_row "nginx -> mock" load_nginx load_direct
+  load_row "llm-bridge -> mock" load_bridge load_direct
+  echo
+  echo "Light load: wrk -t1 -c1, ${DURATION}s"
+  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
+  load_row "direct (mock)" light_direct light_direct
+  load_row "nginx -> mock" light_nginx light_direct
+  load_row "llm-bridge -> mock" light_bridge light_direct
+  echo
+  echo "Stream first token: $TTFB_COUNT sequential streams, mock waits ${TTFB_CHUNK_DELAY_MS} ms before each event"
+  echo "(time from sending to the first event with non-empty delta.content; ms)"
+  printf '  %-20s %9s %9s %9s %9s %11s %8s %11s\n' target p50 p90 p99 "hdrs p50" streams failed "+p50 ms"
+  ttfb_row "direct (mock)" ttfb_direct
+  ttfb_row "llm-bridge -> mock" ttfb_bridge
+  echo
+  echo "$STREAMS concurrent slow streams: $SLOW_CHUNKS chunks, ${SLOW_CHUNK_DELAY_MS} ms before each event"
+  printf '  %-20s %9s %9s %9s %10s %10s\n' target completed failed "wall s" "p50 s" "max s"
+  conc_row "direct (mock)" conc_direct
+  conc_row "llm-bridge -> mock" conc_bridge
+  [[ -n ${R[conc_bridge_first_error]:-} ]] && echo "  first error: ${R[conc_bridge_first_error]}"
+  echo
+  echo "llm-bridge memory and other figures"
+  printf '  %-44s %s\n' \
+    "idle RSS (after start-up + GET /health):" \
+    "$(mb bridge-slow_idle_rss_kb) MB = $(mb bridge-slow_idle_anon_kb) anon + $(mb bridge-slow_idle_file_kb) file-backed, $(g bridge-slow_idle_threads) threads (non-stream instance: $(mb bridge-fast_idle_rss_kb) MB)" \
+    "peak RSS (VmHWM) with $STREAMS streams:" \
+    "$peak_mb MB (after the run: $(mb bridge-slow_rss_after_kb) MB, $(mb bridge-slow_anon_after_kb) anon)" \
+    "peak RSS (VmHWM), non-stream instance:" "$(mb bridge-fast_hwm_kb) MB" \
+    "for scale, the mock's peak RSS (VmHWM):" "$(mb mock-slow_hwm_kb) MB (axum, 1 thread, served both $STREAMS-stream runs)" \
+    "CPU per slow stream ($((SLOW_CHUNKS + 3)) events):" "$(g conc_bridge_cpu_us_per_stream) µs" \
+    "requests.log lines lost (missing/expected):" "$(g bridge-fast_log_gaps) over the retained files (stderr lines: $(g bridge-fast_stderr_lines))" \
+    "cache files written (cache is off):" "$(g bridge-fast_cache_files)" \
+    "WARN/ERROR lines on stderr:" "$(g bridge-fast_warnings) (non-stream), $(g bridge-slow_warnings) (streams)"
+  echo
+  echo "Targets"
+  printf '%s\n' "${CHECK_LINES[@]}"
+} | tee "$RESULTS_DIR/latest.txt"
+
+if ((${#FAILED_CHECKS[@]} > 0)); then
+  log "${#FAILED_CHECKS[@]} target(s) missed: ${FAILED_CHECKS[*]}"
+fi
