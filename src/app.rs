@@ -11,7 +11,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::AccessKeys;
-use crate::browser::{OriginPolicy, reject_foreign_origins};
+use crate::browser::OriginPolicy;
 use crate::cache::{Cache, FileStore, StoreError};
 use crate::config::Config;
 use crate::observe::observe;
@@ -92,10 +92,6 @@ fn install_tls_provider() {
 pub fn build_router(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            reject_foreign_origins,
-        ))
         .layer(state.origins.cors_layer())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

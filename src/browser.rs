@@ -12,13 +12,9 @@
 //! any port), the config file's `cors_origins`, and, once access keys are
 //! required, any origin (the key is then what protects the gateway).
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::app::AppState;
 use crate::error::AppError;
 
 /// Schemes of desktop apps (Electron, Tauri, VS Code webviews, Capacitor).
@@ -96,20 +92,18 @@ impl OriginPolicy {
     }
 }
 
-/// Middleware: 403 for requests from origins the policy does not allow.
-pub async fn reject_foreign_origins(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match request.headers().get(header::ORIGIN) {
-        Some(origin) if !state.origins.allows(origin) => AppError::ForbiddenOrigin(
-            "requests from this web page's origin are not allowed: add it to `cors_origins` \
-             in the config file, or set ACCESS_API_KEYS"
-                .into(),
-        )
-        .into_response(),
-        _ => next.run(request).await,
+impl OriginPolicy {
+    /// 403 for a request from a web page whose origin is not allowed; run
+    /// before anything else looks at the request.
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        match headers.get(header::ORIGIN) {
+            Some(origin) if !self.allows(origin) => Err(AppError::ForbiddenOrigin(
+                "requests from this web page's origin are not allowed: add it to `cors_origins` \
+                 in the config file, or set ACCESS_API_KEYS"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The outermost layer of every request: request id, the provider header,
-//! and the request-log line.
+//! The outermost layer of every request: request id, the origin check for
+//! web pages ([`crate::browser`]), the provider header, and the request-log
+//! line.
 //!
 //! It runs before everything else and its body wrapper runs after
 //! everything else: the log line is written when the response body ends —
@@ -15,7 +16,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 
 use crate::app::AppState;
@@ -48,7 +49,10 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
 
-    let mut response = next.run(request).await;
+    let mut response = match state.origins.check(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    };
 
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id.clone());

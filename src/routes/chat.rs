@@ -58,14 +58,21 @@ pub async fn chat_completions(
         entry.provider = Some(route.provider.name().to_string());
         entry.upstream_model = Some(route.upstream_model.clone());
     });
-    let key = cache_key(&state, &caller, &route, &chat)?;
-    slot.update(|entry| entry.cache_key = Some(key.to_string()));
+    // With the cache off there is no key to compute: a plain proxy hop.
+    let key = match state.cache.settings.mode {
+        CacheMode::Off => None,
+        _ => Some(cache_key(&state, &caller, &route, &chat)?),
+    };
+    slot.update(|entry| entry.cache_key = key.as_ref().map(CacheKey::to_string));
 
-    let (mut response, status) = answer(&state, &caller, &headers, &route, &chat, &key).await;
+    let (mut response, status) = match &key {
+        Some(key) => answer(&state, &caller, &headers, &route, &chat, key).await,
+        None => (relay(&caller, &headers, &route, &chat).await, "BYPASS"),
+    };
     slot.update(|entry| entry.cache = Some(status));
     let response_headers = response.headers_mut();
     response_headers.insert(X_CACHE, HeaderValue::from_static(status));
-    if let Ok(value) = HeaderValue::from_str(key.as_str()) {
+    if let Some(value) = key.and_then(|k| HeaderValue::from_str(k.as_str()).ok()) {
         response_headers.insert(X_CACHE_KEY, value);
     }
     if !response_headers.contains_key(PROVIDER) {
@@ -94,6 +101,30 @@ fn cache_key(
     };
     key::derive(context, chat)
         .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
+}
+
+fn upstream_request(
+    caller: &Caller,
+    headers: &HeaderMap,
+    route: &Route,
+    chat: &ChatBody,
+) -> reqwest::RequestBuilder {
+    route.provider.chat_request(
+        chat.for_upstream(&route.upstream_model),
+        Forwarded {
+            client_authorization: caller.passthrough_authorization.as_ref(),
+            headers: Some(headers),
+        },
+    )
+}
+
+/// Cache off: send and relay.
+async fn relay(caller: &Caller, headers: &HeaderMap, route: &Route, chat: &ChatBody) -> Response {
+    let request = upstream_request(caller, headers, route, chat);
+    match proxy::send(request, route.provider.as_ref()).await {
+        Ok(upstream) => proxy::relay(upstream, route.provider.name()),
+        Err(error) => error.into_response(),
+    }
 }
 
 /// The response and the `x-cache` status.
@@ -128,22 +159,6 @@ async fn answer(
         "MISS"
     };
     let provider = route.provider.name();
-    let upstream_request = || {
-        route.provider.chat_request(
-            chat.for_upstream(&route.upstream_model),
-            Forwarded {
-                client_authorization: caller.passthrough_authorization.as_ref(),
-                headers: Some(headers),
-            },
-        )
-    };
-    if mode == CacheMode::Off {
-        let response = match proxy::send(upstream_request(), route.provider.as_ref()).await {
-            Ok(upstream) => proxy::relay(upstream, provider),
-            Err(error) => error.into_response(),
-        };
-        return (response, status);
-    }
 
     let id = (key.clone(), chat.stream());
     let response = match cache.flights.join(&id, cache.settings.max_entry_bytes) {
@@ -159,7 +174,7 @@ async fn answer(
                 cache: Arc::clone(cache),
                 id,
                 flight,
-                request: upstream_request(),
+                request: upstream_request(caller, headers, route, chat),
                 provider: Arc::clone(&route.provider),
                 store,
                 patience: route.provider.read_timeout(),
