@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Cache benchmark: hit throughput and latency with 100 and with 100,000
+# entries in the folder, and the overhead of a miss (which stores the answer)
+# over a plain proxied request. See bench/README.md.
+#
+#   bench/cache.sh                     # from the repository root
+#   DURATION=10 CONNECTIONS=16 BIG=100000 bench/cache.sh
+#
+# Writes the summary to stdout and to bench/results/cache-latest.txt.
+set -euo pipefail
+
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-16}"
+BIG="${BIG:-100000}"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/release"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/llm-bridge-cache-bench.XXXXXX")"
+PIDS=()
+
+log() { printf '[cache-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+  log "installing wrk from Debian's packages"
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+
+log "building (release): llm-bridge, examples mock_upstream and cache_fill"
+cargo build --release --quiet --bin llm-bridge --example mock_upstream --example cache_fill
+
+# Starts a program that prints "... listening on http://ADDR..." as its first
+# line; sets ADDR and PID.
+start() {
+  local name=$1
+  shift
+  : >"$WORK/$name.out"
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PID=$!
+  PIDS+=("$PID")
+  local i
+  for ((i = 0; i < 200; i++)); do
+    ADDR=$(sed -n 's|.*listening on http://\([^/]*\).*|\1|p' "$WORK/$name.out" | head -n1)
+    [[ -n "$ADDR" ]] && return 0
+    sleep 0.05
+  done
+  log "$name did not start:"; cat "$WORK/$name.err" >&2; exit 1
+}
+
+start mock "$BIN/examples/mock_upstream" --listen 127.0.0.1:0
+MOCK="$ADDR"
+
+# Lua for wrk: `random` picks one of N cached questions per request; `unique`
+# sends a question never asked before (every request a miss).
+cat >"$WORK/random.lua" <<'LUA'
+local n = tonumber(os.getenv("ENTRIES"))
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("seed", counter) end
+function init() math.randomseed(seed * 7919) end
+function request()
+  local body = string.format('{"model":"gpt-4.1","messages":[{"role":"user","content":"question %d"}]}', math.random(0, n - 1))
+  return wrk.format("POST", "/v1/chat/completions", {["Content-Type"] = "application/json"}, body)
+end
+LUA
+cat >"$WORK/unique.lua" <<'LUA'
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("tid", counter) end
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{"model":"gpt-4.1","messages":[{"role":"user","content":"new %d-%d-%d"}]}', tid, os.time(), n)
+  return wrk.format("POST", "/v1/chat/completions", {["Content-Type"] = "application/json"}, body)
+end
+LUA
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# Runs wrk with CONNS connections (default $CONNECTIONS); prints
+# "req/s p50 p90 p99 non2xx cpu_us_per_req" (CPU of PID).
+load() {
+  local script=$1 url=$2 pid=$3 out before after threads=2 conns=${CONNS:-$CONNECTIONS}
+  ((conns == 1)) && threads=1
+  before=$(ticks "$pid")
+  out=$(wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$WORK/$script" "$url")
+  after=$(ticks "$pid")
+  awk -v before="$before" -v after="$after" -v tck="$CLK_TCK" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    / 50% / { p50 = ms($2) } / 90% / { p90 = ms($2) } / 99% / { p99 = ms($2) }
+    /requests in/ { n = $1 } /Requests\/sec/ { rps = $2 } /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.3f %.3f %.3f %d %.1f\n", rps, p50, p90, p99, bad, (after - before) * 1e6 / tck / n }' <<<"$out"
+}
+
+bridge() { # name cache-dir mode
+  start "$1" env -i PATH="$PATH" OPENAI_BASE_URL="http://$MOCK/v1" OPENAI_API_KEY=sk-bench \
+    LLM_BRIDGE_CACHE_MODE="$3" "$BIN/llm-bridge" --listen 127.0.0.1:0 \
+    --cache-dir "$2" --log-dir "$WORK/logs-$1"
+}
+
+declare -A R
+for n in 100 "$BIG"; do
+  log "filling a cache folder with $n entries"
+  "$BIN/examples/cache_fill" --dir "$WORK/cache-$n" --count "$n" --base-url "http://$MOCK/v1" >/dev/null
+  bridge "hits-$n" "$WORK/cache-$n" read-write
+  status=$(curl -s -o /dev/null -D - -H 'content-type: application/json' \
+    -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"question 7"}]}' \
+    "http://$ADDR/v1/chat/completions" | tr -d '\r' | sed -n 's/^x-cache: //p')
+  [[ "$status" == HIT ]] || { log "expected a HIT, got '$status'"; exit 1; }
+  log "hits with $n entries"
+  R[hits-$n]=$(ENTRIES=$n load random.lua "http://$ADDR/v1/chat/completions" "$PID")
+  R[light-hits-$n]=$(CONNS=1 ENTRIES=$n load random.lua "http://$ADDR/v1/chat/completions" "$PID")
+done
+
+log "misses (each stores its answer)"
+bridge misses "$WORK/cache-empty" read-write
+R[misses]=$(load unique.lua "http://$ADDR/v1/chat/completions" "$PID")
+R[light-misses]=$(CONNS=1 load unique.lua "http://$ADDR/v1/chat/completions" "$PID")
+stored=$(find "$WORK/cache-empty" -name '*.meta.json' | wc -l)
+log "plain proxy (cache off)"
+bridge off "$WORK/cache-off" off
+R[off]=$(load unique.lua "http://$ADDR/v1/chat/completions" "$PID")
+R[light-off]=$(CONNS=1 load unique.lua "http://$ADDR/v1/chat/completions" "$PID")
+log "the mock, directly"
+R[direct]=$(load unique.lua "http://$MOCK/v1/chat/completions" "${PIDS[0]}")
+R[light-direct]=$(CONNS=1 load unique.lua "http://$MOCK/v1/chat/completions" "${PIDS[0]}")
+
+mkdir -p bench/results
+{
+  echo "llm-bridge cache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "the folders' files are in the page cache (written just before the runs)"
+  for load_kind in "" light-; do
+    echo
+    if [[ -z "$load_kind" ]]; then
+      echo "under load: wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+    else
+      echo "light load: wrk -t1 -c1 -d${DURATION}s"
+    fi
+    printf '%-34s %9s %9s %9s %9s %8s %12s\n' "run" "req/s" "p50 ms" "p90 ms" "p99 ms" "non-2xx" "CPU µs/req"
+    for run in "hits-100" "hits-$BIG" misses off direct; do
+      read -r rps p50 p90 p99 bad cpu <<<"${R[$load_kind$run]}"
+      case $run in
+        hits-100) label="hits, 100 entries" ;;
+        "hits-$BIG") label="hits, $BIG entries" ;;
+        misses) label="misses (upstream call + store)" ;;
+        off) label="cache off (plain proxy)" ;;
+        direct) label="mock directly" cpu="-" ;;
+      esac
+      printf '%-34s %9s %9s %9s %9s %8s %12s\n' "$label" "$rps" "$p50" "$p90" "$p99" "$bad" "$cpu"
+    done
+  done
+  read -r _ miss50 _ _ _ _ <<<"${R[light-misses]}"
+  read -r _ off50 _ _ _ _ <<<"${R[light-off]}"
+  read -r _ small50 _ _ _ _ <<<"${R[light-hits-100]}"
+  read -r _ big50 _ _ _ _ <<<"${R[light-hits-$BIG]}"
+  echo
+  echo "light load, p50: miss overhead over the plain proxy $(awk -v a="$miss50" -v b="$off50" 'BEGIN { printf "%+.3f ms", a - b }'); hit with $BIG entries vs 100: $(awk -v a="$big50" -v b="$small50" 'BEGIN { printf "%+.3f ms", a - b }')"
+  echo "entries stored by the miss run: $stored"
+} | tee bench/results/cache-latest.txt
