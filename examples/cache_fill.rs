@@ -26,7 +26,9 @@ fn main() {
     let mut base_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--dir" => dir = Some(std::path::PathBuf::from(value)),
             "--count" => count = value.parse().expect("--count: a number"),

@@ -133,14 +133,8 @@ pub fn chunks_to_completion(sse: &[u8]) -> Value {
         if let Some(u) = chunk.get("usage").filter(|u| !u.is_null()) {
             usage = Some(u.clone());
         }
-        for choice in chunk
-            .get("choices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
-            merge_delta(choices.entry(index).or_default(), choice);
+        for choice in items(&chunk, "choices") {
+            merge_delta(choices.entry(index_of(choice)).or_default(), choice);
         }
     }
     let choices: Vec<Value> = choices
@@ -152,6 +146,20 @@ pub fn chunks_to_completion(sse: &[u8]) -> Value {
     completion.insert("choices".into(), Value::Array(choices));
     completion.insert("usage".into(), usage.unwrap_or(Value::Null));
     Value::Object(completion)
+}
+
+/// The elements of an array field (none when absent or not an array).
+fn items<'a>(value: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
+    value
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A choice's or tool call's `index` (0 when missing).
+fn index_of(value: &Value) -> u64 {
+    value.get("index").and_then(Value::as_u64).unwrap_or(0)
 }
 
 fn append(target: &mut Option<String>, piece: Option<&Value>) {
@@ -173,14 +181,8 @@ fn merge_delta(parts: &mut ChoiceParts, choice: &Value) {
     append(&mut parts.content, delta.get("content"));
     append(&mut parts.reasoning, delta.get("reasoning_content"));
     append(&mut parts.refusal, delta.get("refusal"));
-    for call in delta
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let merged = parts.tool_calls.entry(index).or_default();
+    for call in items(delta, "tool_calls") {
+        let merged = parts.tool_calls.entry(index_of(call)).or_default();
         for (field, value) in call.as_object().into_iter().flatten() {
             match (field.as_str(), value) {
                 ("index", _) | (_, Value::Null) => {}

@@ -12,6 +12,18 @@ use crate::mock_upstream::*;
 /// Generous bound on waits for events that should come at once.
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Scripts a streamed answer of `pieces` that stops after `split` events
+/// until released; returns all its events.
+fn gated(mock: &MockUpstream, pieces: &[&str], split: usize) -> Vec<String> {
+    let events = sse_answer("gpt-4.1", pieces);
+    let (before, after) = events.split_at(split);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    events
+}
+
 async fn first_chunk(response: &mut reqwest::Response) -> String {
     let chunk = tokio::time::timeout(PATIENCE, response.chunk())
         .await
@@ -35,12 +47,7 @@ async fn rest(response: &mut reqwest::Response, mut text: String) -> String {
 #[tokio::test]
 async fn twenty_identical_streams_make_one_upstream_call() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("gpt-4.1", &["shared", " answer"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = gated(&mock, &["shared", " answer"], 2);
     let gateway = Setup::on(&mock).start().await;
     let body = chat_body("gpt-4.1", true);
 
@@ -88,12 +95,7 @@ async fn twenty_identical_json_requests_make_one_upstream_call() {
 #[tokio::test]
 async fn a_late_follower_gets_the_chunks_already_sent() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("gpt-4.1", &["early", " late"]);
-    let (before, after) = events.split_at(3);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = gated(&mock, &["early", " late"], 3);
     let gateway = Setup::on(&mock).start().await;
     let body = chat_body("gpt-4.1", true);
     let mut leader = gateway.chat(&body).await;
@@ -113,12 +115,7 @@ async fn a_late_follower_gets_the_chunks_already_sent() {
 #[tokio::test]
 async fn an_answer_is_finished_and_stored_after_the_client_left() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("gpt-4.1", &["paid", " for"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = gated(&mock, &["paid", " for"], 2);
     let gateway = Setup::on(&mock).start().await;
     let body = chat_body("gpt-4.1", true);
     let mut gone = gateway.chat(&body).await;
@@ -139,12 +136,7 @@ async fn an_answer_is_finished_and_stored_after_the_client_left() {
 #[tokio::test]
 async fn without_complete_on_disconnect_a_left_answer_is_dropped() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("gpt-4.1", &["not", " kept"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = gated(&mock, &["not", " kept"], 2);
     let gateway = Setup::on(&mock)
         .config("[cache]\ncomplete_on_disconnect = false\n")
         .start()
