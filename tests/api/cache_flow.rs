@@ -136,7 +136,7 @@ async fn an_answer_is_finished_and_stored_after_the_client_left() {
 #[tokio::test]
 async fn without_complete_on_disconnect_a_left_answer_is_dropped() {
     let mock = MockUpstream::start().await;
-    let events = gated(&mock, &["not", " kept"], 2);
+    gated(&mock, &["not", " kept"], 2);
     let gateway = Setup::on(&mock)
         .config("[cache]\ncomplete_on_disconnect = false\n")
         .start()
