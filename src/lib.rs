@@ -5,24 +5,34 @@
 //! - [`cli`]: command-line flags.
 //! - [`config`]: flags, environment and config file → validated [`config::Config`].
 //! - [`app`]: shared state, router, server loop.
-//! - [`observe`]: request id, provider header, request-log line per request.
+//! - [`observe`]: request id, origin check, provider header, request-log line.
 //! - [`auth`]: access keys and pass-through of the client's provider key.
 //! - [`browser`]: which web-page origins may call; CORS.
 //! - [`routes`]: the HTTP endpoints.
 //! - [`chat_body`]: the one parse of a chat-completions body.
 //! - [`providers`]: the [`providers::Provider`] trait, adapters and model routing.
 //! - [`proxy`]: sending upstream and relaying the answer as a stream.
-//! - [`request_log`]: the rotated JSON-lines request log.
+//! - [`cache`]: keys, entries, the [`cache::CacheStore`] trait and its flat-file
+//!   store, what may be stored, conversions between JSON and SSE answers.
+//! - [`flight`]: single flight: one upstream call, many listeners.
+//! - [`leader`]: the task that reads the upstream for a flight and stores
+//!   the answer.
+//! - [`replay`]: cache hits as SSE or JSON, at once or paced.
+//! - [`cache_cli`]: `llm-bridge cache …`.
+//! - [`request_log`]: the batched, rotated JSON-lines request log.
 //! - [`telemetry`]: the stderr log.
 //! - [`error`]: the request path's error type, rendered as OpenAI errors.
 //!
 //! # One request
-//! `observe` assigns the request id → `auth` checks the access key →
-//! `routes::chat` parses the body once (model, messages, stream) →
-//! `providers::Registry` picks provider and upstream model → the provider
-//! builds the upstream request → `proxy` sends it on the provider's pooled
-//! client and relays status, headers and body chunk by chunk → when the body
-//! ends, `observe` writes the request-log line.
+//! `observe` assigns the request id and checks the origin → `auth` checks the
+//! access key → `routes::chat` parses the body once (model, messages,
+//! stream) → `providers::Registry` picks provider and upstream model → the
+//! cache key is derived → a hit is replayed from disk (`replay`) → a miss
+//! joins or starts a flight: the leader task has the provider build the
+//! upstream request, sends it on the provider's pooled client, hands each
+//! chunk to every listener as it arrives and stores a complete answer before
+//! the listeners see the end → when the body ends, `observe` writes the
+//! request-log line. With the cache off, `proxy` relays the answer directly.
 
 pub mod app;
 pub mod auth;
