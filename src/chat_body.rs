@@ -74,6 +74,21 @@ impl ChatBody {
         self.stream
     }
 
+    /// Whether a streaming client asked for the usage chunk
+    /// (`stream_options.include_usage`).
+    pub fn wants_stream_usage(&self) -> bool {
+        #[derive(serde::Deserialize)]
+        struct StreamOptions {
+            #[serde(default)]
+            include_usage: bool,
+        }
+        self.fields
+            .iter()
+            .find(|(k, _)| k == "stream_options")
+            .and_then(|(_, v)| serde_json::from_str::<StreamOptions>(v.get()).ok())
+            .is_some_and(|o| o.include_usage)
+    }
+
     /// Top-level fields in the order written, values as written.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &RawValue)> {
         self.fields.iter().map(|(k, v)| (k.as_str(), v.as_ref()))

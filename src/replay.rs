@@ -11,31 +11,49 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 
-use crate::cache::convert::{chunks_to_completion, completion_to_chunks};
+use crate::cache::convert::{chunks_to_completion, completion_to_chunks, without_usage_chunks};
 use crate::cache::entry::now_ms;
 use crate::cache::{BodyKind, CacheEntry, ChunkTiming};
 use crate::observe::PROVIDER;
 use crate::proxy::mark_event_stream;
 
-/// The response for a hit.
-pub fn replay(entry: CacheEntry, wants_stream: bool, paced: bool) -> Response {
+/// How the client wants the hit.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayForm {
+    /// `"stream": true`.
+    pub stream: bool,
+    /// `stream_options.include_usage`: send the usage-only chunk.
+    pub include_usage: bool,
+    /// `x-cache-replay: paced`.
+    pub paced: bool,
+}
+
+/// The response for a hit. A stored stream's usage-only chunk goes only to
+/// clients that asked for usage; replaying without it is never paced (the
+/// recorded chunk boundaries no longer apply).
+pub fn replay(entry: CacheEntry, form: ReplayForm) -> Response {
     let meta = &entry.meta;
     let mut headers = HeaderMap::with_capacity(8);
     if let Ok(provider) = HeaderValue::from_str(&meta.provider) {
         headers.insert(PROVIDER, provider);
     }
     headers.insert(header::AGE, HeaderValue::from(meta.age_secs(now_ms())));
-    let body = match (meta.kind, wants_stream) {
+    let body = match (meta.kind, form.stream) {
         (BodyKind::Sse, true) => {
             mark_event_stream(&mut headers);
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/event-stream"),
             );
-            if paced && fits(&meta.chunks, entry.body.len()) {
-                paced_body(entry.body.clone(), meta.chunks.clone())
-            } else {
-                Body::from(entry.body.clone())
+            let trimmed = (!form.include_usage)
+                .then(|| without_usage_chunks(&entry.body))
+                .flatten();
+            match trimmed {
+                Some(text) => Body::from(text),
+                None if form.paced && fits(&meta.chunks, entry.body.len()) => {
+                    paced_body(entry.body.clone(), meta.chunks.clone())
+                }
+                None => Body::from(entry.body.clone()),
             }
         }
         (BodyKind::Json, false) => {
@@ -52,7 +70,7 @@ pub fn replay(entry: CacheEntry, wants_stream: bool, paced: bool) -> Response {
                 HeaderValue::from_static("text/event-stream"),
             );
             let completion = serde_json::from_slice(&entry.body).unwrap_or_default();
-            Body::from(completion_to_chunks(&completion))
+            Body::from(completion_to_chunks(&completion, form.include_usage))
         }
         (BodyKind::Sse, false) => {
             headers.insert(

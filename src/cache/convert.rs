@@ -2,9 +2,12 @@
 //! request for the same thing share one entry.
 //!
 //! - [`completion_to_chunks`]: a `chat.completion` as `chat.completion.chunk`
-//!   events (role, content, reasoning, tool calls, finish reason, then a
-//!   usage chunk with empty `choices`, as OpenAI sends with
-//!   `include_usage`), ending with `data: [DONE]`.
+//!   events (role, content, reasoning, tool calls, finish reason, then, when
+//!   the client asked with `stream_options.include_usage`, a usage chunk with
+//!   empty `choices`, as OpenAI sends it), ending with `data: [DONE]`.
+//! - [`without_usage_chunks`]: a stored stream without its usage-only chunks,
+//!   for a client that did not ask for them (many clients index
+//!   `choices[0]` and would fail on an empty `choices`).
 //! - [`chunks_to_completion`]: a stream assembled into one `chat.completion`:
 //!   content and reasoning concatenated, tool-call deltas merged by index,
 //!   the last finish reason, the usage.
@@ -16,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::validate::sse_data;
 
 /// SSE text for a stored `chat.completion`.
-pub fn completion_to_chunks(completion: &Value) -> String {
+pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
     let mut head = Map::new();
     for field in [
         "id",
@@ -91,11 +94,39 @@ pub fn completion_to_chunks(completion: &Value) -> String {
             None,
         );
     }
-    if let Some(usage) = completion.get("usage").filter(|u| !u.is_null()) {
+    if let Some(usage) = completion
+        .get("usage")
+        .filter(|u| !u.is_null() && include_usage)
+    {
         out += &chunk(json!([]), Some(usage));
     }
     out += "data: [DONE]\n\n";
     out
+}
+
+/// The SSE text without events whose `choices` is empty and that carry
+/// `usage`; `None` when there are none (replay the bytes unchanged).
+pub fn without_usage_chunks(sse: &[u8]) -> Option<String> {
+    let is_usage_only = |data: &str| {
+        serde_json::from_str::<Value>(data).is_ok_and(|chunk| {
+            chunk.get("usage").is_some_and(|u| !u.is_null())
+                && chunk
+                    .get("choices")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty)
+        })
+    };
+    let events = sse_data(sse);
+    if !events.iter().any(|data| is_usage_only(data)) {
+        return None;
+    }
+    Some(
+        events
+            .iter()
+            .filter(|data| !is_usage_only(data))
+            .map(|data| format!("data: {data}\n\n"))
+            .collect(),
+    )
 }
 
 /// One choice being assembled.
@@ -259,7 +290,7 @@ mod tests {
     #[test]
     fn a_completion_round_trips_through_chunks() {
         let completion = tool_completion();
-        let sse = completion_to_chunks(&completion);
+        let sse = completion_to_chunks(&completion, true);
         assert!(sse.ends_with("data: [DONE]\n\n"));
         assert!(check(BodyKind::Sse, sse.as_bytes()).is_ok());
         let back = chunks_to_completion(sse.as_bytes());
@@ -271,6 +302,16 @@ mod tests {
         assert_eq!(back["usage"], completion["usage"]);
         assert_eq!(back["id"], "chatcmpl-1");
         assert_eq!(back["object"], "chat.completion");
+    }
+
+    #[test]
+    fn usage_chunks_only_for_clients_that_ask() {
+        let completion = tool_completion();
+        let plain = completion_to_chunks(&completion, false);
+        assert!(!plain.contains("\"usage\""));
+        let with_usage = completion_to_chunks(&completion, true);
+        assert_eq!(without_usage_chunks(with_usage.as_bytes()).unwrap(), plain);
+        assert!(without_usage_chunks(plain.as_bytes()).is_none());
     }
 
     #[test]

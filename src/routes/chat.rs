@@ -21,8 +21,9 @@ use crate::flight::{self, Joined};
 use crate::leader::{self, LeaderJob, StoreJob};
 use crate::observe::PROVIDER;
 use crate::providers::{Forwarded, Route};
+use crate::proxy;
+use crate::replay::{self, ReplayForm};
 use crate::request_log::LogSlot;
-use crate::{proxy, replay};
 
 /// `HIT`, `MISS` or `BYPASS`.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -141,10 +142,14 @@ async fn answer(
     let control = CacheControl::from_headers(headers);
     if mode.reads() && !control.no_cache {
         if let Some(entry) = cache.lookup(key, control.max_age).await {
-            let paced = headers
-                .get(X_CACHE_REPLAY)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced"));
-            return (replay::replay(entry, chat.stream(), paced), "HIT");
+            let form = ReplayForm {
+                stream: chat.stream(),
+                include_usage: chat.wants_stream_usage(),
+                paced: headers
+                    .get(X_CACHE_REPLAY)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced")),
+            };
+            return (replay::replay(entry, form), "HIT");
         }
     }
     if mode == CacheMode::Offline {

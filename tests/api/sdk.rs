@@ -128,6 +128,8 @@ async fn the_sdk_parses_hits_converted_between_json_and_stream_with_tool_calls()
         serde_json::json!(["MISS", "HIT", "MISS", "HIT"])
     );
     assert_eq!(parsed["a_replayed_as_stream"], parsed["a_original"]);
+    assert_eq!(parsed["a_plain_stream_empty_choices"], 0);
+    assert_eq!(parsed["b_replayed_stream_empty_choices"], 0);
     assert_eq!(
         parsed["a_original"]["tool_calls"][1]["arguments"],
         "{\"city\":\"Lyon\"}"

@@ -68,12 +68,26 @@ def main() -> None:
         model="gpt-4.1", messages=ask_a, tools=TOOLS
     )
     as_stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4.1",
+        messages=ask_a,
+        tools=TOOLS,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    # Without include_usage no chunk may have empty choices: scripts that
+    # read chunk.choices[0] must keep working on a hit.
+    plain = client.chat.completions.create(
         model="gpt-4.1", messages=ask_a, tools=TOOLS, stream=True
     )
+    empty_choices = sum(1 for chunk in plain if not chunk.choices)
     stored_stream = client.chat.completions.with_raw_response.create(
         model="gpt-4.1", messages=ask_b, tools=TOOLS, stream=True
     )
     b_original = collect(stored_stream.parse())
+    b_plain = client.chat.completions.create(
+        model="gpt-4.1", messages=ask_b, tools=TOOLS, stream=True
+    )
+    b_empty_choices = sum(1 for chunk in b_plain if not chunk.choices)
     as_json = client.chat.completions.with_raw_response.create(
         model="gpt-4.1", messages=ask_b, tools=TOOLS
     )
@@ -82,8 +96,10 @@ def main() -> None:
             {
                 "a_original": flatten(stored_json.parse()),
                 "a_replayed_as_stream": collect(as_stream.parse()),
+                "a_plain_stream_empty_choices": empty_choices,
                 "b_original": b_original,
                 "b_replayed_as_json": flatten(as_json.parse()),
+                "b_replayed_stream_empty_choices": b_empty_choices,
                 "x_cache": [
                     r.headers.get("x-cache")
                     for r in (stored_json, as_stream, stored_stream, as_json)
