@@ -51,6 +51,9 @@ pub enum End {
     Cut,
     /// No response at all (unreachable, timeout).
     Refused(AppError),
+    /// The answer was found in the cache before the upstream was called:
+    /// listeners look it up there.
+    InCache,
 }
 
 #[derive(Default)]
@@ -227,19 +230,26 @@ impl Flights {
 /// A listener's response: the head when it comes, then the chunks as they
 /// come. A refused flight becomes the gateway's error response; a cut one
 /// ends abnormally (with an error event for SSE), like a relayed stream.
-pub async fn respond(mut subscription: Subscription, provider: &str) -> axum::response::Response {
+/// `None` when the flight sends its listeners to the cache.
+pub async fn respond(
+    mut subscription: Subscription,
+    provider: &str,
+) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
 
     let head = loop {
         match subscription.next().await {
             Some(Event::Head(head)) => break head,
             Some(Event::Chunk(_)) => continue,
-            Some(Event::End(End::Refused(error))) => return error.into_response(),
+            Some(Event::End(End::Refused(error))) => return Some(error.into_response()),
+            Some(Event::End(End::InCache)) => return None,
             Some(Event::End(_)) | None => {
-                return AppError::UpstreamUnreachable {
-                    provider: provider.to_string(),
-                }
-                .into_response();
+                return Some(
+                    AppError::UpstreamUnreachable {
+                        provider: provider.to_string(),
+                    }
+                    .into_response(),
+                );
             }
         }
     };
@@ -260,5 +270,5 @@ pub async fn respond(mut subscription: Subscription, provider: &str) -> axum::re
             }
         }
     });
-    head.into_response(crate::proxy::client_body(is_sse, Box::pin(chunks)))
+    Some(head.into_response(crate::proxy::client_body(is_sse, Box::pin(chunks))))
 }

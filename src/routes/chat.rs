@@ -17,7 +17,7 @@ use crate::cache::{CacheControl, CacheKey};
 use crate::chat_body::ChatBody;
 use crate::config::CacheMode;
 use crate::error::AppError;
-use crate::flight::{self, Joined};
+use crate::flight::{self, End, Event, Joined};
 use crate::leader::{self, LeaderJob, StoreJob};
 use crate::observe::PROVIDER;
 use crate::providers::{Forwarded, Route};
@@ -140,17 +140,16 @@ async fn answer(
     let cache = &state.cache;
     let mode = cache.settings.mode;
     let control = CacheControl::from_headers(headers);
-    if mode.reads() && !control.no_cache {
-        if let Some(entry) = cache.lookup(key, control.max_age).await {
-            let form = ReplayForm {
-                stream: chat.stream(),
-                include_usage: chat.wants_stream_usage(),
-                paced: headers
-                    .get(X_CACHE_REPLAY)
-                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced")),
-            };
-            return (replay::replay(entry, form), "HIT");
+    let reads = mode.reads() && !control.no_cache;
+    let lookup = || async {
+        match reads {
+            true => cache.lookup(key, control.max_age).await,
+            false => None,
         }
+    };
+    let hit = |entry| (replay::replay(entry, replay_form(chat, headers)), "HIT");
+    if let Some(entry) = lookup().await {
+        return hit(entry);
     }
     if mode == CacheMode::Offline {
         let error = AppError::CacheMiss {
@@ -164,28 +163,68 @@ async fn answer(
         "MISS"
     };
     let provider = route.provider.name();
-
+    let patience = route.provider.read_timeout();
     let id = (key.clone(), chat.stream());
-    let response = match cache.flights.join(&id, cache.settings.max_entry_bytes) {
-        Joined::Follower(subscription) => flight::respond(subscription, provider).await,
-        Joined::Leader(flight, subscription) => {
-            let store = (mode.writes() && !control.no_store).then(|| StoreJob {
-                key: key.clone(),
-                request_body: chat.raw().clone(),
-                model: chat.model().to_string(),
-                upstream_model: route.upstream_model.clone(),
-            });
-            tokio::spawn(leader::run(LeaderJob {
-                cache: Arc::clone(cache),
-                id,
-                flight,
-                request: upstream_request(caller, headers, route, chat),
-                provider: Arc::clone(&route.provider),
-                store,
-                patience: route.provider.read_timeout(),
-            }));
-            flight::respond(subscription, provider).await
+    // A flight can end (its answer stored) between the lookup above and the
+    // join below. So a new leader looks once more before calling upstream,
+    // and if the answer is there, sends its followers to the cache as well.
+    for _ in 0..2 {
+        match cache.flights.join(&id, cache.settings.max_entry_bytes) {
+            Joined::Follower(subscription) => {
+                if let Some(response) = flight::respond(subscription, provider).await {
+                    return (response, status);
+                }
+                if let Some(entry) = lookup().await {
+                    return hit(entry);
+                }
+            }
+            Joined::Leader(flight, subscription) => {
+                if let Some(entry) = lookup().await {
+                    cache.flights.remove(&id, &flight);
+                    flight.publish(Event::End(End::InCache), patience).await;
+                    return hit(entry);
+                }
+                let store = (mode.writes() && !control.no_store).then(|| StoreJob {
+                    key: key.clone(),
+                    request_body: chat.raw().clone(),
+                    model: chat.model().to_string(),
+                    upstream_model: route.upstream_model.clone(),
+                });
+                tokio::spawn(leader::run(LeaderJob {
+                    cache: Arc::clone(cache),
+                    id,
+                    flight,
+                    request: upstream_request(caller, headers, route, chat),
+                    provider: Arc::clone(&route.provider),
+                    store,
+                    patience,
+                }));
+                let response = flight::respond(subscription, provider).await;
+                return (
+                    response.unwrap_or_else(|| unreachable_upstream(provider)),
+                    status,
+                );
+            }
         }
-    };
-    (response, status)
+    }
+    // Two flights in a row sent us to a cache that then missed (an entry
+    // deleted by hand meanwhile): just proxy.
+    (relay(caller, headers, route, chat).await, status)
+}
+
+fn replay_form(chat: &ChatBody, headers: &HeaderMap) -> ReplayForm {
+    ReplayForm {
+        stream: chat.stream(),
+        include_usage: chat.wants_stream_usage(),
+        paced: headers
+            .get(X_CACHE_REPLAY)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced")),
+    }
+}
+
+fn unreachable_upstream(provider: &str) -> Response {
+    AppError::UpstreamUnreachable {
+        provider: provider.to_string(),
+    }
+    .into_response()
 }
