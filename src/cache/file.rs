@@ -9,6 +9,7 @@
 //!
 //! Each file is written to a temporary file in the same folder and renamed
 //! into place, and `.meta.json` goes last: it is what makes an entry exist.
+//! Replacing an entry removes its old `.meta.json` first.
 //! A crash at any moment leaves no entry or a whole one (plus, at worst, a
 //! `.tmp-*` file that is never read). On read the `.txt` must match the size
 //! and SHA-256 recorded in `.meta.json`; anything damaged is moved to
@@ -130,13 +131,21 @@ impl FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("metadata unreadable: {e}")),
         };
-        let meta: EntryMeta = serde_json::from_slice(&meta_bytes)
+        Self::verify(key, &meta_bytes, || fs::read(self.path(key, BODY)))
+    }
+
+    /// Checks an entry from its metadata bytes and its response.
+    fn verify(
+        key: &str,
+        meta_bytes: &[u8],
+        read_body: impl FnOnce() -> io::Result<Vec<u8>>,
+    ) -> Result<Option<CacheEntry>, String> {
+        let meta: EntryMeta = serde_json::from_slice(meta_bytes)
             .map_err(|e| format!("metadata is not valid: {e}"))?;
         if meta.format != ENTRY_FORMAT || meta.key != key {
             return Err("metadata belongs to another format or key".into());
         }
-        let body =
-            fs::read(self.path(key, BODY)).map_err(|e| format!("response unreadable: {e}"))?;
+        let body = read_body().map_err(|e| format!("response unreadable: {e}"))?;
         if body.len() as u64 != meta.bytes || hex::encode(Sha256::digest(&body)) != meta.sha256 {
             return Err("response does not match its recorded size and SHA-256".into());
         }
@@ -257,10 +266,22 @@ pub fn report_at_startup(dir: &Path) {
 
 impl CacheStore for FileStore {
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
-        match self.read_entry(key.as_str()) {
+        let key = key.as_str();
+        let meta_bytes = match fs::read(self.path(key, META)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&self.path(key, META))(e)),
+        };
+        match Self::verify(key, &meta_bytes, || fs::read(self.path(key, BODY))) {
             Ok(entry) => Ok(entry),
             Err(reason) => {
-                self.quarantine(key.as_str(), &reason);
+                // A writer replacing this entry right now changes the
+                // metadata too; only an entry that stays inconsistent is
+                // damaged.
+                let again = fs::read(self.path(key, META)).ok();
+                if again.as_deref() == Some(meta_bytes.as_slice()) {
+                    self.quarantine(key, &reason);
+                }
                 Ok(None)
             }
         }
@@ -271,6 +292,14 @@ impl CacheStore for FileStore {
         let pretty = serde_json::from_slice::<serde_json::Value>(request)
             .and_then(|v| serde_json::to_vec_pretty(&v))
             .unwrap_or_else(|_| request.to_vec());
+        // Replacing an entry: withdraw the old metadata first, so no reader
+        // pairs it with the new response (it would see a miss meanwhile).
+        match fs::remove_file(self.path(key, META)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io_error(&self.path(key, META))(e));
+            }
+            _ => {}
+        }
         self.write_atomic(&self.path(key, REQUEST), &pretty)?;
         self.write_atomic(&self.path(key, BODY), &entry.body)?;
         let meta = serde_json::to_vec_pretty(&entry.meta)?;

@@ -141,3 +141,15 @@ fn a_deep_check_finds_answers_that_are_errors() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn replacing_an_entry_serves_the_new_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let k = key(8);
+    store.put(&entry(&k, ANSWER), b"{}").unwrap();
+    let newer = ANSWER.replace("hi", "hello again");
+    store.put(&entry(&k, &newer), b"{}").unwrap();
+    assert_eq!(store.get(&k).unwrap().unwrap().body, newer.as_bytes());
+    assert!(!dir.path().join(BROKEN_DIR).exists());
+}
