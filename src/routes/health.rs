@@ -26,6 +26,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "access_keys_required": state.access_keys.required(),
+        "cache_mode": state.cache.settings.mode.name(),
         "default_provider": state.config.default_provider,
         "aliases": state.registry.aliases().len(),
         "providers": providers,

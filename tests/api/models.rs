@@ -129,6 +129,7 @@ async fn health_shows_providers_and_never_a_key() {
     let health: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["access_keys_required"], true);
+    assert_eq!(health["cache_mode"], "read-write");
     let providers = health["providers"].as_array().unwrap();
     let find = |name: &str| {
         providers
