@@ -18,16 +18,19 @@ use serde_json::{Map, Value, json};
 
 use super::validate::sse_data;
 
+/// Fields a completion and each of its chunks share.
+const SHARED_FIELDS: [&str; 5] = [
+    "id",
+    "created",
+    "model",
+    "system_fingerprint",
+    "service_tier",
+];
+
 /// SSE text for a stored `chat.completion`.
 pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
     let mut head = Map::new();
-    for field in [
-        "id",
-        "created",
-        "model",
-        "system_fingerprint",
-        "service_tier",
-    ] {
+    for field in SHARED_FIELDS {
         if let Some(value) = completion.get(field).filter(|v| !v.is_null()) {
             head.insert(field.to_string(), value.clone());
         }
@@ -149,13 +152,7 @@ pub fn chunks_to_completion(sse: &[u8]) -> Value {
         let Ok(chunk) = serde_json::from_str::<Value>(&data) else {
             continue;
         };
-        for field in [
-            "id",
-            "created",
-            "model",
-            "system_fingerprint",
-            "service_tier",
-        ] {
+        for field in SHARED_FIELDS {
             if let Some(value) = chunk.get(field).filter(|v| !v.is_null()) {
                 head.entry(field.to_string())
                     .or_insert_with(|| value.clone());
