@@ -11,9 +11,9 @@
 //! `cache.complete_on_disconnect` is on.
 //!
 //! Bounds: each listener has a queue of [`LISTENER_QUEUE`] events; the task
-//! waits for a slow listener up to the provider's read timeout and then drops
-//! it (its response ends abnormally), so one stalled client cannot hold the
-//! others. Retained chunks are bounded by `cache.max_entry_bytes`: past it the
+//! waits for a listener whose queue is full up to [`MAX_PATIENCE`] (or the
+//! provider's read timeout, if shorter) and then drops it (its response ends
+//! abnormally), so one stalled client cannot hold the others for long. Retained chunks are bounded by `cache.max_entry_bytes`: past it the
 //! answer cannot be stored, so it is let go and the flight stops taking new
 //! followers (they start their own).
 
@@ -30,6 +30,10 @@ use crate::proxy::Head;
 
 /// Events a listener can fall behind by before the leader waits for it.
 pub const LISTENER_QUEUE: usize = 64;
+
+/// Longest wait for a listener that stopped reading. A client that reads at
+/// all drains 64 queued events plus its socket buffers long before this.
+pub const MAX_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Which requests share a flight: same cache key, same wire form.
 pub type FlightId = (CacheKey, bool);

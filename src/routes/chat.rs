@@ -163,7 +163,7 @@ async fn answer(
         "MISS"
     };
     let provider = route.provider.name();
-    let patience = route.provider.read_timeout();
+    let patience = route.provider.read_timeout().min(flight::MAX_PATIENCE);
     let id = (key.clone(), chat.stream());
     // A flight can end (its answer stored) between the lookup above and the
     // join below. So a new leader looks once more before calling upstream,
