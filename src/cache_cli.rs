@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::cache::entry::now_ms;
+use crate::cache::entry::{now_ms, rfc3339};
 use crate::cache::store::Listed;
 use crate::cache::{CacheKey, CacheStore, FileStore};
 use crate::cli::{CacheArgs, CacheCommand};
@@ -59,9 +59,7 @@ fn size(bytes: u64) -> String {
 }
 
 fn time(ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    rfc3339(ms, chrono::SecondsFormat::Secs)
 }
 
 fn stats(store: &FileStore, out: &mut String) -> Result<ExitCode, String> {

@@ -155,11 +155,10 @@ impl Flight {
         state.listeners.len()
     }
 
-    /// The whole body, if every chunk was kept.
-    pub fn retained_body(&self) -> Option<(Vec<Bytes>, u64)> {
+    /// The whole body's chunks, if every chunk was kept.
+    pub fn retained_body(&self) -> Option<Vec<Bytes>> {
         let state = lock(&self.state);
-        (state.retained_bytes <= self.max_retained)
-            .then(|| (state.chunks.clone(), state.retained_bytes))
+        (state.retained_bytes <= self.max_retained).then(|| state.chunks.clone())
     }
 }
 
@@ -231,6 +230,16 @@ impl Flights {
     }
 }
 
+/// The response when a flight ended without any answer for a listener.
+pub fn no_answer(provider: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+
+    AppError::UpstreamUnreachable {
+        provider: provider.to_string(),
+    }
+    .into_response()
+}
+
 /// A listener's response: the head when it comes, then the chunks as they
 /// come. A refused flight becomes the gateway's error response; a cut one
 /// ends abnormally (with an error event for SSE), like a relayed stream.
@@ -247,14 +256,7 @@ pub async fn respond(
             Some(Event::Chunk(_)) => continue,
             Some(Event::End(End::Refused(error))) => return Some(error.into_response()),
             Some(Event::End(End::InCache)) => return None,
-            Some(Event::End(_)) | None => {
-                return Some(
-                    AppError::UpstreamUnreachable {
-                        provider: provider.to_string(),
-                    }
-                    .into_response(),
-                );
-            }
+            Some(Event::End(_)) | None => return Some(no_answer(provider)),
         }
     };
     let is_sse = head.is_sse();

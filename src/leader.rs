@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use futures::StreamExt;
 
-use crate::cache::entry::{ENTRY_FORMAT, now_ms};
+use crate::cache::entry::{ENTRY_FORMAT, now_ms, rfc3339};
 use crate::cache::{BodyKind, Cache, CacheEntry, CacheKey, ChunkTiming, EntryMeta, validate};
 use crate::flight::{End, Event, Flight, FlightId};
 use crate::providers::Provider;
@@ -33,9 +33,8 @@ pub struct LeaderJob {
     pub patience: Duration,
 }
 
-/// What is needed to write the entry.
+/// What is needed to write the entry (its key is the flight's).
 pub struct StoreJob {
-    pub key: CacheKey,
     /// The client's request body, stored beside the answer.
     pub request_body: Bytes,
     /// The model as the client named it.
@@ -102,6 +101,7 @@ pub async fn run(job: LeaderJob) {
         };
         if let Some(entry) = build_entry(
             &job.flight,
+            &job.id.0,
             &head,
             kind,
             &store,
@@ -136,14 +136,15 @@ struct Timing {
 
 fn build_entry(
     flight: &Flight,
+    key: &CacheKey,
     head: &Head,
     kind: BodyKind,
     store: &StoreJob,
     provider: &str,
     timing: Timing,
 ) -> Option<CacheEntry> {
-    let key = store.key.as_str();
-    let Some((chunks, _)) = flight.retained_body() else {
+    let key = key.as_str();
+    let Some(chunks) = flight.retained_body() else {
         tracing::debug!(key, "answer larger than cache.max_entry_bytes; not cached");
         return None;
     };
@@ -161,9 +162,7 @@ fn build_entry(
         format: ENTRY_FORMAT,
         key: key.to_string(),
         created_ms,
-        created: chrono::DateTime::from_timestamp_millis(i64::try_from(created_ms).unwrap_or(0))
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default(),
+        created: rfc3339(created_ms, chrono::SecondsFormat::Millis),
         status: head.status.as_u16(),
         content_type: head
             .headers

@@ -46,21 +46,18 @@ pub async fn send(
         // The one place an upstream failure's details are logged; clients get
         // a short message without them. The URL is left out of the message
         // because it may carry credentials; the public base URL replaces it.
-        let provider = provider.name();
+        let name = provider.name().to_string();
         let error = error.without_url();
         tracing::warn!(
-            provider,
+            provider = %name,
+            base_url = %provider.public_base_url(),
             error = %error_chain(&error),
             "upstream request failed"
         );
         if error.is_timeout() {
-            AppError::UpstreamTimeout {
-                provider: provider.to_string(),
-            }
+            AppError::UpstreamTimeout { provider: name }
         } else {
-            AppError::UpstreamUnreachable {
-                provider: provider.to_string(),
-            }
+            AppError::UpstreamUnreachable { provider: name }
         }
     })
 }

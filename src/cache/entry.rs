@@ -77,6 +77,13 @@ impl CacheEntry {
     }
 }
 
+/// A time in milliseconds since the Unix epoch as RFC 3339 (UTC).
+pub fn rfc3339(ms: u64, precision: chrono::SecondsFormat) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
+        .map(|t| t.to_rfc3339_opts(precision, true))
+        .unwrap_or_default()
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -124,35 +124,40 @@ impl FileStore {
         }
     }
 
-    /// Reads and verifies one entry; `Err(reason)` when it is damaged.
-    fn read_entry(&self, key: &str) -> Result<Option<CacheEntry>, String> {
-        let meta_bytes = match fs::read(self.path(key, META)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("metadata unreadable: {e}")),
-        };
-        Self::verify(key, &meta_bytes, || fs::read(self.path(key, BODY)))
+    /// The raw metadata of `key`; `None` when there is none.
+    fn read_meta(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.path(key, META)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Checks an entry from its metadata bytes and its response.
-    fn verify(
-        key: &str,
-        meta_bytes: &[u8],
-        read_body: impl FnOnce() -> io::Result<Vec<u8>>,
-    ) -> Result<Option<CacheEntry>, String> {
+    /// Reads and verifies one entry; `Err(reason)` when it is damaged.
+    fn read_entry(&self, key: &str) -> Result<Option<CacheEntry>, String> {
+        match self.read_meta(key) {
+            Ok(Some(meta_bytes)) => self.verify(key, &meta_bytes).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(format!("metadata unreadable: {e}")),
+        }
+    }
+
+    /// The entry described by `meta_bytes`, if its response matches them.
+    fn verify(&self, key: &str, meta_bytes: &[u8]) -> Result<CacheEntry, String> {
         let meta: EntryMeta = serde_json::from_slice(meta_bytes)
             .map_err(|e| format!("metadata is not valid: {e}"))?;
         if meta.format != ENTRY_FORMAT || meta.key != key {
             return Err("metadata belongs to another format or key".into());
         }
-        let body = read_body().map_err(|e| format!("response unreadable: {e}"))?;
+        let body =
+            fs::read(self.path(key, BODY)).map_err(|e| format!("response unreadable: {e}"))?;
         if body.len() as u64 != meta.bytes || hex::encode(Sha256::digest(&body)) != meta.sha256 {
             return Err("response does not match its recorded size and SHA-256".into());
         }
-        Ok(Some(CacheEntry {
+        Ok(CacheEntry {
             meta,
             body: body.into(),
-        }))
+        })
     }
 
     /// Scans the folder. `deep` also re-reads every response and checks it
@@ -267,13 +272,14 @@ pub fn report_at_startup(dir: &Path) {
 impl CacheStore for FileStore {
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
         let key = key.as_str();
-        let meta_bytes = match fs::read(self.path(key, META)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error(&self.path(key, META))(e)),
+        let Some(meta_bytes) = self
+            .read_meta(key)
+            .map_err(io_error(&self.path(key, META)))?
+        else {
+            return Ok(None);
         };
-        match Self::verify(key, &meta_bytes, || fs::read(self.path(key, BODY))) {
-            Ok(entry) => Ok(entry),
+        match self.verify(key, &meta_bytes) {
+            Ok(entry) => Ok(Some(entry)),
             Err(reason) => {
                 // A writer replacing this entry right now changes the
                 // metadata too; only an entry that stays inconsistent is

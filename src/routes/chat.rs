@@ -185,7 +185,6 @@ async fn answer(
                     return hit(entry);
                 }
                 let store = (mode.writes() && !control.no_store).then(|| StoreJob {
-                    key: key.clone(),
                     request_body: chat.raw().clone(),
                     model: chat.model().to_string(),
                     upstream_model: route.upstream_model.clone(),
@@ -201,7 +200,7 @@ async fn answer(
                 }));
                 let response = flight::respond(subscription, provider).await;
                 return (
-                    response.unwrap_or_else(|| unreachable_upstream(provider)),
+                    response.unwrap_or_else(|| flight::no_answer(provider)),
                     status,
                 );
             }
@@ -220,11 +219,4 @@ fn replay_form(chat: &ChatBody, headers: &HeaderMap) -> ReplayForm {
             .get(X_CACHE_REPLAY)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced")),
     }
-}
-
-fn unreachable_upstream(provider: &str) -> Response {
-    AppError::UpstreamUnreachable {
-        provider: provider.to_string(),
-    }
-    .into_response()
 }
