@@ -105,14 +105,7 @@ pub fn resolve(
 ) -> Result<CacheConfig, ConfigError> {
     let empty = CacheSection::default();
     let raw = file.map_or(&empty, |f| &f.config.cache);
-    let positive = |value: &Option<Spanned<u64>>, field: &str| match (value, file) {
-        (Some(v), Some(loaded)) if *v.get_ref() == 0 => Err(ConfigError::Invalid {
-            location: loaded.locate(v, field),
-            message: "must be greater than 0".into(),
-        }),
-        (Some(v), _) => Ok(Some(*v.get_ref())),
-        (None, _) => Ok(None),
-    };
+    let positive = |value, field| super::positive(value, field, file);
     let mut groups = BTreeMap::new();
     for (group, members) in &raw.groups {
         for member in members {

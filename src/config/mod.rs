@@ -159,9 +159,13 @@ impl Config {
             cache: cache::resolve(args.cache_mode, file.as_ref())?,
             log: LogConfig {
                 dir: pick(&args.log_dir, &raw.log_dir, "logs"),
-                max_file_bytes: positive(&raw.log.max_file_bytes, "log.max_file_bytes", &file)?
-                    .unwrap_or(DEFAULT_LOG_MAX_FILE_BYTES),
-                max_files: positive(&raw.log.max_files, "log.max_files", &file)?
+                max_file_bytes: positive(
+                    &raw.log.max_file_bytes,
+                    "log.max_file_bytes",
+                    file.as_ref(),
+                )?
+                .unwrap_or(DEFAULT_LOG_MAX_FILE_BYTES),
+                max_files: positive(&raw.log.max_files, "log.max_files", file.as_ref())?
                     .unwrap_or(DEFAULT_LOG_MAX_FILES),
                 log_bodies: raw.log.log_bodies.unwrap_or(false),
             },
@@ -278,7 +282,7 @@ fn access_keys(env: &Env) -> Vec<AccessKey> {
 fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
     value: &Option<toml::Spanned<T>>,
     field: &str,
-    file: &Option<LoadedFile>,
+    file: Option<&LoadedFile>,
 ) -> Result<Option<T>, ConfigError> {
     match (value, file) {
         (Some(v), Some(loaded)) if *v.get_ref() <= T::default() => Err(ConfigError::Invalid {
