@@ -44,6 +44,7 @@ Environment (also read from .env in the working directory; real variables win):
   LLM_BRIDGE_PROXY     Upstream proxy (socks5://, socks5h://, http://) for providers without
                        their own.
   RUST_LOG             Level of the stderr log (default: info).
+  LLM_BRIDGE_ENV_FILE  File `llm-bridge keys set|unset|list` edits (default: .env).
 
 Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
 connect_timeout_secs, read_timeout_secs, cors_origins, [log] max_file_bytes / max_files / log_bodies,
@@ -63,6 +64,50 @@ pub enum Command {
     Serve(ServeArgs),
     /// Inspect and manage the response cache (works while the server runs).
     Cache(CacheArgs),
+    /// Set, unset or list provider keys in .env without a text editor.
+    ///
+    /// The file is rewritten atomically; comments, other variables and their
+    /// order stay as they were. A running `llm-bridge serve` picks up the
+    /// change by itself.
+    Keys(KeysArgs),
+}
+
+/// `keys` and its file.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// The file to edit.
+    #[arg(
+        long,
+        env = "LLM_BRIDGE_ENV_FILE",
+        value_name = "PATH",
+        default_value = ".env",
+        global = true
+    )]
+    pub env_file: PathBuf,
+
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// What to do with the keys. Values are never printed.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Set variables: a name's first line is replaced in place and its other
+    /// lines removed; new names are appended. The file is created (owner-only)
+    /// when missing.
+    Set {
+        /// NAME=VALUE; `NAME=` sets an empty value.
+        #[arg(required = true, value_name = "NAME=VALUE", allow_hyphen_values = true)]
+        pairs: Vec<String>,
+    },
+    /// Remove variables.
+    Unset {
+        /// Variable names.
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// The variables set in the file, values masked (e.g. sk-…1111).
+    List,
 }
 
 /// `cache` and its folder.

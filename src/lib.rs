@@ -19,6 +19,8 @@
 //!   the answer.
 //! - [`replay`]: cache hits as SSE or JSON, at once or paced.
 //! - [`cache_cli`]: `llm-bridge cache …`.
+//! - [`env_file`]: editing `.env` in place: quoting, atomic replacement.
+//! - [`keys_cli`]: `llm-bridge keys …`.
 //! - [`request_log`]: the batched, rotated JSON-lines request log.
 //! - [`telemetry`]: the stderr log.
 //! - [`error`]: the request path's error type, rendered as OpenAI errors.
@@ -42,8 +44,10 @@ pub mod cache_cli;
 pub mod chat_body;
 pub mod cli;
 pub mod config;
+pub mod env_file;
 pub mod error;
 pub mod flight;
+pub mod keys_cli;
 pub mod leader;
 pub mod observe;
 pub mod providers;

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.into_command() {
         Command::Serve(args) => serve(args).await,
         Command::Cache(args) => cache_cli::run(args),
+        Command::Keys(args) => llm_bridge::keys_cli::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -13,6 +13,7 @@ mod cache_control;
 mod cache_flow;
 mod cli;
 mod errors;
+mod keys_cli;
 mod logging;
 mod models;
 mod proxy_setting;
