@@ -8,6 +8,8 @@
 //! - [`observe`]: request id, origin check, provider header, request-log line.
 //! - [`auth`]: access keys and pass-through of the client's provider key.
 //! - [`browser`]: which web-page origins may call; CORS.
+//! - [`limits`]: per-access-key requests and tokens per minute.
+//! - [`tokens`]: prompt and text token estimates (tiktoken).
 //! - [`routes`]: the HTTP endpoints.
 //! - [`chat_body`]: the one parse of a chat-completions body.
 //! - [`providers`]: the [`providers::Provider`] trait, adapters and model routing.
@@ -49,6 +51,7 @@ pub mod error;
 pub mod flight;
 pub mod keys_cli;
 pub mod leader;
+pub mod limits;
 pub mod observe;
 pub mod providers;
 pub mod proxy;
@@ -56,3 +59,4 @@ pub mod replay;
 pub mod request_log;
 pub mod routes;
 pub mod telemetry;
+pub mod tokens;
