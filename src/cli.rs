@@ -50,7 +50,8 @@ Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_bod
 connect_timeout_secs, read_timeout_secs, cors_origins, [log] max_file_bytes / max_files / log_bodies,
 [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env / headers /
 proxy / models / connect_timeout_secs / read_timeout_secs, [cache] mode / ignore_fields /
-max_entry_bytes / max_total_bytes / ttl_secs / scope / complete_on_disconnect, [cache.groups].
+max_entry_bytes / max_total_bytes / ttl_secs / scope / complete_on_disconnect, [cache.groups],
+[server] max_connections / header_read_timeout_secs / max_header_bytes / shutdown_grace_secs.
 See llm-bridge.example.toml.
 
 Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.

@@ -1,0 +1,201 @@
+//! `[server]` settings: how many client connections, how long and how large
+//! a request head may be, and how long a shutdown waits.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use super::file::LoadedFile;
+
+/// Open client connections at once. Twice the 1,000 concurrent slow streams
+/// the gateway is benchmarked with, so that load fits with room to spare;
+/// an idle connection costs about 10 KiB (hyper's 8 KiB read buffer and its
+/// task), so even a full house of idle ones stays near 20 MiB.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Time for a request head to arrive, and for the next one on an idle
+/// keep-alive connection. Real clients send a head in one packet; ten
+/// seconds covers slow mobile links while a slowloris client is shed fast.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head. API requests carry a handful of short headers;
+/// 64 KiB leaves room for long cookies or tokens from a browser page. Heads
+/// being read take at most this per connection: 128 MiB at the default cap.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long a shutdown waits for requests, streams and cache writes. Most
+/// answers finish well within it; long ones are cut.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// hyper refuses an HTTP/1 read buffer below 8 KiB (it asserts, so it is
+/// checked here rather than met with a panic at start-up).
+const MIN_HEADER_BYTES: u64 = 8 * 1024;
+/// hyper adds the header timeout to the current instant without checking
+/// for overflow; an hour is far beyond any useful value anyway.
+const MAX_HEADER_READ_SECS: u64 = 3600;
+/// Far above any open-file limit, far below what a semaphore can count.
+const MAX_CONNECTIONS: u64 = 1_000_000;
+
+/// `[server]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub max_connections: Option<Spanned<u64>>,
+    pub header_read_timeout_secs: Option<Spanned<u64>>,
+    pub max_header_bytes: Option<Spanned<u64>>,
+    pub shutdown_grace_secs: Option<Spanned<u64>>,
+}
+
+/// Validated server settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Past this many open connections the server stops accepting until one
+    /// closes; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// An HTTP/1 request head (and the first request of any connection)
+    /// must arrive within this; idle keep-alive connections close after it.
+    pub header_read_timeout: Duration,
+    /// Largest HTTP/1 request head and HTTP/2 header list.
+    pub max_header_bytes: usize,
+    /// How long a shutdown waits before cutting what is still running.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Builds the settings from the file's `[server]`, defaults for the rest.
+pub fn resolve(file: Option<&LoadedFile>) -> Result<ServerConfig, ConfigError> {
+    let empty = ServerSection::default();
+    let raw = file.map_or(&empty, |f| &f.config.server);
+    let within = |value, field, range| bounded(value, field, file, range);
+    let defaults = ServerConfig::default();
+    Ok(ServerConfig {
+        max_connections: within(
+            &raw.max_connections,
+            "server.max_connections",
+            1..=MAX_CONNECTIONS,
+        )?
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(defaults.max_connections),
+        header_read_timeout: within(
+            &raw.header_read_timeout_secs,
+            "server.header_read_timeout_secs",
+            1..=MAX_HEADER_READ_SECS,
+        )?
+        .map_or(defaults.header_read_timeout, Duration::from_secs),
+        max_header_bytes: within(
+            &raw.max_header_bytes,
+            "server.max_header_bytes",
+            MIN_HEADER_BYTES..=u64::from(u32::MAX),
+        )?
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(defaults.max_header_bytes),
+        shutdown_grace: super::positive(
+            &raw.shutdown_grace_secs,
+            "server.shutdown_grace_secs",
+            file,
+        )?
+        .map_or(defaults.shutdown_grace, Duration::from_secs),
+    })
+}
+
+/// A positive number from the file that must also lie within `range`.
+fn bounded(
+    value: &Option<Spanned<u64>>,
+    field: &str,
+    file: Option<&LoadedFile>,
+    range: RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    let Some(number) = super::positive(value, field, file)? else {
+        return Ok(None);
+    };
+    if range.contains(&number) {
+        return Ok(Some(number));
+    }
+    let location = match (value, file) {
+        (Some(spanned), Some(loaded)) => loaded.locate(spanned, field),
+        _ => field.to_string(),
+    };
+    Err(ConfigError::Invalid {
+        location,
+        message: format!(
+            "must be between {} and {}, not {number}",
+            range.start(),
+            range.end()
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn resolve_text(text: &str) -> Result<ServerConfig, ConfigError> {
+        let file = LoadedFile::parse(Path::new("bridge.toml"), text.to_string())?;
+        resolve(Some(&file))
+    }
+
+    #[test]
+    fn defaults_without_a_section() {
+        assert_eq!(resolve(None).unwrap(), ServerConfig::default());
+        assert_eq!(resolve_text("").unwrap(), ServerConfig::default());
+    }
+
+    #[test]
+    fn reads_every_field() {
+        let config = resolve_text(
+            "[server]\nmax_connections = 3\nheader_read_timeout_secs = 2\n\
+             max_header_bytes = 9000\nshutdown_grace_secs = 4\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config,
+            ServerConfig {
+                max_connections: 3,
+                header_read_timeout: Duration::from_secs(2),
+                max_header_bytes: 9000,
+                shutdown_grace: Duration::from_secs(4),
+            }
+        );
+    }
+
+    #[test]
+    fn zero_and_out_of_range_values_name_the_line_and_field() {
+        let error = resolve_text("[server]\n\nshutdown_grace_secs = 0\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bridge.toml:3: server.shutdown_grace_secs: must be greater than 0, not 0"
+        );
+        let error = resolve_text("[server]\nmax_connections = 0\n").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("bridge.toml:2: server.max_connections: must be greater than 0"),
+            "{error}"
+        );
+        let error = resolve_text("[server]\nmax_header_bytes = 100\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bridge.toml:2: server.max_header_bytes: must be between 8192 and 4294967295, not 100"
+        );
+        let error = resolve_text("[server]\nheader_read_timeout_secs = 99999\n").unwrap_err();
+        assert!(error.to_string().contains("between 1 and 3600"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let error = resolve_text("[server]\nmax_conections = 3\n").unwrap_err();
+        assert!(error.to_string().starts_with("bridge.toml:2"), "{error}");
+    }
+}

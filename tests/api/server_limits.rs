@@ -1,0 +1,571 @@
+//! The accept loop's bounds and the graceful stop, seen from real sockets:
+//! slow and oversized clients are shed with the server staying up, the
+//! connection cap holds clients back, and stopping lets streams finish (or
+//! cuts them after the grace period). Raw TCP where a well-behaved HTTP
+//! client would not misbehave the way an attacker does.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use crate::common::{Setup, chat_body};
+use crate::mock_upstream::{MockUpstream, Reply, sse_answer};
+
+/// Far above every bound under test, so a slow machine never fails a test
+/// that would pass; a hang still ends.
+const PATIENCE: Duration = Duration::from_secs(15);
+const ONE_HUNDRED_MB: usize = 100 * 1024 * 1024;
+
+/// Reads until the peer closes (EOF or reset) and returns what arrived.
+async fn read_until_closed(reader: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => return received,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+/// Reads one `content-length` response off a keep-alive connection.
+async fn read_one_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "closed mid-response: {received:?}");
+        received.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&received).to_string();
+        let Some(head_end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = text[..head_end]
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().unwrap())
+            })
+            .expect("a content-length");
+        if received.len() >= head_end + 4 + length {
+            return text;
+        }
+    }
+}
+
+/// GET /health on a fresh connection answers 200: the server is still up.
+async fn assert_still_serving(addr: std::net::SocketAddr) {
+    let response = timeout(PATIENCE, reqwest::get(format!("http://{addr}/health")))
+        .await
+        .expect("health answered in time")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+fn status_line(response: &[u8]) -> String {
+    String::from_utf8_lossy(response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_request_head_is_disconnected() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await;
+    let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
+    writer
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\nx-slow: ")
+        .await
+        .unwrap();
+    // One more byte every 200 ms, for as long as the server reads them.
+    let trickle = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+        }
+    });
+
+    let received = timeout(PATIENCE, read_until_closed(&mut reader))
+        .await
+        .expect("the server closed the slow connection");
+    // hyper closes on a header timeout without answering.
+    assert_eq!(received, b"");
+    trickle.abort();
+    assert_still_serving(gateway.addr).await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await;
+    let mut silent = TcpStream::connect(gateway.addr).await.unwrap();
+    let received = timeout(PATIENCE, read_until_closed(&mut silent))
+        .await
+        .expect("the server closed the silent connection");
+    assert_eq!(received, b"");
+    assert_still_serving(gateway.addr).await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await;
+    let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+        .await
+        .unwrap();
+    let response = read_one_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(!response.to_ascii_lowercase().contains("connection: close"));
+
+    let idle_since = Instant::now();
+    let received = timeout(PATIENCE, read_until_closed(&mut stream))
+        .await
+        .expect("the idle connection was closed");
+    assert_eq!(received, b"");
+    // Kept for a while, not dropped at once after the response.
+    assert!(idle_since.elapsed() >= Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn a_response_outlasting_the_header_timeout_is_not_cut() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("deepseek-chat", &["first", "second"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let gateway = Setup::on(&mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await;
+    let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
+    let mut seen = read_until(&mut response, "first").await;
+    // Deliberately longer than the header timeout: the stream must survive it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    mock.release();
+    seen.push_str(&read_to_end(response).await);
+    assert!(seen.ends_with("data: [DONE]\n\n"), "{seen}");
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_gets_431() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
+    let mut request = b"GET /health HTTP/1.1\r\nhost: bridge\r\nx-big: ".to_vec();
+    request.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    request.extend_from_slice(b"\r\n\r\n");
+    // The server stops reading at its limit, so the rest may never be taken.
+    let writing = tokio::spawn(async move {
+        let _ = writer.write_all(&request).await;
+        writer
+    });
+
+    let response = timeout(PATIENCE, read_until_closed(&mut reader))
+        .await
+        .expect("the server answered and closed");
+    assert_eq!(
+        status_line(&response),
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+    drop(writing.await);
+    assert_still_serving(gateway.addr).await;
+}
+
+/// The resident memory of this test process, in bytes, when readable.
+fn resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Sends `head` then up to 100 MB of zeros in `frame`d pieces while reading
+/// the answer, and returns the answer (the server may close while the body
+/// is still coming: writes then fail, which ends the sender).
+async fn send_huge_body(
+    addr: std::net::SocketAddr,
+    head: String,
+    frame: fn(&[u8]) -> Vec<u8>,
+    end: &'static [u8],
+) -> Vec<u8> {
+    let (mut reader, mut writer) = TcpStream::connect(addr).await.unwrap().into_split();
+    let sending = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let piece = frame(&[0u8; 64 * 1024]);
+        for _ in 0..ONE_HUNDRED_MB / (64 * 1024) {
+            writer.write_all(&piece).await?;
+        }
+        writer.write_all(end).await
+    });
+    let response = timeout(PATIENCE, read_until_closed(&mut reader))
+        .await
+        .expect("the server answered and closed");
+    // The sender ends either way; whether its last writes failed does not
+    // matter.
+    let _ = timeout(PATIENCE, sending)
+        .await
+        .expect("the sender stopped");
+    response
+}
+
+fn assert_too_large(response: &[u8]) {
+    assert_eq!(status_line(response), "HTTP/1.1 413 Payload Too Large");
+    let text = String::from_utf8_lossy(response);
+    let body = &text[text.find("\r\n\r\n").expect("a body") + 4..];
+    let error: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["error"]["code"], "request_too_large", "{error}");
+}
+
+#[tokio::test]
+async fn a_100_mb_body_gets_413_without_being_held_in_memory() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    let before = resident_bytes();
+
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\ncontent-type: application/json\r\n\
+         content-length: {ONE_HUNDRED_MB}\r\n\r\n"
+    );
+    let response = send_huge_body(gateway.addr, head, <[u8]>::to_vec, b"").await;
+    assert_too_large(&response);
+
+    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+                content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+        .to_string();
+    let chunked = |piece: &[u8]| {
+        let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+        framed.extend_from_slice(piece);
+        framed.extend_from_slice(b"\r\n");
+        framed
+    };
+    let response = send_huge_body(gateway.addr, head, chunked, b"0\r\n\r\n").await;
+    assert_too_large(&response);
+
+    // Other tests share this process, so only a gross leak shows: twice
+    // 100 MB held would be far above this.
+    if let (Some(before), Some(after)) = (before, resident_bytes()) {
+        let grown = after.saturating_sub(before);
+        assert!(
+            grown < 50 * 1024 * 1024,
+            "resident memory grew by {grown} bytes"
+        );
+    }
+    assert_still_serving(gateway.addr).await;
+}
+
+/// A connection the server has accepted (it answered a request on it) and
+/// that is now stuck mid-body.
+async fn held_connection(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+        .await
+        .unwrap();
+    let response = read_one_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    stream
+        .write_all(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+              content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":",
+        )
+        .await
+        .unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn past_max_connections_a_client_waits_until_one_closes() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[server]\nmax_connections = 2\n")
+        .start()
+        .await;
+    let first = held_connection(gateway.addr).await;
+    let _second = held_connection(gateway.addr).await;
+
+    let mut third = tokio::spawn(reqwest::get(gateway.url("/health")));
+    // The one "has not happened" check: the third client is not served
+    // while both places are taken.
+    assert!(
+        timeout(Duration::from_millis(300), &mut third)
+            .await
+            .is_err(),
+        "a third connection was served past max_connections = 2"
+    );
+
+    drop(first);
+    let response = timeout(PATIENCE, third)
+        .await
+        .expect("served once a place came free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// Reads SSE text until `needle` has arrived.
+async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let chunk = timeout(PATIENCE, response.chunk())
+            .await
+            .expect("a chunk in time")
+            .unwrap()
+            .expect("the stream went on");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+/// Reads the rest of a body until it ends, cleanly or not.
+async fn read_to_end(mut response: reqwest::Response) -> String {
+    let mut seen = String::new();
+    loop {
+        match timeout(PATIENCE, response.chunk())
+            .await
+            .expect("the stream moved on in time")
+        {
+            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(None) | Err(_) => return seen,
+        }
+    }
+}
+
+/// Waits until new clients are refused or closed unanswered: the listener
+/// is gone. A client that slipped in before that is still served, so keep
+/// trying.
+async fn wait_until_refused(addr: std::net::SocketAddr) {
+    timeout(PATIENCE, async {
+        loop {
+            let Ok(mut stream) = TcpStream::connect(addr).await else {
+                return;
+            };
+            let _ = stream
+                .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+                .await;
+            if read_until_closed(&mut stream).await.is_empty() {
+                return;
+            }
+            // Pacing between attempts only.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("new connections were refused after the stop");
+}
+
+#[tokio::test]
+async fn stopping_refuses_new_clients_and_lets_a_stream_finish() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("deepseek-chat", &["first", "second"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let mut gateway = Setup::on(&mock).start().await;
+    let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
+    let mut seen = read_until(&mut response, "first").await;
+
+    gateway.begin_stop();
+    wait_until_refused(gateway.addr).await;
+    mock.release();
+    seen.push_str(&read_to_end(response).await);
+    assert_eq!(seen, events.concat());
+    timeout(PATIENCE, gateway.stop())
+        .await
+        .expect("the server stopped once the stream ended");
+}
+
+#[tokio::test]
+async fn a_stream_outlasting_the_grace_period_is_cut() {
+    let mock = MockUpstream::start().await;
+    let events = sse_answer("deepseek-chat", &["first", "never"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let mut gateway = Setup::on(&mock)
+        .config("[server]\nshutdown_grace_secs = 1\n")
+        .start()
+        .await;
+    let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
+    read_until(&mut response, "first").await;
+
+    timeout(PATIENCE, gateway.stop())
+        .await
+        .expect("the server stopped after the grace period");
+    let rest = read_to_end(response).await;
+    assert!(!rest.contains("[DONE]"), "{rest}");
+}
+
+/// The real binary in a temp folder, providers pointed at `mock`, with its
+/// stderr lines on a channel.
+struct Binary {
+    child: tokio::process::Child,
+    base: String,
+    stderr: mpsc::UnboundedReceiver<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Binary {
+    async fn start(mock: &MockUpstream) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            format!(
+                "DEEPSEEK_BASE_URL={}\nDEEPSEEK_API_KEY=sk-test\n",
+                mock.url("/deepseek/v1")
+            ),
+        )
+        .unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timeout(PATIENCE, stdout.next_line())
+            .await
+            .expect("the binary started")
+            .unwrap()
+            .unwrap_or_default();
+        let base = line
+            .strip_prefix("llm-bridge listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        let (lines, stderr) = mpsc::unbounded_channel();
+        let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = reader.next_line().await {
+                let _ = lines.send(line);
+            }
+        });
+        Self {
+            child,
+            base,
+            stderr,
+            dir,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    async fn logged(&mut self, needle: &str) {
+        timeout(PATIENCE, async {
+            while let Some(line) = self.stderr.recv().await {
+                if line.contains(needle) {
+                    return;
+                }
+            }
+            panic!("stderr ended without a line containing {needle:?}");
+        })
+        .await
+        .expect("the line was logged in time");
+    }
+
+    async fn exit_code(&mut self) -> Option<i32> {
+        timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the binary exited in time")
+            .unwrap()
+            .code()
+    }
+
+    async fn open_gated_stream(&self) -> reqwest::Response {
+        let mut response = reqwest::Client::new()
+            .post(format!("{}/chat/completions", self.base))
+            .json(&chat_body("deepseek-chat", true))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        read_until(&mut response, "first").await;
+        response
+    }
+}
+
+fn gated_answer(mock: &MockUpstream) {
+    let events = sse_answer("deepseek-chat", &["first", "second"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_binary_finish_a_stream_flush_its_log_and_exit_0() {
+    let mock = MockUpstream::start().await;
+    gated_answer(&mock);
+    let mut binary = Binary::start(&mock).await;
+    let response = binary.open_gated_stream().await;
+
+    binary.signal("-TERM");
+    binary.logged("stopped accepting").await;
+    mock.release();
+    let rest = read_to_end(response).await;
+    assert!(rest.ends_with("data: [DONE]\n\n"), "{rest}");
+    assert_eq!(binary.exit_code().await, Some(0));
+
+    let log = std::fs::read_to_string(binary.dir.path().join("logs/requests.log")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(line["model"], "deepseek-chat", "{log}");
+}
+
+#[tokio::test]
+async fn a_second_signal_stops_the_binary_at_once() {
+    let mock = MockUpstream::start().await;
+    gated_answer(&mock);
+    let mut binary = Binary::start(&mock).await;
+    let response = binary.open_gated_stream().await;
+
+    binary.signal("-TERM");
+    binary.logged("stopped accepting").await;
+    binary.signal("-INT");
+    assert_eq!(binary.exit_code().await, Some(1));
+    let rest = read_to_end(response).await;
+    assert!(!rest.contains("[DONE]"), "{rest}");
+}
