@@ -438,6 +438,11 @@ struct Binary {
 
 impl Binary {
     async fn start(mock: &MockUpstream) -> Self {
+        Self::start_with_open_files(mock, None).await
+    }
+
+    /// Started under `ulimit -n open_files`, when given.
+    async fn start_with_open_files(mock: &MockUpstream, open_files: Option<u32>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(".env"),
@@ -447,7 +452,17 @@ impl Binary {
             ),
         )
         .unwrap();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+        let binary = env!("CARGO_BIN_EXE_llm-bridge");
+        let mut command = match open_files {
+            None => tokio::process::Command::new(binary),
+            Some(limit) => {
+                let mut shell = tokio::process::Command::new("sh");
+                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+                shell.args(["-c", &script, binary]);
+                shell
+            }
+        };
+        let mut child = command
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -568,4 +583,29 @@ async fn a_second_signal_stops_the_binary_at_once() {
     assert_eq!(binary.exit_code().await, Some(1));
     let rest = read_to_end(response).await;
     assert!(!rest.contains("[DONE]"), "{rest}");
+}
+
+#[tokio::test]
+async fn out_of_file_descriptors_the_binary_backs_off_and_recovers() {
+    let mock = MockUpstream::start().await;
+    let mut binary = Binary::start_with_open_files(&mock, Some(64)).await;
+    binary.logged("may open only 64 files").await;
+    let addr: std::net::SocketAddr = binary
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .parse()
+        .unwrap();
+
+    // More clients than the process has descriptors: accepting fails with
+    // "too many open files" until some close; the rest wait in the backlog.
+    let mut clients = Vec::new();
+    for _ in 0..80 {
+        clients.push(TcpStream::connect(addr).await.unwrap());
+    }
+    binary.logged("cannot accept connections").await;
+    drop(clients);
+    assert_still_serving(addr).await;
+    binary.signal("-TERM");
+    assert_eq!(binary.exit_code().await, Some(0));
 }
