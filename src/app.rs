@@ -1,27 +1,29 @@
 //! Shared state, the router, and the server loop.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::AccessKeys;
 use crate::browser::OriginPolicy;
 use crate::cache::{Cache, FileStore, StoreError};
 use crate::config::Config;
+use crate::limits::{LimitClock, RateLimits};
 use crate::observe::observe;
 use crate::providers::Registry;
 use crate::request_log::RequestLog;
 use crate::routes;
+use crate::server;
 
 /// Everything a handler may need. Cloned several times per request (once per
-/// layer and extractor), so it is one `Arc` over [`Shared`]; nothing inside
-/// is locked.
+/// layer and extractor), so it is one `Arc` over [`Shared`].
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -36,16 +38,42 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] shares.
 #[derive(Debug)]
 pub struct Shared {
+    /// The configuration the server started with. Its listen address,
+    /// folders, cache, log and `[server]` settings and `max_body_bytes` hold
+    /// until a restart; everything else is read from [`Shared::live`].
+    pub config: Config,
+    live: RwLock<Arc<Live>>,
+    reloads: watch::Sender<ReloadStatus>,
+    pub request_log: RequestLog,
+    /// The response cache.
+    pub cache: Arc<Cache>,
+    /// Work that may outlive its request (a flight's leader storing an
+    /// answer for a client that left); shutdown waits for it.
+    background: TaskTracker,
+}
+
+/// What a configuration reload replaces: providers and their keys, access
+/// keys, aliases, fallbacks, limits, allowed origins. A request takes one
+/// snapshot and keeps it to its end, so a reload never changes a request in
+/// flight.
+#[derive(Debug)]
+pub struct Live {
     pub config: Config,
     pub registry: Registry,
     pub access_keys: AccessKeys,
-    pub request_log: RequestLog,
-    /// `/v1/models` body, built once.
+    /// `/v1/models` body, built once per configuration.
     pub models_json: Bytes,
     /// Which web pages may call.
     pub origins: OriginPolicy,
-    /// The response cache.
-    pub cache: Arc<Cache>,
+    pub limits: Arc<RateLimits>,
+}
+
+/// How many reloads happened and whether the last one was refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReloadStatus {
+    pub reloads: u64,
+    pub failed: u64,
+    pub last_failed: bool,
 }
 
 /// Why the state could not be built.
@@ -57,10 +85,8 @@ pub enum StateError {
     Cache(#[from] StoreError),
 }
 
-impl AppState {
-    /// Builds providers (one HTTP client each) and the derived data.
-    pub fn new(config: Config, request_log: RequestLog) -> Result<Self, StateError> {
-        install_tls_provider();
+impl Live {
+    fn build(config: Config, limits: Arc<RateLimits>) -> Result<Self, StateError> {
         let registry = Registry::from_config(&config)?;
         let access_keys = AccessKeys::new(&config.access_keys);
         let models = serde_json::json!({
@@ -68,17 +94,82 @@ impl AppState {
             "data": routes::model_objects(&registry, !access_keys.required()),
         });
         let origins = OriginPolicy::new(access_keys.required(), &config.cors_origins);
+        Ok(Self {
+            registry,
+            access_keys,
+            models_json: Bytes::from(models.to_string()),
+            origins,
+            limits,
+            config,
+        })
+    }
+}
+
+impl AppState {
+    /// Builds providers (one HTTP client each) and the derived data.
+    pub fn new(config: Config, request_log: RequestLog) -> Result<Self, StateError> {
+        Self::with_limit_clock(config, request_log, LimitClock::system())
+    }
+
+    /// [`AppState::new`] with the clock rate limits run on (tests move it).
+    pub fn with_limit_clock(
+        config: Config,
+        request_log: RequestLog,
+        clock: LimitClock,
+    ) -> Result<Self, StateError> {
+        install_tls_provider();
+        let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
+        let live = Live::build(config.clone(), Arc::new(limits))?;
         let store = Arc::new(FileStore::open(&config.cache_dir)?);
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         Ok(Self(Arc::new(Shared {
-            origins,
-            cache,
-            access_keys,
             config,
-            registry,
+            live: RwLock::new(Arc::new(live)),
+            reloads: watch::Sender::new(ReloadStatus::default()),
+            cache,
             request_log,
-            models_json: Bytes::from(models.to_string()),
+            background: TaskTracker::new(),
         })))
+    }
+
+    /// The current configuration and what is built from it.
+    pub fn live(&self) -> Arc<Live> {
+        let live = self.live.read().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(&live)
+    }
+
+    /// Replaces the live configuration with `config`. Requests in flight
+    /// keep the one they started with. Rate-limit state carries over for
+    /// keys whose limits did not change.
+    pub fn replace_config(&self, config: Config) -> Result<(), StateError> {
+        let current = self.live();
+        let limits = current
+            .limits
+            .reconfigure(config.limits.default, config.limits.per_key.clone());
+        let next = Live::build(config, Arc::new(limits))?;
+        *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        Ok(())
+    }
+
+    /// Records the outcome of a reload for [`AppState::reloads`].
+    pub fn note_reload(&self, ok: bool) {
+        self.reloads.send_modify(|status| {
+            status.reloads += 1;
+            status.failed += u64::from(!ok);
+            status.last_failed = !ok;
+        });
+    }
+
+    /// Reload outcomes as they happen.
+    pub fn reloads(&self) -> watch::Receiver<ReloadStatus> {
+        self.reloads.subscribe()
+    }
+}
+
+impl Shared {
+    /// Where to spawn work that must finish before the server stops.
+    pub fn background(&self) -> &TaskTracker {
+        &self.background
     }
 }
 
@@ -92,23 +183,31 @@ fn install_tls_provider() {
 pub fn build_router(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(state.origins.cors_layer())
+        .layer(crate::browser::cors_layer({
+            let state = state.clone();
+            move |origin| state.live().origins.allows(origin)
+        }))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish.
+/// requests and background work finish, within `[server]`'s grace period
+/// (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Small SSE chunks must leave at once, not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let settings = state.config.server.clone();
+    let background = state.background().clone();
+    server::run(
+        listener,
+        build_router(state),
+        &settings,
+        background,
+        shutdown,
+    )
+    .await;
+    Ok(())
 }

@@ -35,13 +35,7 @@ impl AccessKeys {
         Self {
             keys: keys
                 .iter()
-                .map(|k| {
-                    let id = k
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| fingerprint(k.secret.expose()));
-                    (digest(k.secret.expose()), id)
-                })
+                .map(|k| (digest(k.secret.expose()), k.id()))
                 .collect(),
         }
     }
@@ -147,7 +141,7 @@ pub async fn require_access_key(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match authenticate(&state.access_keys, request.headers()) {
+    match authenticate(&state.live().access_keys, request.headers()) {
         Ok(caller) => {
             if let Some(slot) = request.extensions().get::<LogSlot>() {
                 slot.update(|entry| entry.key_id = caller.key_id.clone());

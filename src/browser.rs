@@ -25,7 +25,10 @@ const LOCAL_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 const EXPOSED: &[&str] = &[
     "x-request-id",
     "x-llm-bridge-provider",
+    "x-llm-bridge-model",
     "x-upstream-request-id",
+    "x-cache",
+    "retry-after",
 ];
 
 /// Who may call from a browser.
@@ -71,25 +74,22 @@ impl OriginPolicy {
         };
         matches!(scheme, "http" | "https") && LOCAL_HOSTS.contains(&host)
     }
+}
 
-    /// The CORS layer answering preflights and adding headers for allowed
-    /// origins.
-    pub fn cors_layer(&self) -> CorsLayer {
-        let policy = self.clone();
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::predicate(move |origin, _| {
-                policy.allows(origin)
-            }))
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-            .allow_headers(AllowHeaders::mirror_request())
-            .expose_headers(
-                EXPOSED
-                    .iter()
-                    .map(|h| HeaderName::from_static(h))
-                    .collect::<Vec<_>>(),
-            )
-            .max_age(std::time::Duration::from_secs(600))
-    }
+/// The CORS layer answering preflights and adding headers for origins
+/// `allows` accepts (asked per request, so a reload applies at once).
+pub fn cors_layer(allows: impl Fn(&HeaderValue) -> bool + Send + Sync + 'static) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| allows(origin)))
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(
+            EXPOSED
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect::<Vec<_>>(),
+        )
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 impl OriginPolicy {

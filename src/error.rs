@@ -57,6 +57,25 @@ pub enum AppError {
     /// The upstream did not answer within the configured timeout.
     #[error("provider `{provider}` did not answer in time")]
     UpstreamTimeout { provider: String },
+    /// The provider's concurrency cap is reached and its queue is full.
+    #[error(
+        "provider `{provider}` is at its concurrency limit and its queue is full; try again shortly"
+    )]
+    ProviderBusy { provider: String },
+    /// The access key is over its requests- or tokens-per-minute limit.
+    #[error("rate limit reached for {what} per minute: limit {limit}; try again in {} s", retry_after_secs(.retry_after))]
+    RateLimited {
+        /// `requests` or `tokens`.
+        what: &'static str,
+        limit: u64,
+        retry_after: std::time::Duration,
+    },
+}
+
+/// A `Retry-After` value: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: &std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 impl AppError {
@@ -75,6 +94,18 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// How long the client should wait, for errors that say so.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            // A queue moves quickly; a second is a fair guess.
+            Self::ProviderBusy { .. } => Some(std::time::Duration::from_secs(1)),
+            _ => None,
         }
     }
 
@@ -84,6 +115,9 @@ impl AppError {
             Self::Unauthorized(_) => "authentication_error",
             Self::ForbiddenOrigin(_) => "permission_error",
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => "upstream_error",
+            Self::ProviderBusy { .. } => "server_error",
+            // OpenAI's own rate-limit errors name the exhausted limit here.
+            Self::RateLimited { what, .. } => what,
             _ => "invalid_request_error",
         }
     }
@@ -104,6 +138,8 @@ impl AppError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::UpstreamUnreachable { .. } => "upstream_unreachable",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
+            Self::ProviderBusy { .. } => "provider_busy",
+            Self::RateLimited { .. } => "rate_limit_exceeded",
         }
     }
 
@@ -131,6 +167,12 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(self.body())).into_response();
+        if let Some(wait) = self.retry_after() {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs(&wait)),
+            );
+        }
         response.extensions_mut().insert(ErrorCode(self.code()));
         response
     }

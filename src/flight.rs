@@ -12,7 +12,7 @@
 //!
 //! Bounds: each listener has a queue of [`LISTENER_QUEUE`] events; the task
 //! waits for a listener whose queue is full up to [`MAX_PATIENCE`] (or the
-//! provider's read timeout, if shorter) and then drops it (its response ends
+//! provider's idle timeout, if shorter) and then drops it (its response ends
 //! abnormally), so one stalled client cannot hold the others for long. Retained chunks are bounded by `cache.max_entry_bytes`: past it the
 //! answer cannot be stored, so it is let go and the flight stops taking new
 //! followers (they start their own).
@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use crate::cache::CacheKey;
 use crate::error::AppError;
 use crate::proxy::Head;
+use crate::upstream::StreamFault;
 
 /// Events a listener can fall behind by before the leader waits for it.
 pub const LISTENER_QUEUE: usize = 64;
@@ -51,13 +52,14 @@ pub enum Event {
 pub enum End {
     /// The upstream body ended cleanly.
     Complete,
-    /// The upstream body broke off.
-    Cut,
+    /// The upstream body broke off or timed out.
+    Cut(StreamFault),
     /// No response at all (unreachable, timeout).
     Refused(AppError),
-    /// The answer was found in the cache before the upstream was called:
-    /// listeners look it up there.
-    InCache,
+    /// The leader did not call upstream — the answer turned up in the
+    /// cache, or the leader's caller is over its token limit: listeners
+    /// look in the cache, and else start a flight of their own.
+    LookAgain,
 }
 
 #[derive(Default)]
@@ -255,7 +257,7 @@ pub async fn respond(
             Some(Event::Head(head)) => break head,
             Some(Event::Chunk(_)) => continue,
             Some(Event::End(End::Refused(error))) => return Some(error.into_response()),
-            Some(Event::End(End::InCache)) => return None,
+            Some(Event::End(End::LookAgain)) => return None,
             Some(Event::End(_)) | None => return Some(no_answer(provider)),
         }
     };
@@ -267,12 +269,8 @@ pub async fn respond(
                 Some(Event::Chunk(chunk)) => return Some((Ok(chunk), Some(subscription))),
                 Some(Event::Head(_)) => continue,
                 Some(Event::End(End::Complete)) => return None,
-                Some(Event::End(_)) | None => {
-                    return Some((
-                        Err(std::io::Error::other("the upstream answer broke off")),
-                        None,
-                    ));
-                }
+                Some(Event::End(End::Cut(fault))) => return Some((Err(fault), None)),
+                Some(Event::End(_)) | None => return Some((Err(StreamFault::Broken), None)),
             }
         }
     });

@@ -1,6 +1,7 @@
-//! The leader's task: call the upstream once, hand every chunk to the
-//! flight's listeners as it arrives, and store the answer when it is
-//! complete and cacheable.
+//! The leader's task: call the upstream once (with retries and fallbacks,
+//! [`crate::upstream`]), hand every chunk to the flight's listeners as it
+//! arrives, and store the answer when it is complete and cacheable — under
+//! the key of the model the client asked for, whichever model answered.
 //!
 //! The entry is stored *before* listeners see the end of the body, so a
 //! client that has read a whole answer and asks again gets a hit. Nothing is
@@ -17,18 +18,21 @@ use futures::StreamExt;
 use crate::cache::entry::{ENTRY_FORMAT, now_ms, rfc3339};
 use crate::cache::{BodyKind, Cache, CacheEntry, CacheKey, ChunkTiming, EntryMeta, validate};
 use crate::flight::{End, Event, Flight, FlightId};
-use crate::providers::Provider;
-use crate::proxy::{self, Head};
+use crate::limits::TokenReservation;
+use crate::proxy::Head;
+use crate::upstream::{self, Plan};
 
 /// Everything the task needs; it outlives the request that started it.
 pub struct LeaderJob {
     pub cache: Arc<Cache>,
     pub id: FlightId,
     pub flight: Arc<Flight>,
-    pub request: reqwest::RequestBuilder,
-    pub provider: Arc<dyn Provider>,
+    /// The model asked for and its fallbacks.
+    pub plan: Plan,
     /// `None` when the answer must not be stored (mode or `no-store`).
     pub store: Option<StoreJob>,
+    /// Tokens reserved for the caller's limit, settled with the usage.
+    pub tokens: Option<TokenReservation>,
     /// How long a slow listener is waited for.
     pub patience: Duration,
 }
@@ -39,15 +43,20 @@ pub struct StoreJob {
     pub request_body: Bytes,
     /// The model as the client named it.
     pub model: String,
-    pub upstream_model: String,
 }
 
 /// Runs the flight to its end.
 pub async fn run(job: LeaderJob) {
     let started = Instant::now();
-    let upstream = match proxy::send(job.request, job.provider.as_ref()).await {
-        Ok(upstream) => upstream,
+    let answer = match upstream::call(&job.plan).await {
+        Ok(mut answer) => {
+            answer.settle_tokens(job.tokens);
+            answer
+        }
         Err(error) => {
+            if let Some(tokens) = job.tokens {
+                tokens.settle(0);
+            }
             finish(
                 &job.cache,
                 &job.id,
@@ -59,13 +68,14 @@ pub async fn run(job: LeaderJob) {
             return;
         }
     };
-    let head = Head::of(&upstream, job.provider.name());
+    let head = answer.head;
+    let route = answer.route;
     let storable_kind = head.kind.filter(|_| head.status.is_success());
     job.flight
         .publish(Event::Head(head.clone()), job.patience)
         .await;
 
-    let mut body = upstream.bytes_stream();
+    let mut body = answer.body;
     let mut timings = Vec::new();
     let mut first_byte = None;
     while let Some(chunk) = body.next().await {
@@ -81,13 +91,28 @@ pub async fn run(job: LeaderJob) {
                 if listeners == 0 && !job.cache.settings.complete_on_disconnect {
                     // Everyone left and finishing is not wanted: drop the
                     // upstream connection, store nothing.
-                    finish(&job.cache, &job.id, &job.flight, End::Cut, job.patience).await;
+                    let fault = crate::upstream::StreamFault::Broken;
+                    finish(
+                        &job.cache,
+                        &job.id,
+                        &job.flight,
+                        End::Cut(fault),
+                        job.patience,
+                    )
+                    .await;
                     return;
                 }
             }
-            Err(error) => {
-                tracing::warn!(provider = job.provider.name(), %error, "upstream body broke off; not cached");
-                finish(&job.cache, &job.id, &job.flight, End::Cut, job.patience).await;
+            Err(fault) => {
+                tracing::debug!(provider = route.provider.name(), %fault, "answer not cached");
+                finish(
+                    &job.cache,
+                    &job.id,
+                    &job.flight,
+                    End::Cut(fault),
+                    job.patience,
+                )
+                .await;
                 return;
             }
         }
@@ -99,15 +124,9 @@ pub async fn run(job: LeaderJob) {
             first_byte,
             chunks: timings,
         };
-        if let Some(entry) = build_entry(
-            &job.flight,
-            &job.id.0,
-            &head,
-            kind,
-            &store,
-            job.provider.name(),
-            timing,
-        ) {
+        if let Some(entry) =
+            build_entry(&job.flight, &job.id.0, &head, kind, &store, &route, timing)
+        {
             job.cache.save(entry, store.request_body).await;
         }
     }
@@ -140,7 +159,7 @@ fn build_entry(
     head: &Head,
     kind: BodyKind,
     store: &StoreJob,
-    provider: &str,
+    answered_by: &crate::providers::Route,
     timing: Timing,
 ) -> Option<CacheEntry> {
     let key = key.as_str();
@@ -171,8 +190,8 @@ fn build_entry(
             .unwrap_or_default()
             .to_string(),
         kind,
-        provider: provider.to_string(),
-        upstream_model: store.upstream_model.clone(),
+        provider: answered_by.provider.name().to_string(),
+        upstream_model: answered_by.upstream_model.clone(),
         model: store.model.clone(),
         usage,
         ttfb_ms: timing.first_byte.map(ms),

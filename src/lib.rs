@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`cli`]: command-line flags.
 //! - [`config`]: flags, environment and config file → validated [`config::Config`].
-//! - [`app`]: shared state, router, server loop.
+//! - [`app`]: shared state and the router.
+//! - [`server`]: the accept loop: connection limits, request-head limits,
+//!   graceful shutdown.
 //! - [`observe`]: request id, origin check, provider header, request-log line.
 //! - [`auth`]: access keys and pass-through of the client's provider key.
 //! - [`browser`]: which web-page origins may call; CORS.
@@ -38,6 +40,7 @@
 //! the listeners see the end → when the body ends, `observe` writes the
 //! request-log line. With the cache off, `proxy` relays the answer directly.
 
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod browser;
@@ -55,8 +58,12 @@ pub mod limits;
 pub mod observe;
 pub mod providers;
 pub mod proxy;
+pub mod reload;
 pub mod replay;
 pub mod request_log;
 pub mod routes;
+pub mod server;
 pub mod telemetry;
 pub mod tokens;
+pub mod upstream;
+pub mod usage;

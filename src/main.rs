@@ -6,23 +6,29 @@ use clap::Parser;
 use llm_bridge::app::{self, AppState};
 use llm_bridge::cache::file::report_at_startup;
 use llm_bridge::cache_cli;
-use llm_bridge::cli::{Cli, Command, ServeArgs};
-use llm_bridge::config::{Config, Env};
+use llm_bridge::cli::{Cli, Command};
+use llm_bridge::config::Env;
+use llm_bridge::reload::{self, ConfigSource};
 use llm_bridge::request_log::RequestLog;
 use llm_bridge::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // `.env` is optional; variables already in the environment win over it.
-    let dotenv = dotenvy::dotenv();
+    // It is loaded into the environment so flags can come from it too; the
+    // environment as it was before is kept for reloads.
+    let process_env = Env::from_process();
+    let env_file = reload::env_file_path(&process_env);
+    let dotenv = dotenvy::from_path(&env_file);
     let cli = Cli::parse();
-    if let Err(error) = dotenv.as_ref().map(|_| ()) {
+    if let Err(error) = &dotenv {
         if !error.not_found() {
-            eprintln!("llm-bridge: warning: .env was not loaded: {error}");
+            let why = reload::env_file_error(&env_file, error);
+            eprintln!("llm-bridge: warning: .env was not loaded: {why}");
         }
     }
     let outcome = match cli.into_command() {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(ConfigSource::new(args, process_env, env_file)).await,
         Command::Cache(args) => cache_cli::run(args),
         Command::Keys(args) => llm_bridge::keys_cli::run(args),
     };
@@ -35,8 +41,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
-    let config = Config::resolve(&args, &Env::from_process()).map_err(|e| e.to_string())?;
+async fn serve(source: ConfigSource) -> Result<ExitCode, String> {
+    let config = source.load()?;
     let _stderr_guard = telemetry::init_stderr();
     std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
         format!(
@@ -48,38 +54,90 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot open log folder {}: {e}", config.log.dir.display()))?;
     let listen = config.listen;
     let cache_dir = config.cache_dir.clone();
+    // The tokenizer tables take tens of MB and a fraction of a second to
+    // build: only when token limits will need them, and before the first
+    // request does.
+    if config.limits.counts_tokens() {
+        llm_bridge::tokens::warm_up();
+    }
     let state = AppState::new(config, request_log).map_err(|e| e.to_string())?;
+    reload::spawn(state.clone(), source);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("llm-bridge listening on http://{local}/v1");
     tokio::task::spawn_blocking(move || report_at_startup(&cache_dir));
-    app::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server stopped: {e}"))?;
+    let mut signals = StopSignals::listen();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = app::serve(listener, state, async {
+        let _ = stopped.await;
+    });
+    let mut serving = std::pin::pin!(serving);
+    tokio::select! {
+        result = &mut serving => return finished(result),
+        () = signals.next() => {}
+    }
+    tracing::info!("stopping: finishing requests in flight (stop again to quit at once)");
+    let _ = stop.send(());
+    // Either way, returning drops the request-log guard, which writes out
+    // the lines still queued.
+    tokio::select! {
+        result = &mut serving => finished(result),
+        () = signals.next() => {
+            tracing::warn!("stopping at once: requests in flight are cut");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn finished(served: std::io::Result<()>) -> Result<ExitCode, String> {
+    served.map_err(|e| format!("server stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C and SIGTERM. Both are registered at start-up and kept, so a
+/// signal arriving between two waits is held for the next one.
+struct StopSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Self {}
     }
-    tracing::info!("shutting down: finishing requests in flight");
+
+    /// The next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            () = received(self.interrupt.as_mut()) => {}
+            () = received(self.terminate.as_mut()) => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Waits for `signal`; forever when it could not be registered.
+#[cfg(unix)]
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }

@@ -49,7 +49,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
 
-    let mut response = match state.origins.check(request.headers()) {
+    let mut response = match state.live().origins.check(request.headers()) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     };

@@ -19,6 +19,7 @@ use crate::cache::BodyKind;
 use crate::error::AppError;
 use crate::observe::PROVIDER;
 use crate::providers::Provider;
+use crate::upstream::{Answer, StreamFault};
 
 /// Upstream response headers passed to the client. Everything else
 /// (hop-by-hop, `content-length`, cookies, server details) stays behind.
@@ -62,7 +63,8 @@ pub async fn send(
     })
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -152,11 +154,10 @@ pub fn mark_event_stream(headers: &mut HeaderMap) {
 }
 
 /// The client's body for a stream of chunks: SSE gets an error event before
-/// an abnormal end, other bodies just end abnormally.
-pub fn client_body<S, E>(is_sse: bool, chunks: S) -> Body
+/// an early end, other bodies just end abnormally.
+pub fn client_body<S>(is_sse: bool, chunks: S) -> Body
 where
-    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
-    E: std::error::Error + Send + Sync + 'static,
+    S: Stream<Item = Result<Bytes, StreamFault>> + Send + Unpin + 'static,
 {
     if is_sse {
         Body::from_stream(SseRelay::new(chunks))
@@ -165,17 +166,18 @@ where
     }
 }
 
-/// The client's response for an upstream response, relayed as it arrives.
-pub fn relay(upstream: reqwest::Response, provider: &str) -> Response {
-    let head = Head::of(&upstream, provider);
-    let body = client_body(head.is_sse(), Box::pin(upstream.bytes_stream()));
-    head.into_response(body)
+/// The client's response for a committed upstream answer, relayed as it
+/// arrives.
+pub fn relay(answer: Answer) -> Response {
+    let body = client_body(answer.head.is_sse(), answer.body);
+    answer.head.into_response(body)
 }
 
 /// Relays an SSE stream. If the upstream fails mid-stream, the client gets
-/// one OpenAI-shaped `error` event and then an aborted connection: never a
-/// made-up `data: [DONE]`, so no client mistakes a cut answer for a whole
-/// one.
+/// one OpenAI-shaped `error` event, never a made-up `data: [DONE]`, so no
+/// client mistakes a cut answer for a whole one. After a timeout (ours) the
+/// stream then ends cleanly; after a broken upstream the connection is
+/// aborted, as the upstream's was.
 ///
 /// After the error event the relay returns `Pending` once (waking itself at
 /// once) before the error: hyper flushes what it has written whenever a body
@@ -208,22 +210,21 @@ impl<S> SseRelay<S> {
 }
 
 /// The event sent when the upstream fails mid-stream.
-pub fn stream_error_event(at_event_boundary: bool) -> Bytes {
+pub fn stream_error_event(fault: StreamFault, at_event_boundary: bool) -> Bytes {
     let error = json!({"error": {
-        "message": "the provider's stream broke off before it was complete",
+        "message": fault.to_string(),
         "type": "upstream_error",
         "param": null,
-        "code": "upstream_stream_error",
+        "code": fault.code(),
     }});
     // Close a half-sent event first so the error event parses on its own.
     let lead = if at_event_boundary { "" } else { "\n\n" };
     Bytes::from(format!("{lead}data: {error}\n\n"))
 }
 
-impl<S, E> Stream for SseRelay<S>
+impl<S> Stream for SseRelay<S>
 where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::error::Error,
+    S: Stream<Item = Result<Bytes, StreamFault>> + Unpin,
 {
     type Item = std::io::Result<Bytes>;
 
@@ -250,10 +251,13 @@ where
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
-            Poll::Ready(Some(Err(error))) => {
-                tracing::warn!(error = %error_chain(&error), "upstream stream failed");
-                this.phase = RelayPhase::Flushing;
-                Poll::Ready(Some(Ok(stream_error_event(this.at_event_boundary))))
+            Poll::Ready(Some(Err(fault))) => {
+                this.phase = if fault.is_timeout() {
+                    RelayPhase::Ended
+                } else {
+                    RelayPhase::Flushing
+                };
+                Poll::Ready(Some(Ok(stream_error_event(fault, this.at_event_boundary))))
             }
             Poll::Ready(None) => {
                 this.phase = RelayPhase::Ended;

@@ -16,6 +16,7 @@ use crate::cache::entry::now_ms;
 use crate::cache::{BodyKind, CacheEntry, ChunkTiming};
 use crate::observe::PROVIDER;
 use crate::proxy::mark_event_stream;
+use crate::upstream::ANSWERING_MODEL;
 
 /// How the client wants the hit.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,10 @@ pub fn replay(entry: CacheEntry, form: ReplayForm) -> Response {
     let mut headers = HeaderMap::with_capacity(8);
     if let Ok(provider) = HeaderValue::from_str(&meta.provider) {
         headers.insert(PROVIDER, provider);
+    }
+    let answered_by = format!("{}/{}", meta.provider, meta.upstream_model);
+    if let Ok(model) = HeaderValue::from_str(&answered_by) {
+        headers.insert(ANSWERING_MODEL, model);
     }
     headers.insert(header::AGE, HeaderValue::from(meta.age_secs(now_ms())));
     let body = match (meta.kind, form.stream) {

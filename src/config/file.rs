@@ -23,13 +23,24 @@ pub struct FileConfig {
     pub proxy: Option<Spanned<String>>,
     pub max_body_bytes: Option<usize>,
     pub connect_timeout_secs: Option<Spanned<u64>>,
-    pub read_timeout_secs: Option<Spanned<u64>>,
+    pub first_byte_timeout_secs: Option<Spanned<u64>>,
+    pub idle_timeout_secs: Option<Spanned<u64>>,
+    pub total_timeout_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub retry: super::resilience::RetrySection,
+    /// Model → models tried in order when it fails.
+    #[serde(default)]
+    pub fallbacks: BTreeMap<String, Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub limits: super::limits::LimitsSection,
     #[serde(default)]
     pub cors_origins: Vec<String>,
     #[serde(default)]
     pub log: LogSection,
     #[serde(default)]
     pub cache: super::cache::CacheSection,
+    #[serde(default)]
+    pub server: super::server::ServerSection,
     #[serde(default)]
     pub aliases: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -57,7 +68,14 @@ pub struct ProviderSection {
     pub proxy: Option<Spanned<String>>,
     pub models: Option<Vec<String>>,
     pub connect_timeout_secs: Option<Spanned<u64>>,
-    pub read_timeout_secs: Option<Spanned<u64>>,
+    pub first_byte_timeout_secs: Option<Spanned<u64>>,
+    pub idle_timeout_secs: Option<Spanned<u64>>,
+    pub total_timeout_secs: Option<Spanned<u64>>,
+    pub retry: Option<super::resilience::RetrySection>,
+    /// Cap on concurrent upstream requests to this provider.
+    pub max_concurrent: Option<Spanned<usize>>,
+    pub max_queued: Option<usize>,
+    pub key_cooldown_secs: Option<Spanned<u64>>,
 }
 
 /// A parsed config file with what is needed to point at its lines.
@@ -98,7 +116,12 @@ impl LoadedFile {
 
     /// `file:line: field` for a value, for error messages.
     pub fn locate<T>(&self, value: &Spanned<T>, field: &str) -> String {
-        let line = line_of(&self.text, value.span().start);
+        self.locate_span(value.span(), field)
+    }
+
+    /// `file:line: field` for a span of the file.
+    pub fn locate_span(&self, span: std::ops::Range<usize>, field: &str) -> String {
+        let line = line_of(&self.text, span.start);
         format!("{}:{line}: {field}", self.path.display())
     }
 }

@@ -9,19 +9,27 @@
 mod builtin;
 mod cache;
 mod file;
+mod limits;
 mod providers;
+mod resilience;
 mod secret;
+mod server;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub use builtin::{BARE_NAME_PREFIXES, BUILTIN_PROVIDERS};
 pub use cache::{CacheConfig, CacheMode, CacheScope};
 pub use file::{FileConfig, LoadedFile};
+pub use limits::LimitsConfig;
 pub use providers::{ModelTarget, ProviderConfig};
+pub use resilience::{
+    ConcurrencyLimit, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT, RetryPolicy, Timeouts,
+};
 pub use secret::Secret;
+pub use server::ServerConfig;
 
 use crate::cli::ServeArgs;
 
@@ -32,12 +40,6 @@ pub const DEFAULT_CONFIG_FILE: &str = "llm-bridge.toml";
 /// Largest request body accepted. 10 MiB holds long contexts and a few
 /// base64 images; bigger bodies are almost always a mistake.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Connect timeout: long enough for a slow TLS handshake through a proxy.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest silence allowed while reading an upstream response. Reasoning
-/// models can think for minutes before their first byte of a non-streamed
-/// answer, so this is generous.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Request log rotation, as the Python LLM Bridge did: 10 MB × 5 files.
 pub const DEFAULT_LOG_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_LOG_MAX_FILES: usize = 5;
@@ -62,6 +64,12 @@ impl Env {
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
         )
+    }
+
+    /// Sets `name` unless it is set already (real variables win over
+    /// `.env`).
+    pub fn insert_if_absent(&mut self, name: String, value: String) {
+        self.0.entry(name).or_insert(value);
     }
 
     /// The variable's value, when set and not blank.
@@ -116,9 +124,15 @@ pub struct Config {
     pub aliases: BTreeMap<String, ModelTarget>,
     /// Provider for names that match nothing else.
     pub default_provider: Option<String>,
+    /// Models tried in order when a model fails, by the model's name as
+    /// clients write it or as `provider/model`.
+    pub fallbacks: BTreeMap<String, Vec<ModelTarget>>,
+    /// Requests and tokens per minute, per access key.
+    pub limits: LimitsConfig,
     pub max_body_bytes: usize,
     /// Web-page origins allowed besides local and desktop-app ones.
     pub cors_origins: Vec<String>,
+    pub server: ServerConfig,
 }
 
 impl Config {
@@ -143,6 +157,8 @@ impl Config {
         }
         let providers = providers::resolve(env, file.as_ref())?;
         let aliases = providers::resolve_aliases(&providers, file.as_ref())?;
+        let fallbacks = resilience::resolve_fallbacks(&providers, file.as_ref())?;
+        let limits = limits::resolve(file.as_ref(), &access_keys)?;
         let default_provider = match (&raw.default_provider, &file) {
             (Some(name), Some(loaded)) => {
                 providers::check_known(&providers, name.get_ref(), || {
@@ -173,8 +189,11 @@ impl Config {
             providers,
             aliases,
             default_provider,
+            fallbacks,
+            limits,
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             cors_origins: raw.cors_origins.clone(),
+            server: server::resolve(file.as_ref())?,
         })
     }
 
@@ -244,6 +263,16 @@ pub struct AccessKey {
     /// From `name:key`; `None` for a bare key (then a fingerprint stands in).
     pub name: Option<String>,
     pub secret: Secret,
+}
+
+impl AccessKey {
+    /// The id logs, limits and cache scopes know it by: its name, or a
+    /// fingerprint of a bare key.
+    pub fn id(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| crate::auth::fingerprint(self.secret.expose()))
+    }
 }
 
 /// `ACCESS_API_KEYS`: comma-separated `key` or `name:key`, blanks ignored.

@@ -10,7 +10,8 @@ use toml::Spanned;
 
 use super::builtin::{BUILTIN_PROVIDERS, BuiltinProvider};
 use super::file::{LoadedFile, ProviderSection};
-use super::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Env, Secret};
+use super::resilience::{self, ConcurrencyLimit, RetryPolicy, Timeouts};
+use super::{ConfigError, Env, Secret};
 
 /// One upstream, validated.
 #[derive(Debug, Clone)]
@@ -18,7 +19,9 @@ pub struct ProviderConfig {
     pub name: String,
     /// OpenAI-compatible base URL without a trailing slash.
     pub base_url: Url,
-    pub api_key: Option<Secret>,
+    /// Its keys: `NAME_API_KEY` may list several, comma-separated; requests
+    /// take turns over them.
+    pub api_keys: Vec<Secret>,
     /// Extra headers sent upstream; values are marked sensitive so they never
     /// print.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -26,8 +29,11 @@ pub struct ProviderConfig {
     pub proxy: Option<Secret>,
     /// Upstream model names listed by `/v1/models`.
     pub models: Vec<String>,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// How long a key that got 401 or 429 is passed over.
+    pub key_cooldown: Duration,
     /// Whether the config file has a section for it (so it is listed by
     /// `/v1/models` even without a key, e.g. a local Ollama).
     pub declared: bool,
@@ -134,10 +140,17 @@ fn build(
             .into_iter()
             .flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())),
     );
-    let api_key = key_vars
+    let api_keys = key_vars
         .iter()
         .find_map(|var| env.get(var))
-        .map(Secret::new);
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Secret::new)
+                .collect()
+        })
+        .unwrap_or_default();
 
     let headers = match raw {
         Some(s) => parse_headers(&s.headers, |key| {
@@ -157,28 +170,7 @@ fn build(
         (None, None, None) => None,
     };
 
-    let timeout = |own: Option<&Spanned<u64>>,
-                   shared: Option<&Spanned<u64>>,
-                   key: &str,
-                   default: Duration| {
-        match (own, shared) {
-            (Some(v), _) => seconds(v, || locate(file, v, &field(key))),
-            (None, Some(v)) => seconds(v, || locate(file, v, key)),
-            (None, None) => Ok(default),
-        }
-    };
-    let connect_timeout = timeout(
-        raw.and_then(|s| s.connect_timeout_secs.as_ref()),
-        global.and_then(|g| g.connect_timeout_secs.as_ref()),
-        "connect_timeout_secs",
-        DEFAULT_CONNECT_TIMEOUT,
-    )?;
-    let read_timeout = timeout(
-        raw.and_then(|s| s.read_timeout_secs.as_ref()),
-        global.and_then(|g| g.read_timeout_secs.as_ref()),
-        "read_timeout_secs",
-        DEFAULT_READ_TIMEOUT,
-    )?;
+    let resilience = resilience::resolve_provider(name, raw, file)?;
 
     let models = match (raw.and_then(|s| s.models.clone()), builtin) {
         (Some(models), _) => models,
@@ -189,12 +181,14 @@ fn build(
     Ok(ProviderConfig {
         name: name.to_string(),
         base_url,
-        api_key,
+        api_keys,
         headers,
         proxy,
         models,
-        connect_timeout,
-        read_timeout,
+        timeouts: resilience.timeouts,
+        retry: resilience.retry,
+        concurrency: resilience.concurrency,
+        key_cooldown: resilience.key_cooldown,
         declared: section.is_some(),
     })
 }
@@ -273,16 +267,6 @@ fn parse_headers(
         .collect()
 }
 
-fn seconds(value: &Spanned<u64>, location: impl Fn() -> String) -> Result<Duration, ConfigError> {
-    match *value.get_ref() {
-        0 => Err(ConfigError::Invalid {
-            location: location(),
-            message: "must be greater than 0".into(),
-        }),
-        secs => Ok(Duration::from_secs(secs)),
-    }
-}
-
 /// Fails unless `name` is a configured provider.
 pub fn check_known(
     providers: &[ProviderConfig],
@@ -317,24 +301,25 @@ pub fn resolve_aliases(
     let mut aliases = BTreeMap::new();
     for (alias, target) in &loaded.config.aliases {
         let location = || loaded.locate(target, &format!("aliases.{alias}"));
-        let Some((provider, model)) = target
-            .get_ref()
-            .split_once('/')
-            .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-        else {
+        let Some(parsed) = parse_target(target.get_ref()) else {
             return Err(ConfigError::Invalid {
                 location: location(),
                 message: format!("`{}` must be written as provider/model", target.get_ref()),
             });
         };
-        check_known(providers, provider, location)?;
-        aliases.insert(
-            alias.clone(),
-            ModelTarget {
-                provider: provider.to_string(),
-                model: model.to_string(),
-            },
-        );
+        check_known(providers, &parsed.provider, location)?;
+        aliases.insert(alias.clone(), parsed);
     }
     Ok(aliases)
+}
+
+/// `provider/model`, both parts non-empty.
+pub fn parse_target(text: &str) -> Option<ModelTarget> {
+    let (provider, model) = text
+        .split_once('/')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())?;
+    Some(ModelTarget {
+        provider: provider.to_string(),
+        model: model.to_string(),
+    })
 }

@@ -37,8 +37,11 @@ fn defaults_need_nothing() {
         gemini.base_url.as_str(),
         "https://generativelanguage.googleapis.com/v1beta/openai"
     );
-    assert!(gemini.api_key.is_none());
-    assert_eq!(gemini.read_timeout, DEFAULT_READ_TIMEOUT);
+    assert!(gemini.api_keys.is_empty());
+    assert_eq!(gemini.timeouts, Timeouts::default());
+    assert_eq!(gemini.timeouts.idle, DEFAULT_IDLE_TIMEOUT);
+    assert_eq!(gemini.retry, RetryPolicy::default());
+    assert!(gemini.concurrency.is_none());
 }
 
 #[test]
@@ -77,8 +80,8 @@ fn provider_keys_and_urls_come_from_the_environment() {
         config
             .provider(name)
             .unwrap()
-            .api_key
-            .as_ref()
+            .api_keys
+            .first()
             .map(|k| k.expose().to_string())
     };
     assert_eq!(key("openai").as_deref(), Some("sk-a"));
@@ -130,9 +133,34 @@ fn errors_name_the_file_line_and_field() {
             "header name",
         ),
         (
-            "[providers.openai]\nread_timeout_secs = 0",
-            "llm-bridge.toml:2: providers.openai.read_timeout_secs",
+            "[providers.openai]\nidle_timeout_secs = 0",
+            "llm-bridge.toml:2: providers.openai.idle_timeout_secs",
             "greater than 0",
+        ),
+        (
+            "first_byte_timeout_secs = 0",
+            "llm-bridge.toml:1: first_byte_timeout_secs",
+            "greater than 0",
+        ),
+        (
+            "[providers.openai.retry]\nbackoff_ms = 0",
+            "llm-bridge.toml:2: providers.openai.retry.backoff_ms",
+            "greater than 0",
+        ),
+        (
+            "[providers.openai]\nmax_concurrent = 0",
+            "llm-bridge.toml:2: providers.openai.max_concurrent",
+            "greater than 0",
+        ),
+        (
+            "[fallbacks]\n\"deepseek-chat\" = [\"nowhere/x\"]",
+            "llm-bridge.toml:2: fallbacks.\"deepseek-chat\"",
+            "no provider named `nowhere`",
+        ),
+        (
+            "[fallbacks]\n\"deepseek-chat\" = [\"qwen-plus\"]",
+            "llm-bridge.toml:2: fallbacks.\"deepseek-chat\"",
+            "provider/model",
         ),
         (
             "[aliases]\nfast = \"gpt-4.1\"",
@@ -234,4 +262,40 @@ fn the_shipped_example_config_is_valid() {
     assert_eq!(config.default_provider.as_deref(), Some("ollama"));
     assert_eq!(config.aliases.len(), 2);
     assert!(config.provider("corp").unwrap().proxy.is_some());
+}
+
+#[test]
+fn resilience_settings_merge_provider_over_top_level() {
+    let env = [("DEEPSEEK_API_KEY", "sk-a, sk-b,,sk-c")];
+    let text = "idle_timeout_secs = 30\ntotal_timeout_secs = 90\n[retry]\nmax_retries = 4\nbackoff_ms = 100\n\n[providers.deepseek]\nidle_timeout_secs = 20\nmax_concurrent = 3\nkey_cooldown_secs = 5\n[providers.deepseek.retry]\nmax_retries = 0\n\n[fallbacks]\n\"deepseek/deepseek-chat\" = [\"openrouter/deepseek/deepseek-chat\", \"qwen/qwen-plus\"]\n";
+    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let deepseek = config.provider("deepseek").unwrap();
+    let keys: Vec<&str> = deepseek.api_keys.iter().map(|k| k.expose()).collect();
+    assert_eq!(keys, ["sk-a", "sk-b", "sk-c"]);
+    assert_eq!(deepseek.timeouts.idle.as_secs(), 20);
+    assert_eq!(deepseek.timeouts.total.as_secs(), 90);
+    assert_eq!(deepseek.retry.max_retries, 0);
+    assert_eq!(deepseek.retry.backoff.as_millis(), 100, "from [retry]");
+    assert_eq!(
+        deepseek.concurrency,
+        Some(ConcurrencyLimit {
+            max_concurrent: 3,
+            max_queued: 100
+        })
+    );
+    assert_eq!(deepseek.key_cooldown.as_secs(), 5);
+    let openai = config.provider("openai").unwrap();
+    assert_eq!(openai.timeouts.idle.as_secs(), 30);
+    assert_eq!(openai.retry.max_retries, 4);
+    let chain: Vec<(String, String)> = config.fallbacks["deepseek/deepseek-chat"]
+        .iter()
+        .map(|t| (t.provider.clone(), t.model.clone()))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("openrouter".into(), "deepseek/deepseek-chat".into()),
+            ("qwen".into(), "qwen-plus".into())
+        ]
+    );
 }

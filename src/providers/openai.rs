@@ -3,22 +3,10 @@
 //! compatible endpoint, vLLM, Ollama, LM Studio, …).
 
 use axum::body::Bytes;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderMap, HeaderValue};
 
-use super::{Forwarded, Provider};
-use crate::config::ProviderConfig;
-
-/// Client headers forwarded upstream. An allow-list: hop-by-hop headers,
-/// `content-length`, `accept-encoding` and every credential header stay
-/// behind. The OpenRouter attribution headers are kept because users set
-/// them on purpose.
-const FORWARDED_HEADERS: &[&str] = &[
-    "accept",
-    "accept-language",
-    "http-referer",
-    "x-title",
-    "openai-beta",
-];
+use super::{Forwarded, Gate, KeyRing, Provider, UpstreamRequest};
+use crate::config::{ProviderConfig, RetryPolicy, Timeouts};
 
 /// Idle keep-alive connections kept per upstream host.
 const MAX_IDLE_CONNECTIONS: usize = 64;
@@ -29,11 +17,13 @@ pub struct OpenAiCompatible {
     name: String,
     chat_url: reqwest::Url,
     public_base_url: String,
-    authorization: Option<HeaderValue>,
+    keys: KeyRing,
     extra_headers: HeaderMap,
     models: Vec<String>,
     listed: bool,
-    read_timeout: std::time::Duration,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    gate: Option<Gate>,
     client: reqwest::Client,
 }
 
@@ -42,8 +32,10 @@ impl OpenAiCompatible {
     /// provider, so a proxy or timeout setting applies only to it).
     pub fn new(config: &ProviderConfig) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
+            // Only the connect timeout is reqwest's: first byte, idle gap and
+            // total time are enforced around the body (crate::upstream), where
+            // each can be told apart and a stream ended cleanly.
+            .connect_timeout(config.timeouts.connect)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
             // Enough warm connections for bursts; past that, a burst's extra
             // connections close instead of holding memory while idle.
@@ -63,11 +55,7 @@ impl OpenAiCompatible {
         let path = format!("{}/chat/completions", chat_url.path().trim_end_matches('/'));
         chat_url.set_path(&path);
 
-        let authorization = config.api_key.as_ref().and_then(|key| {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose())).ok()?;
-            value.set_sensitive(true);
-            Some(value)
-        });
+        let keys = KeyRing::new(&config.api_keys, config.key_cooldown);
         let extra_headers = config.headers.iter().cloned().collect();
 
         let mut public = config.base_url.clone();
@@ -79,11 +67,13 @@ impl OpenAiCompatible {
             name: config.name.clone(),
             chat_url,
             public_base_url: public.to_string().trim_end_matches('/').to_string(),
-            authorization,
+            listed: !keys.is_empty() || config.declared,
+            keys,
             extra_headers,
             models: config.models.clone(),
-            listed: config.api_key.is_some() || config.declared,
-            read_timeout: config.read_timeout,
+            timeouts: config.timeouts,
+            retry: config.retry,
+            gate: config.concurrency.map(Gate::new),
             client,
         })
     }
@@ -95,7 +85,7 @@ impl Provider for OpenAiCompatible {
     }
 
     fn has_key(&self) -> bool {
-        self.authorization.is_some()
+        !self.keys.is_empty()
     }
 
     fn models(&self) -> &[String] {
@@ -106,23 +96,24 @@ impl Provider for OpenAiCompatible {
         self.listed
     }
 
-    fn read_timeout(&self) -> std::time::Duration {
-        self.read_timeout
+    fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    fn gate(&self) -> Option<&Gate> {
+        self.gate.as_ref()
     }
 
     fn public_base_url(&self) -> String {
         self.public_base_url.clone()
     }
 
-    fn chat_request(&self, body: Bytes, forwarded: Forwarded<'_>) -> reqwest::RequestBuilder {
-        let mut headers = HeaderMap::with_capacity(8);
-        if let Some(client_headers) = forwarded.headers {
-            for name in FORWARDED_HEADERS {
-                if let Some(value) = client_headers.get(*name) {
-                    headers.insert(HeaderName::from_static(name), value.clone());
-                }
-            }
-        }
+    fn chat_request(&self, body: Bytes, forwarded: &Forwarded) -> UpstreamRequest {
+        let mut headers = forwarded.headers.clone();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -130,18 +121,27 @@ impl Provider for OpenAiCompatible {
         for (name, value) in &self.extra_headers {
             headers.insert(name.clone(), value.clone());
         }
-        match (&self.authorization, forwarded.client_authorization) {
-            (Some(own), _) => {
-                headers.insert(header::AUTHORIZATION, own.clone());
+        let own = self.keys.pick();
+        match (&own, &forwarded.client_authorization) {
+            (Some(key), _) => {
+                headers.insert(header::AUTHORIZATION, key.authorization.clone());
             }
             (None, Some(client)) => {
                 headers.insert(header::AUTHORIZATION, client.clone());
             }
             (None, None) => {}
         }
-        self.client
-            .post(self.chat_url.clone())
-            .headers(headers)
-            .body(body)
+        UpstreamRequest {
+            request: self
+                .client
+                .post(self.chat_url.clone())
+                .headers(headers)
+                .body(body),
+            key: own.map(|key| key.index),
+        }
+    }
+
+    fn key_failed(&self, key: usize) -> bool {
+        self.keys.cool_down(key)
     }
 }

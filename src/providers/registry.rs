@@ -10,6 +10,9 @@
 //!
 //! Otherwise the request fails with `model_not_found`. The model name only
 //! ever selects among configured providers; it never becomes part of a URL.
+//!
+//! [`Registry::plan`] adds the model's fallbacks (`[fallbacks]`), looked up
+//! by the name as the client wrote it, then as `provider/model`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,12 +29,20 @@ pub struct Route {
     pub upstream_model: String,
 }
 
+impl Route {
+    /// `provider/model`, as `x-llm-bridge-model` shows it.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.provider.name(), self.upstream_model)
+    }
+}
+
 /// All providers, by name, plus the routing rules.
 #[derive(Debug)]
 pub struct Registry {
     providers: Vec<Arc<dyn Provider>>,
     by_name: HashMap<String, Arc<dyn Provider>>,
     aliases: BTreeMap<String, ModelTarget>,
+    fallbacks: BTreeMap<String, Vec<ModelTarget>>,
     default_provider: Option<Arc<dyn Provider>>,
 }
 
@@ -43,11 +54,13 @@ impl Registry {
             .iter()
             .map(|p| OpenAiCompatible::new(p).map(|p| Arc::new(p) as Arc<dyn Provider>))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::new(
+        let mut registry = Self::new(
             providers,
             config.aliases.clone(),
             config.default_provider.as_deref(),
-        ))
+        );
+        registry.fallbacks = config.fallbacks.clone();
+        Ok(registry)
     }
 
     /// A registry over the given providers.
@@ -65,6 +78,7 @@ impl Registry {
             providers,
             by_name,
             aliases,
+            fallbacks: BTreeMap::new(),
             default_provider,
         }
     }
@@ -105,6 +119,25 @@ impl Registry {
             return Ok(self.route(provider, model));
         }
         Err(AppError::ModelNotFound(self.not_found_message(model)))
+    }
+
+    /// The route for `model`, then its fallbacks in order (those whose
+    /// provider is not configured are left out).
+    pub fn plan(&self, model: &str) -> Result<Vec<Route>, AppError> {
+        let primary = self.resolve(model)?;
+        let fallbacks = self
+            .fallbacks
+            .get(model)
+            .or_else(|| self.fallbacks.get(&primary.label()))
+            .into_iter()
+            .flatten()
+            .filter_map(|target| {
+                let provider = self.by_name.get(&target.provider)?;
+                Some(self.route(provider, &target.model))
+            });
+        let mut routes = vec![primary.clone()];
+        routes.extend(fallbacks);
+        Ok(routes)
     }
 
     fn route(&self, provider: &Arc<dyn Provider>, model: &str) -> Route {

@@ -10,7 +10,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
+use crate::admission;
+use crate::app::{AppState, Live};
 use crate::auth::Caller;
 use crate::cache::key::{self, KeyContext};
 use crate::cache::{CacheControl, CacheKey};
@@ -24,6 +25,7 @@ use crate::providers::{Forwarded, Route};
 use crate::proxy;
 use crate::replay::{self, ReplayForm};
 use crate::request_log::LogSlot;
+use crate::upstream::{self, Plan, Target};
 
 /// `HIT`, `MISS` or `BYPASS`.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -39,6 +41,7 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let started = tokio::time::Instant::now();
     let raw = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge {
             limit: state.config.max_body_bytes,
@@ -54,7 +57,10 @@ pub async fn chat_completions(
         }
     });
 
-    let route = state.registry.resolve(chat.model())?;
+    let live = state.live();
+    let routes = live.registry.plan(chat.model())?;
+    let route = &routes[0];
+    admission::count_request(&live, &caller)?;
     slot.update(|entry| {
         entry.provider = Some(route.provider.name().to_string());
         entry.upstream_model = Some(route.upstream_model.clone());
@@ -62,13 +68,31 @@ pub async fn chat_completions(
     // With the cache off there is no key to compute: a plain proxy hop.
     let key = match state.cache.settings.mode {
         CacheMode::Off => None,
-        _ => Some(cache_key(&state, &caller, &route, &chat)?),
+        _ => Some(cache_key(&state, &caller, route, &chat)?),
     };
     slot.update(|entry| entry.cache_key = key.as_ref().map(CacheKey::to_string));
 
+    let plan = Plan {
+        targets: routes
+            .iter()
+            .map(|route| Target {
+                route: route.clone(),
+                body: chat.for_upstream(&route.upstream_model),
+            })
+            .collect(),
+        forwarded: Forwarded::from_client(&headers, caller.passthrough_authorization.clone()),
+        started,
+    };
+    let ask = Ask {
+        state: &state,
+        live: &live,
+        caller: &caller,
+        headers: &headers,
+        chat: &chat,
+    };
     let (mut response, status) = match &key {
-        Some(key) => answer(&state, &caller, &headers, &route, &chat, key).await,
-        None => (relay(&caller, &headers, &route, &chat).await, "BYPASS"),
+        Some(key) => answer(&ask, plan, key).await,
+        None => (relay(&ask, &plan).await, "BYPASS"),
     };
     slot.update(|entry| entry.cache = Some(status));
     let response_headers = response.headers_mut();
@@ -104,39 +128,45 @@ fn cache_key(
         .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
 }
 
-fn upstream_request(
-    caller: &Caller,
-    headers: &HeaderMap,
-    route: &Route,
-    chat: &ChatBody,
-) -> reqwest::RequestBuilder {
-    route.provider.chat_request(
-        chat.for_upstream(&route.upstream_model),
-        Forwarded {
-            client_authorization: caller.passthrough_authorization.as_ref(),
-            headers: Some(headers),
-        },
-    )
+/// One request, as the functions below need it.
+struct Ask<'a> {
+    state: &'a AppState,
+    /// The configuration snapshot this request keeps to its end.
+    live: &'a Live,
+    caller: &'a Caller,
+    headers: &'a HeaderMap,
+    chat: &'a ChatBody,
 }
 
-/// Cache off: send and relay.
-async fn relay(caller: &Caller, headers: &HeaderMap, route: &Route, chat: &ChatBody) -> Response {
-    let request = upstream_request(caller, headers, route, chat);
-    match proxy::send(request, route.provider.as_ref()).await {
-        Ok(upstream) => proxy::relay(upstream, route.provider.name()),
-        Err(error) => error.into_response(),
+/// Call and relay, without the cache.
+async fn relay(ask: &Ask<'_>, plan: &Plan) -> Response {
+    let tokens = match admission::reserve_tokens(ask.live, ask.caller, ask.chat).await {
+        Ok(tokens) => tokens,
+        Err(error) => return error.into_response(),
+    };
+    match upstream::call(plan).await {
+        Ok(mut answer) => {
+            answer.settle_tokens(tokens);
+            proxy::relay(answer)
+        }
+        Err(error) => {
+            if let Some(tokens) = tokens {
+                tokens.settle(0);
+            }
+            error.into_response()
+        }
     }
 }
 
 /// The response and the `x-cache` status.
-async fn answer(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    route: &Route,
-    chat: &ChatBody,
-    key: &CacheKey,
-) -> (Response, &'static str) {
+async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'static str) {
+    let Ask {
+        state,
+        headers,
+        chat,
+        ..
+    } = *ask;
+    let route = plan.targets[0].route.clone();
     let cache = &state.cache;
     let mode = cache.settings.mode;
     let control = CacheControl::from_headers(headers);
@@ -163,7 +193,7 @@ async fn answer(
         "MISS"
     };
     let provider = route.provider.name();
-    let patience = route.provider.read_timeout().min(flight::MAX_PATIENCE);
+    let patience = route.provider.timeouts().idle.min(flight::MAX_PATIENCE);
     let id = (key.clone(), chat.stream());
     // A flight can end (its answer stored) between the lookup above and the
     // join below. So a new leader looks once more before calling upstream,
@@ -181,21 +211,30 @@ async fn answer(
             Joined::Leader(flight, subscription) => {
                 if let Some(entry) = lookup().await {
                     cache.flights.remove(&id, &flight);
-                    flight.publish(Event::End(End::InCache), patience).await;
+                    flight.publish(Event::End(End::LookAgain), patience).await;
                     return hit(entry);
                 }
+                let tokens = match admission::reserve_tokens(ask.live, ask.caller, chat).await {
+                    Ok(tokens) => tokens,
+                    Err(error) => {
+                        // Followers are other callers: they look again and
+                        // one of them leads instead.
+                        cache.flights.remove(&id, &flight);
+                        flight.publish(Event::End(End::LookAgain), patience).await;
+                        return (error.into_response(), status);
+                    }
+                };
                 let store = (mode.writes() && !control.no_store).then(|| StoreJob {
                     request_body: chat.raw().clone(),
                     model: chat.model().to_string(),
-                    upstream_model: route.upstream_model.clone(),
                 });
-                tokio::spawn(leader::run(LeaderJob {
+                state.background().spawn(leader::run(LeaderJob {
                     cache: Arc::clone(cache),
                     id,
                     flight,
-                    request: upstream_request(caller, headers, route, chat),
-                    provider: Arc::clone(&route.provider),
+                    plan,
                     store,
+                    tokens,
                     patience,
                 }));
                 let response = flight::respond(subscription, provider).await;
@@ -208,7 +247,7 @@ async fn answer(
     }
     // Two flights in a row sent us to a cache that then missed (an entry
     // deleted by hand meanwhile): just proxy.
-    (relay(caller, headers, route, chat).await, status)
+    (relay(ask, &plan).await, status)
 }
 
 fn replay_form(chat: &ChatBody, headers: &HeaderMap) -> ReplayForm {

@@ -43,7 +43,7 @@ fn model_object(id: &str, owner: &str) -> Value {
 pub async fn list_models(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        state.models_json.clone(),
+        state.live().models_json.clone(),
     )
         .into_response()
 }
@@ -52,7 +52,8 @@ pub async fn retrieve_model(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    model_objects(&state.registry, !state.access_keys.required())
+    let live = state.live();
+    model_objects(&live.registry, !live.access_keys.required())
         .into_iter()
         .find(|m| m["id"] == id.as_str())
         .map(Json)

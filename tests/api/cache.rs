@@ -169,7 +169,11 @@ async fn assert_never_cached(gateway: &Gateway, mock: &MockUpstream, body: &Valu
 #[tokio::test]
 async fn failures_errors_and_incomplete_answers_are_never_cached() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock).start().await;
+    // Retries off, so each scripted failure is the answer the client gets.
+    let gateway = Setup::on(&mock)
+        .config("[retry]\nmax_retries = 0")
+        .start()
+        .await;
     let json = chat_body("gpt-4.1", false);
     let stream = chat_body("gpt-4.1", true);
     let error = json!({"error": {"message": "overloaded", "type": "server_error", "param": null, "code": null}});

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use llm_bridge::app::{self, AppState};
 use llm_bridge::cli::ServeArgs;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
+use llm_bridge::limits::LimitClock;
 use llm_bridge::request_log::batch::FlushGuard;
 use llm_bridge::request_log::{REQUEST_LOG_FILE, RequestLog};
 use serde_json::Value;
@@ -50,6 +51,8 @@ pub struct Setup {
     pub config_toml: Option<String>,
     /// Cache folder (default: a fresh one in the gateway's temp folder).
     pub cache_dir: Option<PathBuf>,
+    /// The clock rate limits run on (default: the system's).
+    pub limit_clock: Option<LimitClock>,
 }
 
 impl Setup {
@@ -83,6 +86,12 @@ impl Setup {
         self
     }
 
+    /// Runs rate limits on `clock`, for tests that move time.
+    pub fn limit_clock(mut self, clock: LimitClock) -> Self {
+        self.limit_clock = Some(clock);
+        self
+    }
+
     /// Resolves the configuration as `serve` would.
     pub fn resolve(&self, dirs: &TempDir) -> Result<Config, ConfigError> {
         let args = ServeArgs {
@@ -110,7 +119,8 @@ impl Setup {
         let (request_log, guard) = RequestLog::open(&config.log).unwrap();
         let log_dir = config.log.dir.clone();
         let cache_dir = config.cache_dir.clone();
-        let state = AppState::new(config, request_log).unwrap();
+        let clock = self.limit_clock.unwrap_or_else(LimitClock::system);
+        let state = AppState::with_limit_clock(config, request_log, clock).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -155,6 +165,14 @@ impl Gateway {
     /// POSTs `body` to `/v1/chat/completions`.
     pub async fn chat(&self, body: &Value) -> reqwest::Response {
         self.chat_request().json(body).send().await.unwrap()
+    }
+
+    /// Tells the server to stop without waiting for it; [`Gateway::stop`]
+    /// then waits.
+    pub fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 
     /// Stops the server (letting requests finish) and flushes the request

@@ -131,7 +131,7 @@ async fn a_silent_upstream_is_504() {
     let mock = MockUpstream::start().await;
     mock.push_reply(Reply::Stall);
     let gateway = Setup::on(&mock)
-        .config("read_timeout_secs = 1")
+        .config("first_byte_timeout_secs = 1\n[retry]\nmax_retries = 0")
         .start()
         .await;
     let started = std::time::Instant::now();
@@ -143,7 +143,11 @@ async fn a_silent_upstream_is_504() {
 #[tokio::test]
 async fn upstream_errors_pass_through_unchanged() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock).start().await;
+    // Retries off: each scripted error is the final answer.
+    let gateway = Setup::on(&mock)
+        .config("[retry]\nmax_retries = 0")
+        .start()
+        .await;
     let cases = [
         (
             StatusCode::BAD_REQUEST,

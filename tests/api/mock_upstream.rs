@@ -69,6 +69,8 @@ pub enum Reply {
     GatedJson(StatusCode, Value),
     /// Never answers.
     Stall,
+    /// Another reply with extra response headers (e.g. `retry-after`).
+    WithHeaders(Vec<(&'static str, String)>, Box<Reply>),
 }
 
 /// A request the mock received.
@@ -277,7 +279,19 @@ async fn chat_completions(
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = state.replies.lock().unwrap().pop_front();
     let reply = scripted.unwrap_or_else(|| default_reply(&state.options, &request));
+    answer(&state, reply).await
+}
+
+async fn answer(state: &Arc<MockState>, reply: Reply) -> Response {
+    let state = Arc::clone(state);
     match reply {
+        Reply::WithHeaders(headers, inner) => {
+            let mut response = Box::pin(answer(&state, *inner)).await;
+            for (name, value) in headers {
+                response.headers_mut().insert(name, value.parse().unwrap());
+            }
+            response
+        }
         Reply::Json(status, value) => (status, axum::Json(value)).into_response(),
         Reply::Raw(status, content_type, text) => {
             (status, [(header::CONTENT_TYPE, content_type)], text).into_response()

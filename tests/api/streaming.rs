@@ -114,7 +114,10 @@ async fn an_error_for_a_stream_request_passes_through_as_json() {
         reqwest::StatusCode::TOO_MANY_REQUESTS,
         error.clone(),
     ));
-    let gateway = Setup::on(&mock).start().await;
+    let gateway = Setup::on(&mock)
+        .config("[retry]\nmax_retries = 0")
+        .start()
+        .await;
     let response = gateway.chat(&chat_body("deepseek-chat", true)).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["content-type"], "application/json");

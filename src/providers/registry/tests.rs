@@ -4,7 +4,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 
 use super::*;
-use crate::providers::Forwarded;
+use crate::config::{RetryPolicy, Timeouts};
+use crate::providers::{Forwarded, Gate, UpstreamRequest};
 
 #[derive(Debug)]
 struct Named(&'static str);
@@ -22,14 +23,26 @@ impl Provider for Named {
     fn listed(&self) -> bool {
         true
     }
-    fn read_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(1)
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::default()
+    }
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::default()
+    }
+    fn gate(&self) -> Option<&Gate> {
+        None
+    }
+    fn key_failed(&self, _: usize) -> bool {
+        false
     }
     fn public_base_url(&self) -> String {
         String::new()
     }
-    fn chat_request(&self, _: Bytes, _: Forwarded<'_>) -> reqwest::RequestBuilder {
-        reqwest::Client::new().post("http://127.0.0.1:9/")
+    fn chat_request(&self, _: Bytes, _: &Forwarded) -> UpstreamRequest {
+        UpstreamRequest {
+            request: reqwest::Client::new().post("http://127.0.0.1:9/"),
+            key: None,
+        }
     }
 }
 

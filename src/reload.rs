@@ -1,0 +1,214 @@
+//! Configuration that changes while the server runs.
+//!
+//! `.env` and the config file are watched (their contents compared every
+//! [`POLL_INTERVAL`]; a poll survives editors and `keys set` replacing the
+//! file by rename, which file-event watches lose track of), and SIGHUP
+//! reloads at once. A reload builds a whole new configuration from the
+//! same flags, the environment the process started with, and the files as
+//! they are now; if it does not validate, the running configuration stays
+//! and the reason is logged. Requests in flight keep the configuration they
+//! started with ([`crate::app::Live`]).
+//!
+//! What a reload changes: provider keys, URLs, timeouts, retries, caps,
+//! aliases, fallbacks, access keys, rate limits, allowed origins. What needs
+//! a restart (a warning names it when it changed): the listen address, the
+//! cache and log folders and settings, `[server]` and `max_body_bytes`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::cli::ServeArgs;
+use crate::config::{Config, DEFAULT_CONFIG_FILE, Env};
+
+/// How often the files are compared. A person saving a file or running
+/// `keys set` sees the change taken within a second; reading two small
+/// files a second costs nothing.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The `.env` file: `LLM_BRIDGE_ENV_FILE`, else `.env` in the working
+/// directory (the same file `llm-bridge keys` edits).
+pub fn env_file_path(env: &Env) -> PathBuf {
+    env.get("LLM_BRIDGE_ENV_FILE")
+        .map_or_else(|| PathBuf::from(".env"), PathBuf::from)
+}
+
+/// Where the configuration comes from, kept to build it again.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    args: ServeArgs,
+    /// The process environment before `.env` was read: real variables win
+    /// over `.env`, at start-up and on every reload.
+    process_env: Env,
+    env_file: PathBuf,
+}
+
+impl ConfigSource {
+    pub fn new(args: ServeArgs, process_env: Env, env_file: PathBuf) -> Self {
+        Self {
+            args,
+            process_env,
+            env_file,
+        }
+    }
+
+    /// The `.env` file read.
+    pub fn env_file(&self) -> &Path {
+        &self.env_file
+    }
+
+    /// The environment: the process's, plus `.env` for names it lacks. A
+    /// missing `.env` is an empty one.
+    pub fn env(&self) -> Result<Env, String> {
+        let mut env = self.process_env.clone();
+        let lines = match dotenvy::from_path_iter(&self.env_file) {
+            Ok(lines) => lines,
+            Err(error) if error.not_found() => return Ok(env),
+            Err(error) => return Err(env_file_error(&self.env_file, &error)),
+        };
+        for line in lines {
+            let (name, value) = line.map_err(|e| env_file_error(&self.env_file, &e))?;
+            env.insert_if_absent(name, value);
+        }
+        Ok(env)
+    }
+
+    /// The configuration as the files are now.
+    pub fn load(&self) -> Result<Config, String> {
+        Config::resolve(&self.args, &self.env()?).map_err(|e| e.to_string())
+    }
+
+    fn config_file(&self) -> PathBuf {
+        self.args
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE))
+    }
+
+    /// What the watched files hold now.
+    fn fingerprint(&self) -> [Option<[u8; 32]>; 2] {
+        let digest = |path: &Path| std::fs::read(path).ok().map(|b| Sha256::digest(b).into());
+        [digest(&self.env_file), digest(&self.config_file())]
+    }
+}
+
+/// A `.env` problem without the offending line: the line may hold a key.
+pub fn env_file_error(path: &Path, error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(_, position) => format!(
+            "{} cannot be parsed (near character {position}); `llm-bridge keys list` names the line",
+            path.display()
+        ),
+        dotenvy::Error::Io(io) => format!("cannot read {}: {io}", path.display()),
+        _ => format!("{} cannot be read", path.display()),
+    }
+}
+
+/// Starts watching; the task ends with the runtime.
+pub fn spawn(state: AppState, source: ConfigSource) {
+    tokio::spawn(watch(state, source, POLL_INTERVAL));
+}
+
+async fn watch(state: AppState, source: ConfigSource, poll: Duration) {
+    let mut hangups = hangups();
+    let mut seen = source.fingerprint();
+    let mut ticks = tokio::time::interval(poll);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let forced = tokio::select! {
+            _ = ticks.tick() => false,
+            () = next_hangup(&mut hangups) => true,
+        };
+        let now = source.fingerprint();
+        if now == seen && !forced {
+            continue;
+        }
+        seen = now;
+        reload(&state, &source);
+    }
+}
+
+/// Builds the configuration again and swaps it in, or keeps the old one.
+pub fn reload(state: &AppState, source: &ConfigSource) {
+    let config = match source.load() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::warn!(
+                "configuration reload failed; keeping the running configuration: {error}"
+            );
+            state.note_reload(false);
+            return;
+        }
+    };
+    warn_about_restart_only(&state.config, &config);
+    match state.replace_config(config) {
+        Ok(()) => {
+            tracing::info!("configuration reloaded");
+            state.note_reload(true);
+        }
+        Err(error) => {
+            tracing::warn!(
+                "configuration reload failed; keeping the running configuration: {error}"
+            );
+            state.note_reload(false);
+        }
+    }
+}
+
+fn warn_about_restart_only(running: &Config, next: &Config) {
+    let mut changed = Vec::new();
+    if running.listen != next.listen {
+        changed.push("listen");
+    }
+    if running.cache_dir != next.cache_dir || running.log.dir != next.log.dir {
+        changed.push("cache_dir/log_dir");
+    }
+    // None of these hold secrets, so their debug forms are safe to compare.
+    if format!("{:?}", running.cache) != format!("{:?}", next.cache) {
+        changed.push("[cache]");
+    }
+    if format!("{:?}", (&running.log.max_file_bytes, running.log.max_files))
+        != format!("{:?}", (&next.log.max_file_bytes, next.log.max_files))
+        || running.log.log_bodies != next.log.log_bodies
+    {
+        changed.push("[log]");
+    }
+    if format!("{:?}", running.server) != format!("{:?}", next.server) {
+        changed.push("[server]");
+    }
+    if running.max_body_bytes != next.max_body_bytes {
+        changed.push("max_body_bytes");
+    }
+    if !changed.is_empty() {
+        tracing::warn!(
+            "changed settings that apply only after a restart: {}",
+            changed.join(", ")
+        );
+    }
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn hangups() -> Hangups {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    }
+    #[cfg(not(unix))]
+    {}
+}
+
+async fn next_hangup(hangups: &mut Hangups) {
+    #[cfg(unix)]
+    if let Some(signal) = hangups {
+        if signal.recv().await.is_some() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
