@@ -37,6 +37,9 @@ pub enum AppError {
     /// The body could not be read from the client.
     #[error("could not read the request body")]
     BodyUnreadable,
+    /// The body did not arrive whole in time.
+    #[error("the request body did not arrive within {secs} s")]
+    BodyTimeout { secs: u64 },
     /// A web page from an origin that may not call the gateway.
     #[error("{0}")]
     ForbiddenOrigin(String),
@@ -91,6 +94,7 @@ impl AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -133,6 +137,7 @@ impl AppError {
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
             Self::BodyTooLarge { .. } => "request_too_large",
             Self::BodyUnreadable => "body_unreadable",
+            Self::BodyTimeout { .. } => "request_timeout",
             Self::NotFound(_) => "unknown_url",
             Self::CacheMiss { .. } => "cache_miss",
             Self::MethodNotAllowed(_) => "method_not_allowed",

@@ -4,6 +4,8 @@
 //! non-blocking writer so a slow terminal or pipe never stalls a request;
 //! the returned guard flushes what is left when it is dropped at exit.
 
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +21,8 @@ pub fn init_stderr() -> WorkerGuard {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
+        // Colours only for a person at a terminal, not in files or pipes.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
     guard

@@ -23,6 +23,10 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// 64 KiB leaves room for long cookies or tokens from a browser page. Heads
 /// being read take at most this per connection: 128 MiB at the default cap.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Time for a whole request body to arrive. 10 MiB (the default body
+/// limit) arrives in under a minute even at 2 Mbit/s; a client trickling a
+/// body cannot hold a connection longer than this.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a shutdown waits for requests, streams and cache writes. Most
 /// answers finish well within it; long ones are cut.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -44,6 +48,7 @@ pub struct ServerSection {
     pub header_read_timeout_secs: Option<Spanned<u64>>,
     pub max_header_bytes: Option<Spanned<u64>>,
     pub shutdown_grace_secs: Option<Spanned<u64>>,
+    pub body_read_timeout_secs: Option<Spanned<u64>>,
 }
 
 /// Validated server settings.
@@ -59,6 +64,8 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// How long a shutdown waits before cutting what is still running.
     pub shutdown_grace: Duration,
+    /// A request body must arrive whole within this.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +75,7 @@ impl Default for ServerConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }
@@ -105,6 +113,12 @@ pub fn resolve(file: Option<&LoadedFile>) -> Result<ServerConfig, ConfigError> {
             file,
         )?
         .map_or(defaults.shutdown_grace, Duration::from_secs),
+        body_read_timeout: within(
+            &raw.body_read_timeout_secs,
+            "server.body_read_timeout_secs",
+            1..=MAX_HEADER_READ_SECS,
+        )?
+        .map_or(defaults.body_read_timeout, Duration::from_secs),
     })
 }
 
@@ -156,7 +170,7 @@ mod tests {
     fn reads_every_field() {
         let config = resolve_text(
             "[server]\nmax_connections = 3\nheader_read_timeout_secs = 2\n\
-             max_header_bytes = 9000\nshutdown_grace_secs = 4\n",
+             max_header_bytes = 9000\nshutdown_grace_secs = 4\nbody_read_timeout_secs = 5\n",
         )
         .unwrap();
         assert_eq!(
@@ -166,6 +180,7 @@ mod tests {
                 header_read_timeout: Duration::from_secs(2),
                 max_header_bytes: 9000,
                 shutdown_grace: Duration::from_secs(4),
+                body_read_timeout: Duration::from_secs(5),
             }
         );
     }

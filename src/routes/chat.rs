@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::admission;
@@ -39,15 +38,10 @@ pub async fn chat_completions(
     Extension(caller): Extension<Caller>,
     Extension(slot): Extension<LogSlot>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, AppError> {
     let started = tokio::time::Instant::now();
-    let raw = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge {
-            limit: state.config.max_body_bytes,
-        },
-        _ => AppError::BodyUnreadable,
-    })?;
+    let raw = super::body::read(body, &state.config).await?;
     let chat = ChatBody::parse(raw)?;
     slot.update(|entry| {
         entry.model = Some(chat.model().to_string());

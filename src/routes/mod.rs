@@ -1,6 +1,7 @@
 //! The route table. Every API route is served both with and without the
 //! `/v1` prefix, because clients differ on whether they append it.
 
+mod body;
 mod chat;
 mod health;
 mod models;

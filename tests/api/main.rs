@@ -2,6 +2,7 @@
 //! port 0, over real HTTP. One test binary, so it compiles once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod binary;
 mod common;
 mod mock_upstream;
 
@@ -18,6 +19,7 @@ mod logging;
 mod models;
 mod proxy_setting;
 mod rate_limits;
+mod reload;
 mod resilience;
 mod routing;
 mod sdk;

@@ -4,14 +4,13 @@
 //! cuts them after the grace period). Raw TCP where a well-behaved HTTP
 //! client would not misbehave the way an attacker does.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 
+use crate::binary::{Binary, read_to_end, read_until};
 use crate::common::{Setup, chat_body};
 use crate::mock_upstream::{MockUpstream, Reply, sse_answer};
 
@@ -330,34 +329,6 @@ async fn past_max_connections_a_client_waits_until_one_closes() {
     assert_eq!(response.status(), 200);
 }
 
-/// Reads SSE text until `needle` has arrived.
-async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
-    let mut seen = String::new();
-    while !seen.contains(needle) {
-        let chunk = timeout(PATIENCE, response.chunk())
-            .await
-            .expect("a chunk in time")
-            .unwrap()
-            .expect("the stream went on");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    seen
-}
-
-/// Reads the rest of a body until it ends, cleanly or not.
-async fn read_to_end(mut response: reqwest::Response) -> String {
-    let mut seen = String::new();
-    loop {
-        match timeout(PATIENCE, response.chunk())
-            .await
-            .expect("the stream moved on in time")
-        {
-            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            Ok(None) | Err(_) => return seen,
-        }
-    }
-}
-
 /// Waits until new clients are refused or closed unanswered: the listener
 /// is gone. A client that slipped in before that is still served, so keep
 /// trying.
@@ -427,121 +398,6 @@ async fn a_stream_outlasting_the_grace_period_is_cut() {
     assert!(!rest.contains("[DONE]"), "{rest}");
 }
 
-/// The real binary in a temp folder, providers pointed at `mock`, with its
-/// stderr lines on a channel.
-struct Binary {
-    child: tokio::process::Child,
-    base: String,
-    stderr: mpsc::UnboundedReceiver<String>,
-    dir: tempfile::TempDir,
-}
-
-impl Binary {
-    async fn start(mock: &MockUpstream) -> Self {
-        Self::start_with_open_files(mock, None).await
-    }
-
-    /// Started under `ulimit -n open_files`, when given.
-    async fn start_with_open_files(mock: &MockUpstream, open_files: Option<u32>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(".env"),
-            format!(
-                "DEEPSEEK_BASE_URL={}\nDEEPSEEK_API_KEY=sk-test\n",
-                mock.url("/deepseek/v1")
-            ),
-        )
-        .unwrap();
-        let binary = env!("CARGO_BIN_EXE_llm-bridge");
-        let mut command = match open_files {
-            None => tokio::process::Command::new(binary),
-            Some(limit) => {
-                let mut shell = tokio::process::Command::new("sh");
-                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
-                shell.args(["-c", &script, binary]);
-                shell
-            }
-        };
-        let mut child = command
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timeout(PATIENCE, stdout.next_line())
-            .await
-            .expect("the binary started")
-            .unwrap()
-            .unwrap_or_default();
-        let base = line
-            .strip_prefix("llm-bridge listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
-        let (lines, stderr) = mpsc::unbounded_channel();
-        let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = reader.next_line().await {
-                let _ = lines.send(line);
-            }
-        });
-        Self {
-            child,
-            base,
-            stderr,
-            dir,
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let pid = self.child.id().unwrap().to_string();
-        let status = std::process::Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    async fn logged(&mut self, needle: &str) {
-        timeout(PATIENCE, async {
-            while let Some(line) = self.stderr.recv().await {
-                if line.contains(needle) {
-                    return;
-                }
-            }
-            panic!("stderr ended without a line containing {needle:?}");
-        })
-        .await
-        .expect("the line was logged in time");
-    }
-
-    async fn exit_code(&mut self) -> Option<i32> {
-        timeout(PATIENCE, self.child.wait())
-            .await
-            .expect("the binary exited in time")
-            .unwrap()
-            .code()
-    }
-
-    async fn open_gated_stream(&self) -> reqwest::Response {
-        let mut response = reqwest::Client::new()
-            .post(format!("{}/chat/completions", self.base))
-            .json(&chat_body("deepseek-chat", true))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        read_until(&mut response, "first").await;
-        response
-    }
-}
-
 fn gated_answer(mock: &MockUpstream) {
     let events = sse_answer("deepseek-chat", &["first", "second"]);
     let (before, after) = events.split_at(2);
@@ -608,4 +464,41 @@ async fn out_of_file_descriptors_the_binary_backs_off_and_recovers() {
     assert_still_serving(addr).await;
     binary.signal("-TERM");
     assert_eq!(binary.exit_code().await, Some(0));
+}
+
+#[tokio::test]
+async fn a_body_trickling_past_the_body_timeout_gets_408() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[server]\nbody_read_timeout_secs = 1\n")
+        .start()
+        .await;
+    let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+              content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":",
+        )
+        .await
+        .unwrap();
+    // One more byte now and then, each well within any per-chunk timeout:
+    // only a bound on the whole body stops this client.
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = timeout(Duration::from_millis(1500), trickle).await;
+    let started = Instant::now();
+    let response = timeout(PATIENCE, read_one_response(&mut stream))
+        .await
+        .expect("the server answered the trickling client");
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("\"request_timeout\""), "{response}");
+    assert!(started.elapsed() < PATIENCE);
+    assert_eq!(mock.hits(), 0);
+    assert_still_serving(gateway.addr).await;
 }

@@ -1,0 +1,211 @@
+//! The real `llm-bridge` binary under test: started in a temp folder with
+//! its providers pointed at the mock, its stderr lines on a channel.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use crate::common::chat_body;
+use crate::mock_upstream::MockUpstream;
+
+/// Far above every bound under test.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Reads SSE text until `needle` has arrived.
+pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let chunk = timeout(PATIENCE, response.chunk())
+            .await
+            .expect("a chunk in time")
+            .unwrap()
+            .expect("the stream went on");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+/// Reads the rest of a body until it ends, cleanly or not.
+pub async fn read_to_end(mut response: reqwest::Response) -> String {
+    let mut seen = String::new();
+    loop {
+        match timeout(PATIENCE, response.chunk())
+            .await
+            .expect("the stream moved on in time")
+        {
+            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(None) | Err(_) => return seen,
+        }
+    }
+}
+
+/// The real binary in a temp folder, providers pointed at `mock`, with its
+/// stderr lines on a channel.
+pub struct Binary {
+    pub child: tokio::process::Child,
+    pub base: String,
+    stderr: mpsc::UnboundedReceiver<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Binary {
+    pub async fn start(mock: &MockUpstream) -> Self {
+        Self::start_with_open_files(mock, None).await
+    }
+
+    /// Started under `ulimit -n open_files`, when given.
+    pub async fn start_with_open_files(mock: &MockUpstream, open_files: Option<u32>) -> Self {
+        Self::launch(mock, "", None, open_files).await
+    }
+
+    /// Started with `extra_env` lines added to its `.env` and, when given,
+    /// `config` as its `llm-bridge.toml`.
+    pub async fn start_with(mock: &MockUpstream, extra_env: &str, config: Option<&str>) -> Self {
+        Self::launch(mock, extra_env, config, None).await
+    }
+
+    async fn launch(
+        mock: &MockUpstream,
+        extra_env: &str,
+        config: Option<&str>,
+        open_files: Option<u32>,
+    ) -> Self {
+        // The test's own HTTP clients need the TLS provider the gateway
+        // installs for itself; with no gateway in this process, install it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            format!(
+                "DEEPSEEK_BASE_URL={}\nDEEPSEEK_API_KEY=sk-test\n{extra_env}",
+                mock.url("/deepseek/v1")
+            ),
+        )
+        .unwrap();
+        if let Some(config) = config {
+            std::fs::write(dir.path().join("llm-bridge.toml"), config).unwrap();
+        }
+        let binary = env!("CARGO_BIN_EXE_llm-bridge");
+        let mut command = match open_files {
+            None => tokio::process::Command::new(binary),
+            Some(limit) => {
+                let mut shell = tokio::process::Command::new("sh");
+                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+                shell.args(["-c", &script, binary]);
+                shell
+            }
+        };
+        let mut child = command
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timeout(PATIENCE, stdout.next_line())
+            .await
+            .expect("the binary started")
+            .unwrap()
+            .unwrap_or_default();
+        let base = line
+            .strip_prefix("llm-bridge listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        let (lines, stderr) = mpsc::unbounded_channel();
+        let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = reader.next_line().await {
+                let _ = lines.send(line);
+            }
+        });
+        Self {
+            child,
+            base,
+            stderr,
+            dir,
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    pub async fn logged(&mut self, needle: &str) -> String {
+        timeout(PATIENCE, async {
+            while let Some(line) = self.stderr.recv().await {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("stderr ended without a line containing {needle:?}");
+        })
+        .await
+        .expect("the line was logged in time")
+    }
+
+    /// Runs `llm-bridge ARGS` in the binary's folder (e.g. `keys set`).
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+            .current_dir(self.dir.path())
+            .env_clear()
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `POST /v1/chat/completions` with `body`, and `key` as Bearer.
+    pub async fn chat(&self, body: &serde_json::Value, key: Option<&str>) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/chat/completions", self.base))
+            .json(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `GET /health`.
+    pub async fn health(&self) -> serde_json::Value {
+        reqwest::get(self.base.replace("/v1", "/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn exit_code(&mut self) -> Option<i32> {
+        timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the binary exited in time")
+            .unwrap()
+            .code()
+    }
+
+    pub async fn open_gated_stream(&self) -> reqwest::Response {
+        let mut response = reqwest::Client::new()
+            .post(format!("{}/chat/completions", self.base))
+            .json(&chat_body("deepseek-chat", true))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        read_until(&mut response, "first").await;
+        response
+    }
+}
+
