@@ -35,23 +35,33 @@ pub struct Cli {
 /// The rest of the configuration, shown by `--help`.
 const ENVIRONMENT_HELP: &str = "\
 Environment (also read from .env in the working directory; real variables win):
-  ACCESS_API_KEYS      Comma-separated keys clients must send as `Authorization: Bearer KEY`,
-                       `x-api-key` or `api-key`. Empty: open, loopback only, and providers
-                       without a key get the client's own key.
+  ACCESS_API_KEYS      Comma-separated keys (`key` or `name:key`) clients must send as
+                       `Authorization: Bearer KEY`, `x-api-key` or `api-key`. Empty: open,
+                       loopback only, and providers without a key get the client's own key.
   NAME_API_KEY         Key of provider NAME (OPENAI, DEEPSEEK, OPENROUTER, QWEN, GEMINI, or a
-                       provider from the config file). Also DASHSCOPE_API_KEY, GOOGLE_API_KEY.
+                       provider from the config file); several, comma-separated, take turns.
+                       Also DASHSCOPE_API_KEY, GOOGLE_API_KEY.
   NAME_BASE_URL        Replaces provider NAME's base URL.
   LLM_BRIDGE_PROXY     Upstream proxy (socks5://, socks5h://, http://) for providers without
                        their own.
   RUST_LOG             Level of the stderr log (default: info).
-  LLM_BRIDGE_ENV_FILE  File `llm-bridge keys set|unset|list` edits (default: .env).
+  LLM_BRIDGE_ENV_FILE  The .env file read at start-up and watched, and the one
+                       `llm-bridge keys set|unset|list` edits (default: .env).
+
+.env and the config file are watched while serving (and reloaded on SIGHUP): keys, providers,
+aliases, fallbacks and limits change without a restart; a reload that does not validate keeps
+the running configuration.
 
 Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
-connect_timeout_secs, read_timeout_secs, cors_origins, [log] max_file_bytes / max_files / log_bodies,
-[aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env / headers /
-proxy / models / connect_timeout_secs / read_timeout_secs, [cache] mode / ignore_fields /
-max_entry_bytes / max_total_bytes / ttl_secs / scope / complete_on_disconnect, [cache.groups],
-[server] max_connections / header_read_timeout_secs / max_header_bytes / shutdown_grace_secs.
+connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs, total_timeout_secs,
+cors_origins, [retry] max_retries / backoff_ms / max_backoff_ms / max_retry_after_secs /
+max_retry_secs, [fallbacks] \"model\" = [\"provider/model\", ...], [limits]
+requests_per_minute / tokens_per_minute, [limits.keys.NAME], [log] max_file_bytes / max_files /
+log_bodies, [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env /
+headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cooldown_secs /
+[providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
+ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_connections /
+header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_grace_secs.
 See llm-bridge.example.toml.
 
 Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.

@@ -15,6 +15,7 @@
 //! cache and log folders and settings, `[server]` and `max_body_bytes`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -35,14 +36,20 @@ pub fn env_file_path(env: &Env) -> PathBuf {
         .map_or_else(|| PathBuf::from(".env"), PathBuf::from)
 }
 
+/// What the watched files held, by content digest (`None`: missing).
+type Fingerprint = [Option<[u8; 32]>; 2];
+
 /// Where the configuration comes from, kept to build it again.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ConfigSource {
     args: ServeArgs,
     /// The process environment before `.env` was read: real variables win
     /// over `.env`, at start-up and on every reload.
     process_env: Env,
     env_file: PathBuf,
+    /// The files as they were just before the last load, so a change made
+    /// while the server was starting is not missed.
+    loaded: Mutex<Fingerprint>,
 }
 
 impl ConfigSource {
@@ -51,6 +58,7 @@ impl ConfigSource {
             args,
             process_env,
             env_file,
+            loaded: Mutex::new([None, None]),
         }
     }
 
@@ -77,7 +85,13 @@ impl ConfigSource {
 
     /// The configuration as the files are now.
     pub fn load(&self) -> Result<Config, String> {
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = self.fingerprint();
         Config::resolve(&self.args, &self.env()?).map_err(|e| e.to_string())
+    }
+
+    /// Whether the files differ from what the last load read.
+    fn changed(&self) -> bool {
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) != self.fingerprint()
     }
 
     fn config_file(&self) -> PathBuf {
@@ -88,7 +102,7 @@ impl ConfigSource {
     }
 
     /// What the watched files hold now.
-    fn fingerprint(&self) -> [Option<[u8; 32]>; 2] {
+    fn fingerprint(&self) -> Fingerprint {
         let digest = |path: &Path| std::fs::read(path).ok().map(|b| Sha256::digest(b).into());
         [digest(&self.env_file), digest(&self.config_file())]
     }
@@ -113,7 +127,6 @@ pub fn spawn(state: AppState, source: ConfigSource) {
 
 async fn watch(state: AppState, source: ConfigSource, poll: Duration) {
     let mut hangups = hangups();
-    let mut seen = source.fingerprint();
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -121,12 +134,9 @@ async fn watch(state: AppState, source: ConfigSource, poll: Duration) {
             _ = ticks.tick() => false,
             () = next_hangup(&mut hangups) => true,
         };
-        let now = source.fingerprint();
-        if now == seen && !forced {
-            continue;
+        if forced || source.changed() {
+            reload(&state, &source);
         }
-        seen = now;
-        reload(&state, &source);
     }
 }
 

@@ -28,7 +28,10 @@ async fn keys_set_reaches_the_running_server_and_spares_requests_in_flight() {
 
     mock.release();
     let rest = read_to_end(in_flight).await;
-    assert!(rest.ends_with(SSE_DONE), "the stream in flight finished: {rest}");
+    assert!(
+        rest.ends_with(SSE_DONE),
+        "the stream in flight finished: {rest}"
+    );
     let response = binary.chat(&ask("after the change"), None).await;
     assert_eq!(response.status(), 200);
     let keys: Vec<String> = mock
@@ -65,9 +68,16 @@ async fn a_broken_reload_keeps_the_running_configuration() {
     assert!(line.contains("bogus"), "{line}");
 
     let response = binary
-        .chat(&json!({"model": "fast", "messages": [{"role": "user", "content": "x"}]}), None)
+        .chat(
+            &json!({"model": "fast", "messages": [{"role": "user", "content": "x"}]}),
+            None,
+        )
         .await;
-    assert_eq!(response.status(), 200, "the alias of the running config still works");
+    assert_eq!(
+        response.status(),
+        200,
+        "the alias of the running config still works"
+    );
     let health = binary.health().await;
     assert_eq!(health["reloads"]["failed"], 1);
     assert_eq!(health["reloads"]["last_failed"], true);
