@@ -164,6 +164,28 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn every_key_is_compared_as_a_digest_wherever_it_sits() {
+        let keys = keys(&[
+            (Some("first"), "key-one"),
+            (None, "key-two"),
+            (Some("last"), "a-much-longer-third-key-0123456789"),
+        ]);
+        // Only fixed-size digests are kept: the keys are not in memory as
+        // text, and keys of any length compare in the same time.
+        let kept = format!("{keys:?}");
+        assert!(!kept.contains("key-one") && !kept.contains("key-two"));
+        assert_eq!(keys.identify("key-one"), Some("first"));
+        assert_eq!(keys.identify("key-two"), Some(fingerprint("key-two").as_str()));
+        assert_eq!(
+            keys.identify("a-much-longer-third-key-0123456789"),
+            Some("last")
+        );
+        for near_miss in ["key-on", "key-one ", "key-onf", "a-much-longer-third-key-012345678"] {
+            assert_eq!(keys.identify(near_miss), None, "{near_miss}");
+        }
+    }
+
     fn keys(list: &[(Option<&str>, &str)]) -> AccessKeys {
         let keys: Vec<AccessKey> = list
             .iter()
