@@ -176,12 +176,20 @@ mod tests {
         let kept = format!("{keys:?}");
         assert!(!kept.contains("key-one") && !kept.contains("key-two"));
         assert_eq!(keys.identify("key-one"), Some("first"));
-        assert_eq!(keys.identify("key-two"), Some(fingerprint("key-two").as_str()));
+        assert_eq!(
+            keys.identify("key-two"),
+            Some(fingerprint("key-two").as_str())
+        );
         assert_eq!(
             keys.identify("a-much-longer-third-key-0123456789"),
             Some("last")
         );
-        for near_miss in ["key-on", "key-one ", "key-onf", "a-much-longer-third-key-012345678"] {
+        for near_miss in [
+            "key-on",
+            "key-one ",
+            "key-onf",
+            "a-much-longer-third-key-012345678",
+        ] {
             assert_eq!(keys.identify(near_miss), None, "{near_miss}");
         }
     }

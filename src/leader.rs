@@ -46,25 +46,18 @@ pub struct StoreJob {
 }
 
 /// Runs the flight to its end.
-pub async fn run(job: LeaderJob) {
+pub async fn run(mut job: LeaderJob) {
     let started = Instant::now();
     let answer = match upstream::call(&job.plan).await {
         Ok(mut answer) => {
-            answer.settle_tokens(job.tokens);
+            answer.settle_tokens(job.tokens.take());
             answer
         }
         Err(error) => {
-            if let Some(tokens) = job.tokens {
+            if let Some(tokens) = job.tokens.take() {
                 tokens.settle(0);
             }
-            finish(
-                &job.cache,
-                &job.id,
-                &job.flight,
-                End::Refused(error),
-                job.patience,
-            )
-            .await;
+            job.finish(End::Refused(error)).await;
             return;
         }
     };
@@ -92,33 +85,19 @@ pub async fn run(job: LeaderJob) {
                     // Everyone left and finishing is not wanted: drop the
                     // upstream connection, store nothing.
                     let fault = crate::upstream::StreamFault::Broken;
-                    finish(
-                        &job.cache,
-                        &job.id,
-                        &job.flight,
-                        End::Cut(fault),
-                        job.patience,
-                    )
-                    .await;
+                    job.finish(End::Cut(fault)).await;
                     return;
                 }
             }
             Err(fault) => {
                 tracing::debug!(provider = route.provider.name(), %fault, "answer not cached");
-                finish(
-                    &job.cache,
-                    &job.id,
-                    &job.flight,
-                    End::Cut(fault),
-                    job.patience,
-                )
-                .await;
+                job.finish(End::Cut(fault)).await;
                 return;
             }
         }
     }
 
-    if let (Some(store), Some(kind)) = (job.store, storable_kind) {
+    if let (Some(store), Some(kind)) = (job.store.take(), storable_kind) {
         let timing = Timing {
             started,
             first_byte,
@@ -130,21 +109,16 @@ pub async fn run(job: LeaderJob) {
             job.cache.save(entry, store.request_body).await;
         }
     }
-    finish(
-        &job.cache,
-        &job.id,
-        &job.flight,
-        End::Complete,
-        job.patience,
-    )
-    .await;
+    job.finish(End::Complete).await;
 }
 
-/// Takes the flight off the list first, so requests that arrive after a
-/// client saw the end find the stored entry instead.
-async fn finish(cache: &Cache, id: &FlightId, flight: &Arc<Flight>, end: End, patience: Duration) {
-    cache.flights.remove(id, flight);
-    flight.publish(Event::End(end), patience).await;
+impl LeaderJob {
+    /// Ends the flight. Takes it off the list first, so requests that
+    /// arrive after a client saw the end find the stored entry instead.
+    async fn finish(&self, end: End) {
+        self.cache.flights.remove(&self.id, &self.flight);
+        self.flight.publish(Event::End(end), self.patience).await;
+    }
 }
 
 struct Timing {

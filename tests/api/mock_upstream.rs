@@ -156,6 +156,19 @@ impl MockUpstream {
         self.state.replies.lock().unwrap().push_back(reply);
     }
 
+    /// Queues a streamed answer of `pieces` whose role chunk and first
+    /// piece go out at once and the rest only after [`MockUpstream::release`];
+    /// returns all its events.
+    pub fn push_gated_answer(&self, model: &str, pieces: &[&str]) -> Vec<String> {
+        let events = sse_answer(model, pieces);
+        let (before, after) = events.split_at(2);
+        self.push_reply(Reply::GatedSse {
+            before: before.to_vec(),
+            after: after.to_vec(),
+        });
+        events
+    }
+
     /// Lets a [`Reply::GatedSse`] send the rest of its events.
     pub fn release(&self) {
         self.state.released.add_permits(1);

@@ -13,12 +13,7 @@ fn ask(content: &str) -> serde_json::Value {
 #[tokio::test]
 async fn keys_set_reaches_the_running_server_and_spares_requests_in_flight() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["first", "second"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let mut binary = Binary::start(&mock).await;
     let in_flight = binary.open_gated_stream().await;
 

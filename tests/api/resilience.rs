@@ -304,12 +304,7 @@ async fn no_first_byte_at_all_is_a_504() {
 /// end of the body (no hang, no reset).
 async fn stalled_stream_ends_cleanly(config: &str, message: &str) {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["partial", "never"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = mock.push_gated_answer("deepseek-chat", &["partial", "never"]);
     let gateway = Setup::on(&mock).config(config).start().await;
 
     let response = gateway.chat(&chat_body("deepseek-chat", true)).await;
@@ -318,7 +313,7 @@ async fn stalled_stream_ends_cleanly(config: &str, message: &str) {
         .await
         .expect("the stalled stream ended")
         .expect("the body ended cleanly");
-    assert!(text.starts_with(&before.concat()), "{text}");
+    assert!(text.starts_with(&events[..2].concat()), "{text}");
     let last = text.trim_end().rsplit("\n\n").next().unwrap();
     let error: serde_json::Value =
         serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();

@@ -12,7 +12,7 @@ use tokio::time::timeout;
 
 use crate::binary::{Binary, read_to_end, read_until};
 use crate::common::{Setup, chat_body};
-use crate::mock_upstream::{MockUpstream, Reply, sse_answer};
+use crate::mock_upstream::MockUpstream;
 
 /// Far above every bound under test, so a slow machine never fails a test
 /// that would pass; a hang still ends.
@@ -148,12 +148,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn a_response_outlasting_the_header_timeout_is_not_cut() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["first", "second"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let gateway = Setup::on(&mock)
         .config("[server]\nheader_read_timeout_secs = 1\n")
         .start()
@@ -355,12 +350,7 @@ async fn wait_until_refused(addr: std::net::SocketAddr) {
 #[tokio::test]
 async fn stopping_refuses_new_clients_and_lets_a_stream_finish() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["first", "second"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let mut gateway = Setup::on(&mock).start().await;
     let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
     let mut seen = read_until(&mut response, "first").await;
@@ -378,12 +368,7 @@ async fn stopping_refuses_new_clients_and_lets_a_stream_finish() {
 #[tokio::test]
 async fn a_stream_outlasting_the_grace_period_is_cut() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["first", "never"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    mock.push_gated_answer("deepseek-chat", &["first", "never"]);
     let mut gateway = Setup::on(&mock)
         .config("[server]\nshutdown_grace_secs = 1\n")
         .start()
@@ -398,19 +383,10 @@ async fn a_stream_outlasting_the_grace_period_is_cut() {
     assert!(!rest.contains("[DONE]"), "{rest}");
 }
 
-fn gated_answer(mock: &MockUpstream) {
-    let events = sse_answer("deepseek-chat", &["first", "second"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
-}
-
 #[tokio::test]
 async fn sigterm_lets_the_binary_finish_a_stream_flush_its_log_and_exit_0() {
     let mock = MockUpstream::start().await;
-    gated_answer(&mock);
+    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let mut binary = Binary::start(&mock).await;
     let response = binary.open_gated_stream().await;
 
@@ -429,7 +405,7 @@ async fn sigterm_lets_the_binary_finish_a_stream_flush_its_log_and_exit_0() {
 #[tokio::test]
 async fn a_second_signal_stops_the_binary_at_once() {
     let mock = MockUpstream::start().await;
-    gated_answer(&mock);
+    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let mut binary = Binary::start(&mock).await;
     let response = binary.open_gated_stream().await;
 

@@ -26,12 +26,7 @@ async fn read_until(response: &mut reqwest::Response, seen: &mut String, needle:
 #[tokio::test]
 async fn the_first_chunk_arrives_before_the_second_is_sent() {
     let mock = MockUpstream::start().await;
-    let events = sse_answer("deepseek-chat", &["first", "second"]);
-    let (before, after) = events.split_at(2);
-    mock.push_reply(Reply::GatedSse {
-        before: before.to_vec(),
-        after: after.to_vec(),
-    });
+    let events = mock.push_gated_answer("deepseek-chat", &["first", "second"]);
     let gateway = Setup::on(&mock).start().await;
 
     let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
