@@ -24,7 +24,7 @@ use crate::providers::{Forwarded, Route};
 use crate::proxy;
 use crate::replay::{self, ReplayForm};
 use crate::request_log::LogSlot;
-use crate::upstream::{self, Plan, Target};
+use crate::upstream::{self, ANSWERING_MODEL, Plan, Target};
 
 /// `HIT`, `MISS` or `BYPASS`.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -88,7 +88,20 @@ pub async fn chat_completions(
         Some(key) => answer(&ask, plan, key).await,
         None => (relay(&ask, &plan).await, "BYPASS"),
     };
-    slot.update(|entry| entry.cache = Some(status));
+    // The log names the model that answered: a fallback's, when one did.
+    let answered_by = response
+        .headers()
+        .get(ANSWERING_MODEL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once('/'))
+        .map(|(provider, model)| (provider.to_string(), model.to_string()));
+    slot.update(|entry| {
+        entry.cache = Some(status);
+        if let Some((provider, model)) = answered_by {
+            entry.provider = Some(provider);
+            entry.upstream_model = Some(model);
+        }
+    });
     let response_headers = response.headers_mut();
     response_headers.insert(X_CACHE, HeaderValue::from_static(status));
     if let Some(value) = key.and_then(|k| HeaderValue::from_str(k.as_str()).ok()) {

@@ -108,6 +108,15 @@ async fn retries_exhausted_the_fallback_answers_and_is_cached_under_the_asked_mo
         "openrouter/deepseek/deepseek-chat"
     );
     assert_eq!(mock.hits(), 4);
+
+    let log = gateway.stop_and_read_log().await;
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(first["model"], "deepseek-chat");
+    assert_eq!(
+        first["provider"], "openrouter",
+        "the log names who answered"
+    );
+    assert_eq!(first["upstream_model"], "deepseek/deepseek-chat");
 }
 
 #[tokio::test]
