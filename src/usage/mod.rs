@@ -1,4 +1,5 @@
-//! Token usage reported by an upstream, read from a body as it passes.
+//! Token usage: what an upstream reports, read from a body as it passes,
+//! and the [`UsageRecord`] kept for every chat request.
 //!
 //! A non-streamed answer carries `usage` in its JSON; a streamed one in a
 //! chunk near its end (when the provider sends one). The probe looks at each
@@ -6,7 +7,11 @@
 //! lines that mention `"usage"` are parsed), JSON is kept up to
 //! [`MAX_JSON_BYTES`] and parsed once at the end.
 
+mod record;
+
 use serde::Deserialize;
+
+pub use record::{CacheStatus, UsageRecord};
 
 use crate::cache::BodyKind;
 
