@@ -1,0 +1,62 @@
+//! Usage statistics: every chat request as one row of an embedded SQLite
+//! database (`<data_dir>/usage.sqlite3`), and the reports read from it.
+//!
+//! - [`store`]: the database file, its schema, and the one writer thread
+//!   the request path hands [`crate::usage::UsageRecord`]s to without ever
+//!   waiting for the disk.
+//! - [`query`]: reports over a time window, grouped by model, provider,
+//!   key or day, read on a connection of their own (safe while the server
+//!   writes: the database is in WAL mode).
+//! - [`cli`]: `llm-bridge stats`.
+//!
+//! What it does not own: building the records (the request path does) and
+//! the HTTP route over [`query::report`].
+
+pub mod cli;
+pub mod query;
+pub mod store;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use query::{GroupBy, StatsQuery, StatsReport, StatsRow, report};
+pub use store::{StoreGuard, UsageStore};
+
+/// File name of the database inside the data folder.
+pub const DATABASE_FILE: &str = "usage.sqlite3";
+
+/// Why the statistics could not be opened, written or read. Messages name
+/// the file or folder and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("cannot create the statistics folder {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the statistics database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the statistics database {} has schema version {found}, newer than this llm-bridge \
+         knows ({known}); use a newer llm-bridge or another --data-dir",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot start the statistics writer thread: {0}")]
+    Thread(std::io::Error),
+    #[error("cannot read the statistics database {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}

@@ -1,0 +1,161 @@
+//! The writer thread of the usage store: batches, one transaction per
+//! batch, retention deletes, errors counted and logged but never fatal. See
+//! [`super::store`] for why it is a thread and what its limits are.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use super::store::{Message, Shared, Tuning, WARNING_INTERVAL_MS, now_ms};
+use crate::usage::UsageRecord;
+
+const INSERT: &str = "INSERT INTO requests (time_ms, request_id, key_name, provider, \
+    model_asked, model_answered, stream, cache, status, prompt_tokens, completion_tokens, \
+    cached_tokens, estimated, cost_usd, cost_saved_usd, ttfb_ms, total_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+pub(super) struct Writer {
+    pub(super) connection: Connection,
+    pub(super) shared: Arc<Shared>,
+    pub(super) retention: Duration,
+    pub(super) tuning: Tuning,
+    pub(super) last_failure_warning: Option<Instant>,
+}
+
+impl Writer {
+    pub(super) fn run(mut self, receiver: &Receiver<Message>) {
+        self.prune();
+        let mut next_prune = Instant::now() + self.tuning.prune_interval;
+        let mut batch = Vec::with_capacity(self.tuning.batch_max);
+        loop {
+            let stop = self.collect(receiver, &mut batch, next_prune);
+            self.write(&mut batch);
+            if Instant::now() >= next_prune {
+                self.prune();
+                next_prune = Instant::now() + self.tuning.prune_interval;
+            }
+            if stop || self.shared.stopping.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        // `record` refuses new records once `stopping` is set, so this ends.
+        while let Ok(message) = receiver.try_recv() {
+            if let Message::Record(record) = message {
+                batch.push(*record);
+                if batch.len() >= self.tuning.batch_max {
+                    self.write(&mut batch);
+                }
+            }
+        }
+        self.write(&mut batch);
+    }
+
+    /// Waits for a first record (until `until` at most), then gathers more
+    /// until the batch is full or the flush interval has passed. Returns
+    /// whether the store is stopping.
+    fn collect(
+        &self,
+        receiver: &Receiver<Message>,
+        batch: &mut Vec<UsageRecord>,
+        until: Instant,
+    ) -> bool {
+        match receiver.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Message::Record(record)) => batch.push(*record),
+            Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
+            Err(RecvTimeoutError::Timeout) => return false,
+        }
+        let deadline = Instant::now() + self.tuning.flush_interval;
+        while batch.len() < self.tuning.batch_max {
+            match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Message::Record(record)) => batch.push(*record),
+                Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        false
+    }
+
+    /// Writes and empties the batch.
+    fn write(&mut self, batch: &mut Vec<UsageRecord>) {
+        if batch.is_empty() {
+            return;
+        }
+        let count = batch.len() as u64;
+        match insert(&mut self.connection, batch) {
+            Ok(()) => {
+                self.shared.written.fetch_add(count, Ordering::Relaxed);
+            }
+            Err(error) => {
+                let failed = self.shared.failed.fetch_add(count, Ordering::Relaxed) + count;
+                self.warn_failure(&format!(
+                    "cannot write {count} records to {}: {error} ({failed} lost so far)",
+                    self.shared.path.display()
+                ));
+            }
+        }
+        batch.clear();
+    }
+
+    fn prune(&mut self) {
+        let retention_ms = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(retention_ms);
+        match self
+            .connection
+            .execute("DELETE FROM requests WHERE time_ms < ?1", [cutoff])
+        {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "usage statistics: deleted old rows"),
+            Err(error) => self.warn_failure(&format!(
+                "cannot delete old rows from {}: {error}",
+                self.shared.path.display()
+            )),
+        }
+    }
+
+    fn warn_failure(&mut self, message: &str) {
+        let due = self
+            .last_failure_warning
+            .is_none_or(|at| at.elapsed().as_millis() >= WARNING_INTERVAL_MS as u128);
+        if due {
+            tracing::warn!("usage statistics: {message}");
+            self.last_failure_warning = Some(Instant::now());
+        }
+    }
+}
+
+fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut statement = transaction.prepare_cached(INSERT)?;
+        for r in batch {
+            statement.execute(params![
+                r.time_ms,
+                r.request_id,
+                r.key_name,
+                r.provider,
+                r.model_asked,
+                r.model_answered,
+                r.stream,
+                r.cache.map(|c| c.as_str()),
+                r.status,
+                r.prompt_tokens.map(to_i64),
+                r.completion_tokens.map(to_i64),
+                r.cached_tokens.map(to_i64),
+                r.estimated,
+                r.cost_usd,
+                r.cost_saved_usd,
+                r.ttfb_ms,
+                r.total_ms,
+            ])?;
+        }
+    }
+    transaction.commit()
+}
+
+/// SQLite integers are signed; no token count comes near the limit.
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
