@@ -1,7 +1,7 @@
 //! Shared state, the router, and the server loop.
 
 use std::future::Future;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,11 +16,13 @@ use crate::browser::OriginPolicy;
 use crate::cache::{Cache, FileStore, StoreError};
 use crate::config::Config;
 use crate::limits::{LimitClock, RateLimits};
+use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::providers::Registry;
 use crate::request_log::RequestLog;
 use crate::routes;
 use crate::server;
+use crate::stats::{StoreGuard, UsageStore};
 
 /// Everything a handler may need. Cloned several times per request (once per
 /// layer and extractor), so it is one `Arc` over [`Shared`].
@@ -47,6 +49,13 @@ pub struct Shared {
     pub request_log: RequestLog,
     /// The response cache.
     pub cache: Arc<Cache>,
+    /// This instance's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+    /// Where usage records go; `None` when the database could not be
+    /// opened (the gateway then runs without statistics).
+    usage_store: Option<UsageStore>,
+    /// Writes out queued usage records when taken and dropped.
+    usage_guard: Mutex<Option<StoreGuard>>,
     /// Work that may outlive its request (a flight's leader storing an
     /// answer for a client that left); shutdown waits for it.
     background: TaskTracker,
@@ -120,6 +129,14 @@ impl AppState {
         install_tls_provider();
         let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
         let live = Live::build(config.clone(), Arc::new(limits))?;
+        let (usage_store, usage_guard) =
+            match UsageStore::open(&config.data_dir, config.stats.retention) {
+                Ok((store, guard)) => (Some(store), Some(guard)),
+                Err(error) => {
+                    tracing::warn!("running without usage statistics: {error}");
+                    (None, None)
+                }
+            };
         let store = Arc::new(FileStore::open(&config.cache_dir)?);
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         Ok(Self(Arc::new(Shared {
@@ -127,9 +144,31 @@ impl AppState {
             live: RwLock::new(Arc::new(live)),
             reloads: watch::Sender::new(ReloadStatus::default()),
             cache,
+            metrics: Arc::new(Metrics::new()),
+            usage_store,
+            usage_guard: Mutex::new(usage_guard),
             request_log,
             background: TaskTracker::new(),
         })))
+    }
+
+    /// The usage store, when it could be opened.
+    pub fn usage_store(&self) -> Option<&UsageStore> {
+        self.usage_store.as_ref()
+    }
+
+    /// Writes out the queued usage records and stops the store's writer
+    /// (waiting a few seconds at most); records after this are dropped.
+    /// Called once the server has stopped.
+    pub async fn close_usage_store(&self) {
+        let guard = self
+            .usage_guard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(guard) = guard {
+            let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
+        }
     }
 
     /// The current configuration and what is built from it.
@@ -201,6 +240,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let settings = state.config.server.clone();
     let background = state.background().clone();
+    let closing = state.clone();
     server::run(
         listener,
         build_router(state),
@@ -209,5 +249,7 @@ pub async fn serve(
         shutdown,
     )
     .await;
+    // Requests and their accounting are done: write out the usage records.
+    closing.close_usage_store().await;
     Ok(())
 }

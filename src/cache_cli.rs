@@ -249,10 +249,10 @@ fn remove_where(
 ) -> Result<ExitCode, String> {
     let mut removed = 0;
     for entry in listed(store)?.iter().filter(|l| doomed(l)) {
-        if let Some(key) = CacheKey::parse(&entry.meta.key) {
-            if store.delete(&key).map_err(|e| e.to_string())? {
-                removed += 1;
-            }
+        if let Some(key) = CacheKey::parse(&entry.meta.key)
+            && store.delete(&key).map_err(|e| e.to_string())?
+        {
+            removed += 1;
         }
     }
     let _ = writeln!(out, "removed {removed} entries");

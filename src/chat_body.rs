@@ -100,28 +100,46 @@ impl ChatBody {
     }
 
     /// The body to send upstream: unchanged when the upstream model is the
-    /// client's, otherwise the same fields with `model` replaced.
-    pub fn for_upstream(&self, upstream_model: &str) -> Bytes {
-        if upstream_model == self.model {
+    /// client's and no usage is to be asked for, otherwise the same fields
+    /// with `model` replaced and, with `ask_usage`,
+    /// `stream_options.include_usage` set (other stream options kept).
+    pub fn for_upstream(&self, upstream_model: &str, ask_usage: bool) -> Bytes {
+        if upstream_model == self.model && !ask_usage {
             return self.raw.clone();
         }
-        let mut out = Vec::with_capacity(self.raw.len() + 16);
+        let mut out = Vec::with_capacity(self.raw.len() + 48);
         out.push(b'{');
+        let mut options_seen = false;
         for (i, (key, value)) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             push_json_string(&mut out, key);
             out.push(b':');
-            if key == "model" {
-                push_json_string(&mut out, upstream_model);
-            } else {
-                out.extend_from_slice(value.get().as_bytes());
+            match key.as_str() {
+                "model" => push_json_string(&mut out, upstream_model),
+                "stream_options" if ask_usage => {
+                    options_seen = true;
+                    out.extend_from_slice(&with_include_usage(value));
+                }
+                _ => out.extend_from_slice(value.get().as_bytes()),
             }
+        }
+        if ask_usage && !options_seen {
+            out.extend_from_slice(br#","stream_options":{"include_usage":true}"#);
         }
         out.push(b'}');
         Bytes::from(out)
     }
+}
+
+/// `stream_options` with `include_usage: true`; a value that is not an
+/// object is replaced.
+fn with_include_usage(options: &RawValue) -> Vec<u8> {
+    let mut map = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(options.get())
+        .unwrap_or_default();
+    map.insert("include_usage".into(), serde_json::Value::Bool(true));
+    serde_json::to_vec(&map).unwrap_or_else(|_| br#"{"include_usage":true}"#.to_vec())
 }
 
 /// Whether arrays and objects nest deeper than `limit`, brackets inside
@@ -214,7 +232,25 @@ mod tests {
         let body = parse(text).unwrap();
         assert_eq!(body.model(), "gpt-4.1");
         assert!(!body.stream());
-        assert_eq!(body.for_upstream("gpt-4.1"), text.as_bytes());
+        assert_eq!(body.for_upstream("gpt-4.1", false), text.as_bytes());
+    }
+
+    #[test]
+    fn asks_for_stream_usage_keeping_other_stream_options() {
+        let text = r#"{"model":"gpt-4.1","messages":[],"stream":true}"#;
+        let out = parse(text).unwrap().for_upstream("gpt-4.1", true);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#
+        );
+        let text = r#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":{"include_obfuscation":false}}"#;
+        let out = parse(text).unwrap().for_upstream("x", true);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            value["stream_options"],
+            serde_json::json!({"include_obfuscation": false, "include_usage": true})
+        );
+        assert_eq!(value["model"], "x");
     }
 
     #[test]
@@ -222,7 +258,7 @@ mod tests {
         let text = r#"{"messages":[{"role":"user","content":"h\u00e9"}],"model":"deepseek/deepseek-chat","temperature":1e-1,"stream":true}"#;
         let body = parse(text).unwrap();
         assert!(body.stream());
-        let out = body.for_upstream("deepseek-chat");
+        let out = body.for_upstream("deepseek-chat", false);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"messages":[{"role":"user","content":"h\u00e9"}],"model":"deepseek-chat","temperature":1e-1,"stream":true}"#

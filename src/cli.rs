@@ -47,26 +47,29 @@ Environment (also read from .env in the working directory; real variables win):
   RUST_LOG             Level of the stderr log (default: info).
   LLM_BRIDGE_ENV_FILE  The .env file read at start-up and watched, and the one
                        `llm-bridge keys set|unset|list` edits (default: .env).
+  LLM_BRIDGE_DATA_DIR  Folder of the usage database, for `serve` and `stats` (default: data).
 
 .env and the config file are watched while serving (and reloaded on SIGHUP): keys, providers,
 aliases, fallbacks and limits change without a restart; a reload that does not validate keeps
 the running configuration.
 
-Config file (TOML): listen, cache_dir, log_dir, default_provider, proxy, max_body_bytes,
+Config file (TOML): listen, cache_dir, log_dir, data_dir, default_provider, proxy, max_body_bytes,
 connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs, total_timeout_secs,
 cors_origins, [retry] max_retries / backoff_ms / max_backoff_ms / max_retry_after_secs /
 max_retry_secs, [fallbacks] \"model\" = [\"provider/model\", ...], [limits]
 requests_per_minute / tokens_per_minute, [limits.keys.NAME], [log] max_file_bytes / max_files /
 log_bodies, [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env /
 headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cooldown_secs /
+stream_usage /
 [providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
 ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_connections /
-header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_grace_secs.
+header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_grace_secs,
+[stats] retention_days, [prices.\"provider/model\"] input / cached_input / output.
 See llm-bridge.example.toml.
 
 Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.
 
-Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health.";
+Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -81,6 +84,45 @@ pub enum Command {
     /// order stay as they were. A running `llm-bridge serve` picks up the
     /// change by itself.
     Keys(KeysArgs),
+    /// Requests, cache hits, tokens, cost and latency from the usage
+    /// database (works while the server runs).
+    ///
+    /// Example: `llm-bridge stats --since 7d --by model` answers "what did I
+    /// spend this week, on which model, and what did the cache save?".
+    Stats(StatsArgs),
+}
+
+/// `stats`: the window, the grouping and the output.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only requests from this moment on: a duration back from now (7d, 12h),
+    /// a date (2026-11-01, UTC midnight) or an RFC 3339 time [default: every
+    /// request kept].
+    #[arg(long, value_name = "WHEN", value_parser = crate::stats::query::parse_time)]
+    pub since: Option<i64>,
+
+    /// Only requests before this moment (same forms as --since) [default: now].
+    #[arg(long, value_name = "WHEN", value_parser = crate::stats::query::parse_time)]
+    pub until: Option<i64>,
+
+    /// One row per model, provider, access key or UTC day, and a total
+    /// [default: the total only].
+    #[arg(long, value_name = "GROUP", value_enum)]
+    pub by: Option<crate::stats::GroupBy>,
+
+    /// How to print the report.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t)]
+    pub format: crate::stats::cli::StatsFormat,
+
+    /// Folder of the usage database [default: data_dir from the config file,
+    /// else data].
+    #[arg(long, env = "LLM_BRIDGE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Config file to take data_dir from [default: llm-bridge.toml, when
+    /// present].
+    #[arg(long, env = "LLM_BRIDGE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `keys` and its file.
@@ -228,6 +270,10 @@ pub struct ServeArgs {
     /// Folder of the request log files [default: logs].
     #[arg(long, env = "LLM_BRIDGE_LOG_DIR", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+
+    /// Folder of the usage database (usage.sqlite3) [default: data].
+    #[arg(long, env = "LLM_BRIDGE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Cli {

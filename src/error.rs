@@ -60,6 +60,9 @@ pub enum AppError {
     /// The upstream did not answer within the configured timeout.
     #[error("provider `{provider}` did not answer in time")]
     UpstreamTimeout { provider: String },
+    /// The usage database could not be read.
+    #[error("usage statistics cannot be read: {0}")]
+    StatsUnavailable(String),
     /// The provider's concurrency cap is reached and its queue is full.
     #[error(
         "provider `{provider}` is at its concurrency limit and its queue is full; try again shortly"
@@ -98,7 +101,9 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -119,7 +124,7 @@ impl AppError {
             Self::Unauthorized(_) => "authentication_error",
             Self::ForbiddenOrigin(_) => "permission_error",
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => "upstream_error",
-            Self::ProviderBusy { .. } => "server_error",
+            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => "server_error",
             // OpenAI's own rate-limit errors name the exhausted limit here.
             Self::RateLimited { what, .. } => what,
             _ => "invalid_request_error",
@@ -144,6 +149,7 @@ impl AppError {
             Self::UpstreamUnreachable { .. } => "upstream_unreachable",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::ProviderBusy { .. } => "provider_busy",
+            Self::StatsUnavailable(_) => "stats_unavailable",
             Self::RateLimited { .. } => "rate_limit_exceeded",
         }
     }

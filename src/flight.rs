@@ -28,6 +28,7 @@ use crate::cache::CacheKey;
 use crate::error::AppError;
 use crate::proxy::Head;
 use crate::upstream::StreamFault;
+use crate::usage::stream::ClientTap;
 
 /// Events a listener can fall behind by before the leader waits for it.
 pub const LISTENER_QUEUE: usize = 64;
@@ -249,6 +250,7 @@ pub fn no_answer(provider: &str) -> axum::response::Response {
 pub async fn respond(
     mut subscription: Subscription,
     provider: &str,
+    tap: &ClientTap,
 ) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
 
@@ -274,5 +276,6 @@ pub async fn respond(
             }
         }
     });
-    Some(head.into_response(crate::proxy::client_body(is_sse, Box::pin(chunks))))
+    let chunks = tap.wrap(head.kind, Box::pin(chunks));
+    Some(head.into_response(crate::proxy::client_body(is_sse, chunks)))
 }

@@ -12,6 +12,8 @@
 //! - [`browser`]: which web-page origins may call; CORS.
 //! - [`limits`]: per-access-key requests and tokens per minute.
 //! - [`tokens`]: prompt and text token estimates (tiktoken).
+//! - [`prices`]: what tokens cost: the built-in price table and `[prices]`.
+//! - [`metrics`]: Prometheus metrics for `GET /metrics`.
 //! - [`routes`]: the HTTP endpoints.
 //! - [`chat_body`]: the one parse of a chat-completions body.
 //! - [`providers`]: the [`providers::Provider`] trait, adapters and model routing.
@@ -26,6 +28,8 @@
 //! - [`env_file`]: editing `.env` in place: quoting, atomic replacement.
 //! - [`keys_cli`]: `llm-bridge keys …`.
 //! - [`request_log`]: the batched, rotated JSON-lines request log.
+//! - [`stats`]: the usage database (one row per chat request, written off the
+//!   request path) and `llm-bridge stats` reports over it.
 //! - [`telemetry`]: the stderr log.
 //! - [`error`]: the request path's error type, rendered as OpenAI errors.
 //!
@@ -55,7 +59,9 @@ pub mod flight;
 pub mod keys_cli;
 pub mod leader;
 pub mod limits;
+pub mod metrics;
 pub mod observe;
+pub mod prices;
 pub mod providers;
 pub mod proxy;
 pub mod reload;
@@ -63,6 +69,7 @@ pub mod replay;
 pub mod request_log;
 pub mod routes;
 pub mod server;
+pub mod stats;
 pub mod telemetry;
 pub mod tokens;
 pub mod upstream;

@@ -21,16 +21,17 @@ async fn main() -> ExitCode {
     let env_file = reload::env_file_path(&process_env);
     let dotenv = dotenvy::from_path(&env_file);
     let cli = Cli::parse();
-    if let Err(error) = &dotenv {
-        if !error.not_found() {
-            let why = reload::env_file_error(&env_file, error);
-            eprintln!("llm-bridge: warning: .env was not loaded: {why}");
-        }
+    if let Err(error) = &dotenv
+        && !error.not_found()
+    {
+        let why = reload::env_file_error(&env_file, error);
+        eprintln!("llm-bridge: warning: .env was not loaded: {why}");
     }
     let outcome = match cli.into_command() {
         Command::Serve(args) => serve(ConfigSource::new(args, process_env, env_file)).await,
         Command::Cache(args) => cache_cli::run(args),
         Command::Keys(args) => llm_bridge::keys_cli::run(args),
+        Command::Stats(args) => llm_bridge::stats::cli::run(args),
     };
     match outcome {
         Ok(code) => code,

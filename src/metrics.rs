@@ -279,12 +279,15 @@ impl Metrics {
                 .get_or_create(&timing)
                 .observe(seconds(ttfb));
         }
+        // Tokens a provider processed: a hit's tokens were not spent again
+        // (they show as cost saved).
         let counts = [
             ("prompt", record.prompt_tokens),
             ("completion", record.completion_tokens),
             ("cached", record.cached_tokens),
         ];
-        for (kind, count) in counts {
+        let spent = record.cache != Some(CacheStatus::Hit);
+        for (kind, count) in counts.into_iter().filter(|_| spent) {
             if let Some(count) = count {
                 self.tokens
                     .get_or_create(&TokenLabels {

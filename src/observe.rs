@@ -21,7 +21,8 @@ use http_body::{Frame, SizeHint};
 
 use crate::app::AppState;
 use crate::error::ErrorCode;
-use crate::request_log::{LogSlot, MAX_LOGGED_BODY_BYTES, Record, RequestLog};
+use crate::request_log::{LogSlot, MAX_LOGGED_BODY_BYTES, Record};
+use crate::usage::record::Finished;
 
 /// Echoed from the client, or generated.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,6 +41,7 @@ pub struct RequestId(pub HeaderValue);
 /// Middleware: see the module docs.
 pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let arrived_ms = chrono::Utc::now().timestamp_millis();
     let request_id = request_id(&request);
     let slot = LogSlot::default();
     let method = request.method().clone();
@@ -62,8 +64,10 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     let error = response.extensions().get::<ErrorCode>().map(|c| c.0);
     let (parts, body) = response.into_parts();
     let observer = Observer {
-        log: state.request_log.clone(),
+        _in_flight: state.metrics.request_started(),
+        state: state.clone(),
         started,
+        arrived_ms,
         first_byte: None,
         bytes: 0,
         body_copy: state.request_log.log_bodies().then(Vec::new),
@@ -128,8 +132,12 @@ impl Outcome {
 }
 
 struct Observer {
-    log: RequestLog,
+    state: AppState,
+    /// Counts the request in flight until its response ends.
+    _in_flight: crate::metrics::InFlightGuard,
     started: Instant,
+    /// When the request arrived, Unix ms (for the usage record).
+    arrived_ms: i64,
     first_byte: Option<Instant>,
     bytes: u64,
     body_copy: Option<Vec<u8>>,
@@ -192,7 +200,18 @@ impl Observer {
                 .as_ref()
                 .map(|b| String::from_utf8_lossy(b).into_owned()),
         };
-        self.log.write(&record);
+        self.state.request_log.write(&record);
+        if entry.metering.chat {
+            let finished = Finished {
+                time_ms: self.arrived_ms,
+                request_id,
+                entry: &entry,
+                status: self.status.as_u16(),
+                ttfb_ms,
+                total_ms,
+            };
+            crate::usage::account::account(&self.state, &finished);
+        }
         // Per-request lines on stderr only at debug level: the request log
         // already has them, and each line costs a wake-up of the writer.
         tracing::debug!(

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::observe::PROVIDER;
 use crate::providers::Provider;
 use crate::upstream::{Answer, StreamFault};
+use crate::usage::stream::ClientTap;
 
 /// Upstream response headers passed to the client. Everything else
 /// (hop-by-hop, `content-length`, cookies, server details) stays behind.
@@ -167,9 +168,10 @@ where
 }
 
 /// The client's response for a committed upstream answer, relayed as it
-/// arrives.
-pub fn relay(answer: Answer) -> Response {
-    let body = client_body(answer.head.is_sse(), answer.body);
+/// arrives through `tap`.
+pub fn relay(answer: Answer, tap: &ClientTap) -> Response {
+    let chunks = tap.wrap(answer.head.kind, answer.body);
+    let body = client_body(answer.head.is_sse(), chunks);
     answer.head.into_response(body)
 }
 

@@ -215,10 +215,10 @@ fn hangups() -> Hangups {
 
 async fn next_hangup(hangups: &mut Hangups) {
     #[cfg(unix)]
-    if let Some(signal) = hangups {
-        if signal.recv().await.is_some() {
-            return;
-        }
+    if let Some(signal) = hangups
+        && signal.recv().await.is_some()
+    {
+        return;
     }
     std::future::pending::<()>().await
 }

@@ -107,18 +107,21 @@ pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
     out
 }
 
+/// Whether an SSE event's data is a usage-only chunk: empty `choices` and a
+/// `usage`, what a provider adds for `stream_options.include_usage`.
+pub fn is_usage_only(data: &str) -> bool {
+    serde_json::from_str::<Value>(data).is_ok_and(|chunk| {
+        chunk.get("usage").is_some_and(|u| !u.is_null())
+            && chunk
+                .get("choices")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+    })
+}
+
 /// The SSE text without events whose `choices` is empty and that carry
 /// `usage`; `None` when there are none (replay the bytes unchanged).
 pub fn without_usage_chunks(sse: &[u8]) -> Option<String> {
-    let is_usage_only = |data: &str| {
-        serde_json::from_str::<Value>(data).is_ok_and(|chunk| {
-            chunk.get("usage").is_some_and(|u| !u.is_null())
-                && chunk
-                    .get("choices")
-                    .and_then(Value::as_array)
-                    .is_some_and(Vec::is_empty)
-        })
-    };
     let events = sse_data(sse);
     if !events.iter().any(|data| is_usage_only(data)) {
         return None;

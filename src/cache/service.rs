@@ -31,6 +31,32 @@ impl SizeIndex {
         self.total += bytes;
     }
 
+    /// Adds a newly stored entry. Close enough to its disk size: body,
+    /// request and ~1 KiB of metadata.
+    fn add_stored(&mut self, entry: &CacheEntry, request_bytes: u64) {
+        if let Some(key) = CacheKey::parse(&entry.meta.key) {
+            let bytes = entry.meta.bytes + request_bytes + 1024;
+            self.add(key, entry.meta.created_ms, bytes);
+        }
+    }
+
+    /// The index, listed from the store on first need.
+    fn built<'a>(
+        slot: &'a mut Option<SizeIndex>,
+        store: &dyn CacheStore,
+    ) -> Result<&'a mut SizeIndex, StoreError> {
+        if slot.is_none() {
+            let mut built = SizeIndex::default();
+            for listed in store.list()? {
+                if let Some(key) = CacheKey::parse(&listed.meta.key) {
+                    built.add(key, listed.meta.created_ms, listed.disk_bytes);
+                }
+            }
+            *slot = Some(built);
+        }
+        Ok(slot.get_or_insert_default())
+    }
+
     fn remove(&mut self, key: &CacheKey) {
         if let Some((created, bytes)) = self.sizes.remove(key) {
             self.by_age.remove(&(created, key.clone()));
@@ -86,8 +112,16 @@ impl Cache {
         let cap = self.settings.max_total_bytes;
         let saved = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             store.put(&entry, &request)?;
-            if let Some(cap) = cap {
-                evict(store.as_ref(), &index, &entry, request.len() as u64, cap)?;
+            match cap {
+                Some(cap) => evict(store.as_ref(), &index, &entry, request.len() as u64, cap)?,
+                // Without a cap the index exists only once `totals` asked
+                // for it; from then on it is kept current.
+                None => {
+                    let mut guard = index.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(index) = guard.as_mut() {
+                        index.add_stored(&entry, request.len() as u64);
+                    }
+                }
             }
             Ok(())
         })
@@ -96,6 +130,32 @@ impl Cache {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "cache entry not stored"),
             Err(error) => tracing::warn!(%error, "cache store task failed"),
+        }
+    }
+
+    /// `(entries, bytes on disk)`, for metrics. The first call lists the
+    /// store; after that the size index answers, kept current by this
+    /// process's stores and evictions (so entries another process removes,
+    /// such as `llm-bridge cache purge`, count until a restart). `None` when
+    /// the store cannot be listed.
+    pub async fn totals(&self) -> Option<(u64, u64)> {
+        let store = Arc::clone(&self.store);
+        let index = Arc::clone(&self.index);
+        // On the blocking pool: the first call reads every entry's metadata,
+        // and a save may hold the lock while it evicts.
+        let counted = tokio::task::spawn_blocking(move || {
+            let mut guard = index.lock().unwrap_or_else(|p| p.into_inner());
+            SizeIndex::built(&mut guard, store.as_ref())
+                .map(|index| (index.sizes.len() as u64, index.total))
+        })
+        .await;
+        match counted {
+            Ok(Ok(totals)) => Some(totals),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cache could not be listed for its totals");
+                None
+            }
+            Err(_) => None,
         }
     }
 
@@ -121,26 +181,8 @@ fn evict(
     cap: u64,
 ) -> Result<(), StoreError> {
     let mut guard = index.lock().unwrap_or_else(|p| p.into_inner());
-    if guard.is_none() {
-        let mut built = SizeIndex::default();
-        for listed in store.list()? {
-            if let Some(key) = CacheKey::parse(&listed.meta.key) {
-                built.add(key, listed.meta.created_ms, listed.disk_bytes);
-            }
-        }
-        *guard = Some(built);
-    }
-    let Some(index) = guard.as_mut() else {
-        return Ok(());
-    };
-    if let Some(key) = CacheKey::parse(&added.meta.key) {
-        // Close enough to the disk size: body, request and ~1 KiB metadata.
-        index.add(
-            key,
-            added.meta.created_ms,
-            added.meta.bytes + request_bytes + 1024,
-        );
-    }
+    let index = SizeIndex::built(&mut guard, store)?;
+    index.add_stored(added, request_bytes);
     while index.total > cap {
         let Some((_, oldest)) = index.by_age.first().cloned() else {
             break;

@@ -12,6 +12,11 @@ pub struct BuiltinProvider {
     pub extra_key_vars: &'static [&'static str],
     /// What `/v1/models` lists unless the config file replaces it.
     pub models: &'static [&'static str],
+    /// Whether it accepts `stream_options.include_usage` (so streamed answers
+    /// can report their tokens). Gemini's compatible endpoint is left out:
+    /// its support is not documented, and an unknown field could fail every
+    /// stream.
+    pub stream_usage: bool,
 }
 
 /// Built-in providers, in the order `/v1/models` and `/health` list them.
@@ -29,12 +34,14 @@ pub const BUILTIN_PROVIDERS: &[BuiltinProvider] = &[
             "o3",
             "o4-mini",
         ],
+        stream_usage: true,
     },
     BuiltinProvider {
         name: "deepseek",
         base_url: "https://api.deepseek.com/v1",
         extra_key_vars: &[],
         models: &["deepseek-chat", "deepseek-reasoner"],
+        stream_usage: true,
     },
     BuiltinProvider {
         name: "openrouter",
@@ -48,18 +55,21 @@ pub const BUILTIN_PROVIDERS: &[BuiltinProvider] = &[
             "deepseek/deepseek-chat",
             "meta-llama/llama-3.3-70b-instruct",
         ],
+        stream_usage: true,
     },
     BuiltinProvider {
         name: "qwen",
         base_url: "https://dashscope.aliyuncs.com/compatible-mode/v1",
         extra_key_vars: &["DASHSCOPE_API_KEY"],
         models: &["qwen-turbo-latest", "qwen-plus", "qwen-max"],
+        stream_usage: true,
     },
     BuiltinProvider {
         name: "gemini",
         base_url: "https://generativelanguage.googleapis.com/v1beta/openai",
         extra_key_vars: &["GOOGLE_API_KEY"],
         models: &["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash"],
+        stream_usage: false,
     },
 ];
 

@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub listen: Option<Spanned<String>>,
     pub cache_dir: Option<PathBuf>,
     pub log_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
     pub default_provider: Option<Spanned<String>>,
     pub proxy: Option<Spanned<String>>,
     pub max_body_bytes: Option<usize>,
@@ -42,9 +43,14 @@ pub struct FileConfig {
     #[serde(default)]
     pub server: super::server::ServerSection,
     #[serde(default)]
+    pub stats: super::stats::StatsSection,
+    #[serde(default)]
     pub aliases: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub providers: BTreeMap<String, Spanned<ProviderSection>>,
+    /// `provider/model` → token prices over the built-in table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Spanned<super::prices::PriceSection>>,
 }
 
 /// `[log]`
@@ -76,6 +82,8 @@ pub struct ProviderSection {
     pub max_concurrent: Option<Spanned<usize>>,
     pub max_queued: Option<usize>,
     pub key_cooldown_secs: Option<Spanned<u64>>,
+    /// Whether it accepts `stream_options.include_usage`.
+    pub stream_usage: Option<bool>,
 }
 
 /// A parsed config file with what is needed to point at its lines.

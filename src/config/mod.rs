@@ -10,10 +10,12 @@ mod builtin;
 mod cache;
 mod file;
 mod limits;
+mod prices;
 mod providers;
 mod resilience;
 mod secret;
 mod server;
+mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -30,6 +32,7 @@ pub use resilience::{
 };
 pub use secret::Secret;
 pub use server::ServerConfig;
+pub use stats::{DEFAULT_DATA_DIR, StatsConfig, resolve_data_dir};
 
 use crate::cli::ServeArgs;
 
@@ -115,6 +118,9 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     pub cache_dir: PathBuf,
     pub cache: CacheConfig,
+    /// Folder of the usage database.
+    pub data_dir: PathBuf,
+    pub stats: StatsConfig,
     pub log: LogConfig,
     /// Keys clients must present; empty means open (loopback only).
     pub access_keys: Vec<AccessKey>,
@@ -133,6 +139,8 @@ pub struct Config {
     /// Web-page origins allowed besides local and desktop-app ones.
     pub cors_origins: Vec<String>,
     pub server: ServerConfig,
+    /// Token prices: the built-in table with `[prices]` over it.
+    pub prices: crate::prices::PriceTable,
 }
 
 impl Config {
@@ -159,6 +167,7 @@ impl Config {
         let aliases = providers::resolve_aliases(&providers, file.as_ref())?;
         let fallbacks = resilience::resolve_fallbacks(&providers, file.as_ref())?;
         let limits = limits::resolve(file.as_ref(), &access_keys)?;
+        let prices = prices::resolve(&providers, file.as_ref())?;
         let default_provider = match (&raw.default_provider, &file) {
             (Some(name), Some(loaded)) => {
                 providers::check_known(&providers, name.get_ref(), || {
@@ -173,6 +182,8 @@ impl Config {
             config_file: file.as_ref().map(|f| f.path.clone()),
             cache_dir: pick(&args.cache_dir, &raw.cache_dir, "llm_cache"),
             cache: cache::resolve(args.cache_mode, file.as_ref())?,
+            data_dir: pick(&args.data_dir, &raw.data_dir, DEFAULT_DATA_DIR),
+            stats: stats::resolve(file.as_ref())?,
             log: LogConfig {
                 dir: pick(&args.log_dir, &raw.log_dir, "logs"),
                 max_file_bytes: positive(
@@ -194,6 +205,7 @@ impl Config {
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             cors_origins: raw.cors_origins.clone(),
             server: server::resolve(file.as_ref())?,
+            prices,
         })
     }
 

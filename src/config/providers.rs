@@ -34,6 +34,9 @@ pub struct ProviderConfig {
     pub concurrency: Option<ConcurrencyLimit>,
     /// How long a key that got 401 or 429 is passed over.
     pub key_cooldown: Duration,
+    /// Whether streamed requests may ask it for usage
+    /// (`stream_options.include_usage`) when the client did not.
+    pub stream_usage: bool,
     /// Whether the config file has a section for it (so it is listed by
     /// `/v1/models` even without a key, e.g. a local Ollama).
     pub declared: bool,
@@ -189,6 +192,9 @@ fn build(
         retry: resilience.retry,
         concurrency: resilience.concurrency,
         key_cooldown: resilience.key_cooldown,
+        stream_usage: raw
+            .and_then(|s| s.stream_usage)
+            .unwrap_or_else(|| builtin.is_some_and(|b| b.stream_usage)),
         declared: section.is_some(),
     })
 }

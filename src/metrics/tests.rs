@@ -62,7 +62,7 @@ fn every_metric_has_help_and_type_and_the_text_ends_with_eof() {
     );
 
     let metrics = Metrics::new();
-    metrics.record(&record(Some("openai"), "gpt-4o", Some(CacheStatus::Hit)));
+    metrics.record(&record(Some("openai"), "gpt-4o", Some(CacheStatus::Miss)));
     metrics.record(&UsageRecord {
         cost_saved_usd: Some(0.1),
         ..record(Some("openai"), "gpt-4o", Some(CacheStatus::Hit))
@@ -142,14 +142,15 @@ fn records_count_requests_timings_tokens_and_cost() {
         r#"llm_bridge_time_to_first_byte_seconds_bucket{le="0.05",provider="openai",cache="MISS"} 1"#,
         r#"llm_bridge_time_to_first_byte_seconds_count{provider="openai",cache="HIT"} 1"#,
         r#"llm_bridge_request_duration_seconds_count{provider="deepseek",cache="BYPASS"} 1"#,
-        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="prompt",estimated="false"} 300"#,
-        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="completion",estimated="false"} 60"#,
+        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="prompt",estimated="false"} 200"#,
+        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="completion",estimated="false"} 40"#,
         r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="cached",estimated="false"} 60"#,
         r#"llm_bridge_cost_usd_total{provider="openai",model="gpt-4o-mini"} 0.5"#,
         r#"llm_bridge_cost_saved_usd_total{provider="openai",model="gpt-4o-mini"} 0.5"#,
     ] {
         assert_has(&lines, line);
     }
+    // A hit's tokens were not spent again: they show only as cost saved.
     // No time to first byte, no tokens and no cost: no series at all.
     let text = lines.join("\n");
     assert!(!text.contains(r#"llm_bridge_time_to_first_byte_seconds_count{provider="deepseek""#));

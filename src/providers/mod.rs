@@ -91,6 +91,10 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// When failed calls are tried again.
     fn retry_policy(&self) -> RetryPolicy;
 
+    /// Whether a stream may be asked for usage it was not asked for by the
+    /// client (`stream_options.include_usage`).
+    fn stream_usage(&self) -> bool;
+
     /// Its cap on concurrent requests, if one is set.
     fn gate(&self) -> Option<&Gate>;
 

@@ -24,6 +24,7 @@ pub struct OpenAiCompatible {
     timeouts: Timeouts,
     retry: RetryPolicy,
     gate: Option<Gate>,
+    stream_usage: bool,
     client: reqwest::Client,
 }
 
@@ -74,6 +75,7 @@ impl OpenAiCompatible {
             timeouts: config.timeouts,
             retry: config.retry,
             gate: config.concurrency.map(Gate::new),
+            stream_usage: config.stream_usage,
             client,
         })
     }
@@ -102,6 +104,10 @@ impl Provider for OpenAiCompatible {
 
     fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    fn stream_usage(&self) -> bool {
+        self.stream_usage
     }
 
     fn gate(&self) -> Option<&Gate> {

@@ -95,21 +95,21 @@ impl Registry {
 
     /// The provider and upstream model for a client's model name.
     pub fn resolve(&self, model: &str) -> Result<Route, AppError> {
-        if let Some((prefix, rest)) = model.split_once('/') {
-            if let Some(provider) = self.by_name.get(prefix) {
-                if rest.is_empty() {
-                    return Err(AppError::ModelNotFound(format!(
-                        "no model named after `{prefix}/`: write provider/model, e.g. {prefix}/{}",
-                        provider.models().first().map_or("MODEL", String::as_str)
-                    )));
-                }
-                return Ok(self.route(provider, rest));
+        if let Some((prefix, rest)) = model.split_once('/')
+            && let Some(provider) = self.by_name.get(prefix)
+        {
+            if rest.is_empty() {
+                return Err(AppError::ModelNotFound(format!(
+                    "no model named after `{prefix}/`: write provider/model, e.g. {prefix}/{}",
+                    provider.models().first().map_or("MODEL", String::as_str)
+                )));
             }
+            return Ok(self.route(provider, rest));
         }
-        if let Some(target) = self.aliases.get(model) {
-            if let Some(provider) = self.by_name.get(&target.provider) {
-                return Ok(self.route(provider, &target.model));
-            }
+        if let Some(target) = self.aliases.get(model)
+            && let Some(provider) = self.by_name.get(&target.provider)
+        {
+            return Ok(self.route(provider, &target.model));
         }
         let by_prefix = BARE_NAME_PREFIXES
             .iter()

@@ -42,6 +42,8 @@ pub struct LogEntry {
     pub cache: Option<&'static str>,
     pub cache_key: Option<String>,
     pub request_body: Option<Bytes>,
+    /// Token use, for the usage record.
+    pub metering: crate::usage::Metering,
 }
 
 /// Shared, per-request [`LogEntry`]. The lock is only ever held for a field

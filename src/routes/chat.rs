@@ -13,7 +13,7 @@ use crate::admission;
 use crate::app::{AppState, Live};
 use crate::auth::Caller;
 use crate::cache::key::{self, KeyContext};
-use crate::cache::{CacheControl, CacheKey};
+use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::chat_body::ChatBody;
 use crate::config::CacheMode;
 use crate::error::AppError;
@@ -25,6 +25,8 @@ use crate::proxy;
 use crate::replay::{self, ReplayForm};
 use crate::request_log::LogSlot;
 use crate::upstream::{self, ANSWERING_MODEL, Plan, Target};
+use crate::usage::Usage;
+use crate::usage::stream::ClientTap;
 
 /// `HIT`, `MISS` or `BYPASS`.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -49,6 +51,8 @@ pub async fn chat_completions(
         if state.request_log.log_bodies() {
             entry.request_body = Some(chat.raw().clone());
         }
+        entry.metering.chat = true;
+        entry.metering.prompt = Some(chat.raw().clone());
     });
 
     let live = state.live();
@@ -71,11 +75,17 @@ pub async fn chat_completions(
             .iter()
             .map(|route| Target {
                 route: route.clone(),
-                body: chat.for_upstream(&route.upstream_model),
+                body: chat.for_upstream(&route.upstream_model, asks_usage(&chat, route)),
             })
             .collect(),
         forwarded: Forwarded::from_client(&headers, caller.passthrough_authorization.clone()),
         started,
+        metrics: Arc::clone(&state.metrics),
+    };
+    let tap = ClientTap {
+        slot: slot.clone(),
+        drop_usage_chunks: chat.stream() && !chat.wants_stream_usage(),
+        gather_text: chat.stream() && !chat.wants_stream_usage() && !asks_usage(&chat, route),
     };
     let ask = Ask {
         state: &state,
@@ -83,6 +93,7 @@ pub async fn chat_completions(
         caller: &caller,
         headers: &headers,
         chat: &chat,
+        tap: &tap,
     };
     let (mut response, status) = match &key {
         Some(key) => answer(&ask, plan, key).await,
@@ -107,10 +118,10 @@ pub async fn chat_completions(
     if let Some(value) = key.and_then(|k| HeaderValue::from_str(k.as_str()).ok()) {
         response_headers.insert(X_CACHE_KEY, value);
     }
-    if !response_headers.contains_key(PROVIDER) {
-        if let Ok(value) = HeaderValue::from_str(route.provider.name()) {
-            response_headers.insert(PROVIDER, value);
-        }
+    if !response_headers.contains_key(PROVIDER)
+        && let Ok(value) = HeaderValue::from_str(route.provider.name())
+    {
+        response_headers.insert(PROVIDER, value);
     }
     Ok(response)
 }
@@ -143,6 +154,14 @@ struct Ask<'a> {
     caller: &'a Caller,
     headers: &'a HeaderMap,
     chat: &'a ChatBody,
+    /// What the client's answer passes through on its way out.
+    tap: &'a ClientTap,
+}
+
+/// Whether to ask the provider for a stream's usage the client did not ask
+/// for (the usage chunk is then kept from the client).
+fn asks_usage(chat: &ChatBody, route: &Route) -> bool {
+    chat.stream() && !chat.wants_stream_usage() && route.provider.stream_usage()
 }
 
 /// Call and relay, without the cache.
@@ -154,7 +173,7 @@ async fn relay(ask: &Ask<'_>, plan: &Plan) -> Response {
     match upstream::call(plan).await {
         Ok(mut answer) => {
             answer.settle_tokens(tokens);
-            proxy::relay(answer)
+            proxy::relay(answer, ask.tap)
         }
         Err(error) => {
             if let Some(tokens) = tokens {
@@ -184,7 +203,11 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
             false => None,
         }
     };
-    let hit = |entry| (replay::replay(entry, replay_form(chat, headers)), "HIT");
+    let hit = |entry: CacheEntry| {
+        let usage = entry.meta.usage.as_ref().and_then(Usage::from_value);
+        ask.tap.slot.update(|e| e.metering.usage = usage);
+        (replay::replay(entry, replay_form(chat, headers)), "HIT")
+    };
     if let Some(entry) = lookup().await {
         return hit(entry);
     }
@@ -208,9 +231,11 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
     for _ in 0..2 {
         match cache.flights.join(&id, cache.settings.max_entry_bytes) {
             Joined::Follower(subscription) => {
-                if let Some(response) = flight::respond(subscription, provider).await {
+                ask.tap.slot.update(|e| e.metering.shared = true);
+                if let Some(response) = flight::respond(subscription, provider, ask.tap).await {
                     return (response, status);
                 }
+                ask.tap.slot.update(|e| e.metering.shared = false);
                 if let Some(entry) = lookup().await {
                     return hit(entry);
                 }
@@ -244,7 +269,7 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
                     tokens,
                     patience,
                 }));
-                let response = flight::respond(subscription, provider).await;
+                let response = flight::respond(subscription, provider, ask.tap).await;
                 return (
                     response.unwrap_or_else(|| flight::no_answer(provider)),
                     status,

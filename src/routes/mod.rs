@@ -4,7 +4,9 @@
 mod body;
 mod chat;
 mod health;
+mod metrics;
 mod models;
+mod stats;
 
 pub use models::model_objects;
 
@@ -17,7 +19,8 @@ use crate::app::AppState;
 use crate::auth::require_access_key;
 use crate::error::AppError;
 
-/// All routes, with access-key checks on the API routes (not `/health`).
+/// All routes, with access-key checks on the API routes and `/metrics`
+/// (which shows model names and spend), not on `/health`.
 pub fn router(state: AppState) -> Router<AppState> {
     let api = Router::new()
         .route("/v1/chat/completions", post(chat::chat_completions))
@@ -26,6 +29,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/models", get(models::list_models))
         .route("/v1/models/{*id}", get(models::retrieve_model))
         .route("/models/{*id}", get(models::retrieve_model))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/stats", get(stats::stats))
         .route_layer(middleware::from_fn_with_state(state, require_access_key));
     Router::new()
         .merge(api)
@@ -36,7 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 async fn unknown_url(method: Method, uri: Uri) -> AppError {
     AppError::NotFound(format!(
-        "unknown URL: {method} {}. Endpoints: POST /v1/chat/completions, GET /v1/models, GET /health",
+        "unknown URL: {method} {}. Endpoints: POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics, GET /api/stats",
         shorten(uri.path())
     ))
 }

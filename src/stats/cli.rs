@@ -41,10 +41,10 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
         }
     };
     print!("{out}");
-    if args.format != StatsFormat::Table {
-        if let Some(note) = &report.note {
-            eprintln!("llm-bridge: {note}");
-        }
+    if args.format != StatsFormat::Table
+        && let Some(note) = &report.note
+    {
+        eprintln!("llm-bridge: {note}");
     }
     Ok(ExitCode::SUCCESS)
 }

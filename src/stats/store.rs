@@ -113,6 +113,8 @@ pub(super) enum Message {
     Record(Box<UsageRecord>),
     /// Sent by the guard so an idle writer wakes at once.
     Stop,
+    /// Write what is queued now, then answer.
+    Flush(mpsc::Sender<()>),
 }
 
 pub(super) struct Shared {
@@ -252,6 +254,17 @@ impl UsageStore {
                 "usage statistics fell behind the disk; records are being dropped ({dropped} so far)"
             );
         }
+    }
+
+    /// Waits (blocking, at most `patience`) until every record queued
+    /// before the call is written, so a report made next includes them.
+    /// Returns whether that happened in time.
+    pub fn flush(&self, patience: Duration) -> bool {
+        let (done, written) = mpsc::channel();
+        if self.shared.sender.try_send(Message::Flush(done)).is_err() {
+            return false;
+        }
+        written.recv_timeout(patience).is_ok()
     }
 
     /// Records dropped because the writer was too far behind.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -30,9 +30,11 @@ impl Writer {
         self.prune();
         let mut next_prune = Instant::now() + self.tuning.prune_interval;
         let mut batch = Vec::with_capacity(self.tuning.batch_max);
+        let mut flushes = Vec::new();
         loop {
-            let stop = self.collect(receiver, &mut batch, next_prune);
+            let stop = self.collect(receiver, &mut batch, next_prune, &mut flushes);
             self.write(&mut batch);
+            answer(&mut flushes);
             if Instant::now() >= next_prune {
                 self.prune();
                 next_prune = Instant::now() + self.tuning.prune_interval;
@@ -43,27 +45,37 @@ impl Writer {
         }
         // `record` refuses new records once `stopping` is set, so this ends.
         while let Ok(message) = receiver.try_recv() {
-            if let Message::Record(record) = message {
-                batch.push(*record);
-                if batch.len() >= self.tuning.batch_max {
-                    self.write(&mut batch);
+            match message {
+                Message::Record(record) => {
+                    batch.push(*record);
+                    if batch.len() >= self.tuning.batch_max {
+                        self.write(&mut batch);
+                    }
                 }
+                Message::Flush(done) => flushes.push(done),
+                Message::Stop => {}
             }
         }
         self.write(&mut batch);
+        answer(&mut flushes);
     }
 
     /// Waits for a first record (until `until` at most), then gathers more
-    /// until the batch is full or the flush interval has passed. Returns
-    /// whether the store is stopping.
+    /// until the batch is full, the flush interval has passed or a flush is
+    /// asked for. Returns whether the store is stopping.
     fn collect(
         &self,
         receiver: &Receiver<Message>,
         batch: &mut Vec<UsageRecord>,
         until: Instant,
+        flushes: &mut Vec<Sender<()>>,
     ) -> bool {
         match receiver.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(Message::Record(record)) => batch.push(*record),
+            Ok(Message::Flush(done)) => {
+                flushes.push(done);
+                return false;
+            }
             Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
             Err(RecvTimeoutError::Timeout) => return false,
         }
@@ -71,6 +83,10 @@ impl Writer {
         while batch.len() < self.tuning.batch_max {
             match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Message::Record(record)) => batch.push(*record),
+                Ok(Message::Flush(done)) => {
+                    flushes.push(done);
+                    break;
+                }
                 Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
                 Err(RecvTimeoutError::Timeout) => break,
             }
@@ -158,4 +174,11 @@ fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Resul
 /// SQLite integers are signed; no token count comes near the limit.
 fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Tells everyone who asked for a flush that what they queued is written.
+fn answer(flushes: &mut Vec<Sender<()>>) {
+    for done in flushes.drain(..) {
+        let _ = done.send(());
+    }
 }

@@ -82,7 +82,7 @@ struct Settlement {
 
 impl Drop for Settlement {
     fn drop(&mut self) {
-        let usage = self.probe.take().and_then(UsageProbe::finish);
+        let usage = self.probe.take().and_then(|p| p.finish().usage);
         if let (Some(reservation), Some(usage)) = (self.reservation.take(), usage) {
             reservation.settle(usage.total());
         }
@@ -120,7 +120,7 @@ impl UpstreamBody {
     /// `None`, a body that is neither JSON nor SSE, reports none).
     pub fn settle_with(&mut self, kind: Option<BodyKind>, reservation: TokenReservation) {
         self.settlement = Some(Settlement {
-            probe: kind.map(UsageProbe::new),
+            probe: kind.map(|kind| UsageProbe::new(kind, false)),
             reservation: Some(reservation),
         });
     }

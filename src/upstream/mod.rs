@@ -15,6 +15,7 @@
 mod body;
 pub mod retry;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -26,6 +27,7 @@ pub use body::{Limits, StreamFault, UpstreamBody};
 
 use crate::error::AppError;
 use crate::limits::TokenReservation;
+use crate::metrics::Metrics;
 use crate::providers::{Forwarded, Route, Slot, UpstreamRequest};
 use crate::proxy::{self, Head};
 use retry::Verdict;
@@ -49,6 +51,8 @@ pub struct Plan {
     pub forwarded: Forwarded,
     /// When the request arrived; total timeouts count from here.
     pub started: Instant,
+    /// Where failures, retries and fallbacks are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// A committed answer.
@@ -96,6 +100,8 @@ pub async fn call(plan: &Plan) -> Result<Answer, AppError> {
                 model = %target.route.label(),
                 "falling back"
             );
+            let from = plan.targets[index - 1].route.label();
+            plan.metrics.fallback(&from, &target.route.label());
         }
         match try_target(plan, target).await {
             Tried::Answer(answer) => return Ok(answer),
@@ -117,6 +123,7 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
     let mut key_switches = 0usize;
     loop {
         let attempt = attempt(plan, target, deadline).await;
+        count_failure(plan, provider.name(), &attempt);
         let (wait, failure) = match attempt {
             Attempt::Answer(answer) => return Tried::Answer(answer),
             Attempt::Refused(error) => {
@@ -175,6 +182,7 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
         // The failed answer's connection is let go before waiting.
         drop(failure);
         retries += 1;
+        plan.metrics.retry(provider.name());
         tracing::info!(
             provider = provider.name(),
             retry = retries,
@@ -183,6 +191,22 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
         );
         tokio::time::sleep_until(retry_at).await;
     }
+}
+
+/// Counts a failed attempt under a fixed, low-cardinality kind.
+fn count_failure(plan: &Plan, provider: &str, attempt: &Attempt) {
+    let kind = match attempt {
+        Attempt::Answer(_) => return,
+        Attempt::Refused(AppError::UpstreamTimeout { .. }) => "timeout",
+        Attempt::Refused(_) => "unreachable",
+        Attempt::Busy(_) => "queue_full",
+        Attempt::Status(answer, _) => match answer.head.status.as_u16() {
+            429 => "status_429",
+            500..=599 => "status_5xx",
+            _ => "status_4xx",
+        },
+    };
+    plan.metrics.upstream_error(provider, kind);
 }
 
 /// Key switches after a 401, on top of the retries: enough to go round a

@@ -1,6 +1,11 @@
 //! One chat request as the usage store, the reports and the metrics see
 //! it, built once when the response body ends.
 
+use axum::body::Bytes;
+
+use super::Usage;
+use crate::request_log::LogEntry;
+
 /// Where the answer came from, as the `x-cache` header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStatus {
@@ -56,4 +61,118 @@ pub struct UsageRecord {
     pub ttfb_ms: Option<f64>,
     /// Time to the end of the response body, ms.
     pub total_ms: f64,
+}
+
+/// What the request path learned about a chat request's token use, kept in
+/// its log slot until the response ends.
+#[derive(Debug, Clone, Default)]
+pub struct Metering {
+    /// The request is a chat completion (only those get a usage record).
+    pub chat: bool,
+    /// Usage the answer reported; for a hit, the stored answer's.
+    pub usage: Option<Usage>,
+    /// The answer's text, gathered when no usage was expected.
+    pub answer_text: Option<String>,
+    /// The request body, for a prompt estimate when no usage comes.
+    pub prompt: Option<Bytes>,
+    /// The answer came from another request's upstream call (single
+    /// flight): it cost nothing more, like a hit.
+    pub shared: bool,
+}
+
+impl Metering {
+    /// Whether building the record needs the tokenizer, which is slow
+    /// enough to be kept off the async threads.
+    pub fn needs_estimate(&self, status: u16) -> bool {
+        self.chat && self.usage.is_none() && (200..300).contains(&status) && self.prompt.is_some()
+    }
+}
+
+/// A finished request, as the request log saw it.
+#[derive(Debug)]
+pub struct Finished<'a> {
+    pub time_ms: i64,
+    pub request_id: &'a str,
+    pub entry: &'a LogEntry,
+    pub status: u16,
+    pub ttfb_ms: Option<f64>,
+    pub total_ms: f64,
+}
+
+impl UsageRecord {
+    /// The record of a finished chat request. Tokens come from the reported
+    /// usage or, for a successful answer without one, a local estimate
+    /// (marked so). `price` gives the cost of a usage for a provider and
+    /// model, `None` when the model has no price.
+    pub fn build(
+        finished: &Finished<'_>,
+        price: impl Fn(&str, &str, &Usage) -> Option<f64>,
+    ) -> Self {
+        let entry = finished.entry;
+        let metering = &entry.metering;
+        let success = (200..300).contains(&finished.status);
+        let (usage, estimated) = match (metering.usage, success) {
+            (Some(usage), true) => (Some(usage), false),
+            (None, true) => (estimate(entry), true),
+            (_, false) => (None, false),
+        };
+        let cache = entry.cache.and_then(|status| match status {
+            "HIT" => Some(CacheStatus::Hit),
+            "MISS" => Some(CacheStatus::Miss),
+            "BYPASS" => Some(CacheStatus::Bypass),
+            _ => None,
+        });
+        let cost = match (&usage, &entry.provider, &entry.upstream_model) {
+            (Some(usage), Some(provider), Some(model)) => price(provider, model, usage),
+            _ => None,
+        };
+        let free = cache == Some(CacheStatus::Hit) || metering.shared;
+        let (cost_usd, cost_saved_usd) = match (free, cost) {
+            (true, saved) => (usage.map(|_| 0.0), saved),
+            (false, cost) => (cost, None),
+        };
+        Self {
+            time_ms: finished.time_ms,
+            request_id: finished.request_id.to_string(),
+            key_name: entry.key_id.clone(),
+            provider: entry.provider.clone(),
+            model_asked: entry.model.clone(),
+            model_answered: entry.upstream_model.clone(),
+            stream: entry.stream.unwrap_or(false),
+            cache,
+            status: finished.status,
+            prompt_tokens: usage.map(|u| u.prompt_tokens),
+            completion_tokens: usage.and_then(|u| {
+                // An estimate without the answer's text has no output count.
+                (!estimated || metering.answer_text.is_some()).then_some(u.completion_tokens)
+            }),
+            cached_tokens: usage.map(|u| u.cached_tokens),
+            estimated: estimated && usage.is_some(),
+            cost_usd,
+            cost_saved_usd,
+            ttfb_ms: finished.ttfb_ms,
+            total_ms: finished.total_ms,
+        }
+    }
+}
+
+/// Local counts for an answer that reported no usage: the prompt from the
+/// request body, the completion from the gathered text.
+fn estimate(entry: &LogEntry) -> Option<Usage> {
+    let metering = &entry.metering;
+    let prompt = metering.prompt.as_ref()?;
+    let model = entry
+        .upstream_model
+        .as_deref()
+        .or(entry.model.as_deref())
+        .unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_slice(prompt).ok()?;
+    Some(Usage {
+        prompt_tokens: crate::tokens::estimate_prompt_tokens(model, &body),
+        completion_tokens: metering
+            .answer_text
+            .as_deref()
+            .map_or(0, |text| crate::tokens::count_text_tokens(model, text)),
+        cached_tokens: 0,
+    })
 }

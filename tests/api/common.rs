@@ -53,6 +53,8 @@ pub struct Setup {
     pub cache_dir: Option<PathBuf>,
     /// The clock rate limits run on (default: the system's).
     pub limit_clock: Option<LimitClock>,
+    /// Data folder (default: a fresh one in the gateway's temp folder).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Setup {
@@ -103,6 +105,11 @@ impl Setup {
                     .unwrap_or_else(|| dirs.path().join("llm_cache")),
             ),
             log_dir: Some(dirs.path().join("logs")),
+            data_dir: Some(
+                self.data_dir
+                    .clone()
+                    .unwrap_or_else(|| dirs.path().join("data")),
+            ),
             ..ServeArgs::default()
         };
         let file = self
@@ -119,6 +126,7 @@ impl Setup {
         let (request_log, guard) = RequestLog::open(&config.log).unwrap();
         let log_dir = config.log.dir.clone();
         let cache_dir = config.cache_dir.clone();
+        let data_dir = config.data_dir.clone();
         let clock = self.limit_clock.unwrap_or_else(LimitClock::system);
         let state = AppState::with_limit_clock(config, request_log, clock).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -132,6 +140,7 @@ impl Setup {
             client: reqwest::Client::new(),
             log_dir,
             cache_dir,
+            data_dir,
             stop: Some(stop),
             task: Some(task),
             guard: Some(guard),
@@ -146,6 +155,8 @@ pub struct Gateway {
     pub client: reqwest::Client,
     log_dir: PathBuf,
     pub cache_dir: PathBuf,
+    /// Where the usage database is.
+    pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     guard: Option<FlushGuard>,

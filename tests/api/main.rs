@@ -25,4 +25,6 @@ mod routing;
 mod sdk;
 mod security;
 mod server_limits;
+mod stats_cli;
 mod streaming;
+mod usage;

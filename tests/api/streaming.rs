@@ -83,7 +83,11 @@ async fn a_cut_stream_ends_with_an_error_event_and_no_done() {
 #[tokio::test]
 async fn an_error_event_after_half_an_event_starts_on_its_own_line() {
     let mock = MockUpstream::start().await;
-    mock.push_reply(Reply::CutSse(vec!["data: {\"id\":\"half".into()]));
+    // Half of a content event (one that has shown its choices: the start of
+    // an event that could still be a usage-only chunk is held until it can
+    // be told apart).
+    let half = "data: {\"id\":\"half\",\"choices\":[{\"index\":0";
+    mock.push_reply(Reply::CutSse(vec![half.into()]));
     let gateway = Setup::on(&mock).start().await;
     let mut response = gateway.chat(&chat_body("gpt-4.1", true)).await;
     let mut seen = String::new();
@@ -96,7 +100,7 @@ async fn an_error_event_after_half_an_event_starts_on_its_own_line() {
         seen.push_str(std::str::from_utf8(&chunk).unwrap());
     }
     assert!(
-        seen.starts_with("data: {\"id\":\"half\n\ndata: {\"error\""),
+        seen.starts_with(&format!("{half}\n\ndata: {{\"error\"")),
         "{seen}"
     );
 }

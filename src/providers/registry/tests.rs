@@ -32,6 +32,9 @@ impl Provider for Named {
     fn gate(&self) -> Option<&Gate> {
         None
     }
+    fn stream_usage(&self) -> bool {
+        false
+    }
     fn key_failed(&self, _: usize) -> bool {
         false
     }

@@ -1,0 +1,54 @@
+//! `GET /api/stats?since=&until=&by=`: the `llm-bridge stats` report as
+//! JSON, behind the access keys when they are set. Records queued by the
+//! usage store are written first (waiting briefly), so a request that just
+//! ended is in the report.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::stats::{StatsQuery, StatsReport, report};
+
+/// Longest wait for queued records to be written before reporting without
+/// them (a stuck disk must not hang the endpoint).
+const FLUSH_PATIENCE: Duration = Duration::from_secs(2);
+
+pub async fn stats(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<StatsReport>, AppError> {
+    let param = |name: &str| params.get(name).map(String::as_str);
+    let query = StatsQuery::from_params(param("since"), param("until"), param("by")).map_err(
+        |message| AppError::InvalidField {
+            param: which_param(&message),
+            message,
+        },
+    )?;
+    let Some(store) = state.usage_store().cloned() else {
+        return Err(AppError::StatsUnavailable(
+            "the usage database could not be opened at start-up (the log says why)".into(),
+        ));
+    };
+    let dir = state.config.data_dir.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        store.flush(FLUSH_PATIENCE);
+        report(&dir, &query)
+    })
+    .await
+    .map_err(|_| AppError::StatsUnavailable("the report was interrupted".into()))?
+    .map_err(|error| AppError::StatsUnavailable(error.to_string()))?;
+    Ok(Json(report))
+}
+
+/// The parameter an error message from [`StatsQuery::from_params`] names.
+fn which_param(message: &str) -> &'static str {
+    match message.split(':').next() {
+        Some("since") => "since",
+        Some("until") => "until",
+        _ => "by",
+    }
+}
