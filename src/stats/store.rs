@@ -18,10 +18,10 @@
 //! still queued, waiting at most [`SHUTDOWN_LIMIT`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::thread::{self, JoinHandle};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -121,6 +121,8 @@ pub(super) struct Shared {
     sender: SyncSender<Message>,
     pub(super) path: PathBuf,
     pub(super) stopping: AtomicBool,
+    /// The writer thread, to wake it for a flush or the stop.
+    writer: OnceLock<Thread>,
     dropped: AtomicU64,
     pub(super) written: AtomicU64,
     pub(super) failed: AtomicU64,
@@ -183,6 +185,7 @@ impl UsageStore {
             sender,
             path,
             stopping: AtomicBool::new(false),
+            writer: OnceLock::new(),
             dropped: AtomicU64::new(0),
             written: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -204,6 +207,7 @@ impl UsageStore {
                 let _ = finished_tx.send(());
             })
             .map_err(StatsError::Thread)?;
+        let _ = shared.writer.set(thread.thread().clone());
         Ok((
             Self {
                 shared: Arc::clone(&shared),
@@ -264,6 +268,7 @@ impl UsageStore {
         if self.shared.sender.try_send(Message::Flush(done)).is_err() {
             return false;
         }
+        self.shared.wake_writer();
         written.recv_timeout(patience).is_ok()
     }
 
@@ -288,12 +293,21 @@ impl UsageStore {
     }
 }
 
+impl Shared {
+    fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+    }
+}
+
 impl Drop for StoreGuard {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::Release);
         // A full channel means the writer is busy and will see `stopping`
         // after its current batch.
         let _ = self.shared.sender.try_send(Message::Stop);
+        self.shared.wake_writer();
         match self.finished.recv_timeout(SHUTDOWN_LIMIT) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => {
                 if let Some(thread) = self.thread.take() {

@@ -24,17 +24,10 @@ fn record(time_ms: i64, key: Option<&str>, provider: &str, model: &str) -> Usage
         provider: Some(provider.to_string()),
         model_asked: Some(model.to_string()),
         model_answered: Some(model.to_string()),
-        stream: false,
         cache: Some(CacheStatus::Miss),
         status: 200,
-        prompt_tokens: None,
-        completion_tokens: None,
-        cached_tokens: None,
-        estimated: false,
-        cost_usd: None,
-        cost_saved_usd: None,
-        ttfb_ms: None,
         total_ms: 1.0,
+        ..UsageRecord::default()
     }
 }
 

@@ -27,7 +27,7 @@ impl CacheStatus {
 
 /// One chat request. Token and cost fields are `None` when unknown (an
 /// error, no usage and nothing to estimate from, a model without a price).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageRecord {
     /// When the request arrived, Unix milliseconds.
     pub time_ms: i64,

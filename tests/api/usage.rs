@@ -319,16 +319,7 @@ async fn api_stats_filters_and_needs_the_access_key() {
         .unwrap();
     expect_error(no_key, 401, "invalid_api_key").await;
 
-    let by_key: Value = gateway
-        .client
-        .get(gateway.url("/api/stats?by=key&since=1d"))
-        .bearer_auth("key-a")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_key: Value = api_stats(&gateway, "/api/stats?by=key&since=1d").await;
     assert_eq!(by_key["total"]["requests"], 3, "{by_key}");
     let bob = by_key["rows"]
         .as_array()
@@ -338,16 +329,7 @@ async fn api_stats_filters_and_needs_the_access_key() {
         .unwrap();
     assert_eq!(bob["requests"], 2);
 
-    let future: Value = gateway
-        .client
-        .get(gateway.url("/api/stats?since=2999-01-01"))
-        .bearer_auth("key-a")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let future: Value = api_stats(&gateway, "/api/stats?since=2999-01-01").await;
     assert_eq!(future["total"]["requests"], 0);
 
     let bad = gateway
@@ -400,6 +382,16 @@ async fn metrics_show_requests_tokens_cost_and_cache() {
     assert!(value("llm_bridge_cost_usd_total{provider=\"openai\",model=\"gpt-4.1\"}") > 0.0);
     assert_eq!(value("llm_bridge_cache_entries"), 1.0);
     assert!(text.contains("llm_bridge_request_duration_seconds_bucket"));
+}
+
+/// `GET path` with alice's key, as JSON.
+async fn api_stats(gateway: &Gateway, path: &str) -> Value {
+    let response = gateway
+        .client
+        .get(gateway.url(path))
+        .bearer_auth("key-a")
+        .send();
+    response.await.unwrap().json().await.unwrap()
 }
 
 /// Scrapes `/metrics` until it mentions `needle` (records are counted when
