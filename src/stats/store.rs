@@ -5,9 +5,9 @@
 //! on the request path or the async runtime. A request hands its record to
 //! [`UsageStore::record`], which only tries to put it in a channel; a full
 //! channel drops the record and counts it rather than making a response
-//! wait. One writer thread gathers records into batches (up to
-//! [`BATCH_MAX`] records or [`FLUSH_INTERVAL`] after the first) and writes
-//! each batch in one transaction with one cached prepared statement, so a
+//! wait. One writer thread wakes every [`FLUSH_INTERVAL`] (or
+//! when unparked for a flush or the stop), takes what has queued and writes
+//! it in batches of up to [`BATCH_MAX`], each in one transaction with one cached prepared statement, so a
 //! commit is paid per batch, not per request.
 //!
 //! The writer never stops on an error: a batch that cannot be written (disk
