@@ -57,9 +57,14 @@ fn time(ms: Option<i64>, otherwise: &str) -> String {
         )
 }
 
-/// `$12.3456`, or `?` when unknown.
+/// `$12.3456`, or `?` when unknown. Amounts under a cent get six
+/// decimals, so a day of cheap-model requests does not show as `$0.0000`.
 fn cost(value: Option<f64>) -> String {
-    value.map_or_else(|| "?".to_string(), |v| format!("${v:.4}"))
+    match value {
+        None => "?".to_string(),
+        Some(v) if v != 0.0 && v.abs() < 0.01 => format!("${v:.6}"),
+        Some(v) => format!("${v:.4}"),
+    }
 }
 
 fn millis(value: Option<f64>) -> String {
