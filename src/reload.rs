@@ -12,7 +12,8 @@
 //! What a reload changes: provider keys, URLs, timeouts, retries, caps,
 //! aliases, fallbacks, access keys, rate limits, allowed origins. What needs
 //! a restart (a warning names it when it changed): the listen address, the
-//! cache and log folders and settings, `[server]` and `max_body_bytes`.
+//! cache, log and data folders and settings, `[server]`, `[stats]` and
+//! `max_body_bytes`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -172,21 +173,20 @@ fn warn_about_restart_only(running: &Config, next: &Config) {
     if running.listen != next.listen {
         changed.push("listen");
     }
-    if running.cache_dir != next.cache_dir || running.log.dir != next.log.dir {
-        changed.push("cache_dir/log_dir");
+    if running.cache_dir != next.cache_dir || running.data_dir != next.data_dir {
+        changed.push("cache_dir/data_dir");
     }
-    // None of these hold secrets, so their debug forms are safe to compare.
-    if format!("{:?}", running.cache) != format!("{:?}", next.cache) {
+    if running.cache != next.cache {
         changed.push("[cache]");
     }
-    if format!("{:?}", (&running.log.max_file_bytes, running.log.max_files))
-        != format!("{:?}", (&next.log.max_file_bytes, next.log.max_files))
-        || running.log.log_bodies != next.log.log_bodies
-    {
-        changed.push("[log]");
+    if running.log != next.log {
+        changed.push("log_dir/[log]");
     }
-    if format!("{:?}", running.server) != format!("{:?}", next.server) {
+    if running.server != next.server {
         changed.push("[server]");
+    }
+    if running.stats != next.stats {
+        changed.push("[stats]");
     }
     if running.max_body_bytes != next.max_body_bytes {
         changed.push("max_body_bytes");

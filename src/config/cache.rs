@@ -80,7 +80,7 @@ pub struct CacheSection {
 }
 
 /// Validated cache settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     pub mode: CacheMode,
     /// Body fields left out of the key.

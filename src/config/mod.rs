@@ -101,7 +101,7 @@ pub enum ConfigError {
 }
 
 /// Request-log settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     pub dir: PathBuf,
     pub max_file_bytes: u64,
