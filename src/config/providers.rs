@@ -199,7 +199,8 @@ fn build(
     })
 }
 
-fn locate<T>(file: Option<&LoadedFile>, value: &Spanned<T>, field: &str) -> String {
+/// `file:line: field` for a value, or just the field without a file.
+pub(super) fn locate<T>(file: Option<&LoadedFile>, value: &Spanned<T>, field: &str) -> String {
     file.map_or_else(|| field.to_string(), |f| f.locate(value, field))
 }
 

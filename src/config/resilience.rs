@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::file::{LoadedFile, ProviderSection};
-use super::providers::{ModelTarget, ProviderConfig, check_known, parse_target};
+use super::providers::{ModelTarget, ProviderConfig, check_known, locate, parse_target};
 use super::{ConfigError, FileConfig};
 
 /// Connect timeout: long enough for a slow TLS handshake through a proxy.
@@ -265,8 +265,4 @@ fn nonzero_secs(
         }),
         secs => Ok(Duration::from_secs(secs)),
     }
-}
-
-fn locate<T>(file: Option<&LoadedFile>, value: &Spanned<T>, field: &str) -> String {
-    file.map_or_else(|| field.to_string(), |f| f.locate(value, field))
 }

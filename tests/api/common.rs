@@ -168,6 +168,12 @@ impl Gateway {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET path`, read as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// A POST to `/v1/chat/completions`, to add headers and a body to.
     pub fn chat_request(&self) -> reqwest::RequestBuilder {
         self.client.post(self.url("/v1/chat/completions"))

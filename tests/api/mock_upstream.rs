@@ -210,6 +210,14 @@ impl MockUpstream {
         self.state.recorded.lock().unwrap().clone()
     }
 
+    /// The `authorization` header of every request so far.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.recorded()
+            .iter()
+            .map(|r| r.header("authorization").unwrap_or_default())
+            .collect()
+    }
+
     /// The only request so far.
     pub fn single(&self) -> Recorded {
         let recorded = self.recorded();

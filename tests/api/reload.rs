@@ -29,11 +29,7 @@ async fn keys_set_reaches_the_running_server_and_spares_requests_in_flight() {
     );
     let response = binary.chat(&ask("after the change"), None).await;
     assert_eq!(response.status(), 200);
-    let keys: Vec<String> = mock
-        .recorded()
-        .iter()
-        .map(|r| r.header("authorization").unwrap())
-        .collect();
+    let keys = mock.authorizations();
     assert_eq!(keys, ["Bearer sk-test", "Bearer sk-rotated"]);
 }
 

@@ -251,11 +251,7 @@ async fn a_refused_key_is_swapped_for_the_next_and_cools_down() {
         .chat(&json!({"model": "deepseek-chat", "messages": [{"role": "user", "content": "more"}]}))
         .await;
     assert_eq!(again.status(), 200);
-    let keys: Vec<String> = mock
-        .recorded()
-        .iter()
-        .map(|r| r.header("authorization").unwrap())
-        .collect();
+    let keys = mock.authorizations();
     assert_eq!(
         keys,
         ["Bearer sk-first", "Bearer sk-second", "Bearer sk-second"],
@@ -275,11 +271,7 @@ async fn keys_take_turns() {
         let response = gateway.chat(&chat_body("deepseek-chat", false)).await;
         assert_eq!(response.status(), 200);
     }
-    let keys: Vec<String> = mock
-        .recorded()
-        .iter()
-        .map(|r| r.header("authorization").unwrap())
-        .collect();
+    let keys = mock.authorizations();
     assert_eq!(
         keys,
         ["Bearer sk-a", "Bearer sk-b", "Bearer sk-a", "Bearer sk-b"]
@@ -390,15 +382,7 @@ async fn the_concurrency_cap_queues_then_refuses() {
 async fn wait_for_queue(gateway: &Gateway, count: u64) {
     tokio::time::timeout(PATIENCE, async {
         loop {
-            let health: serde_json::Value = gateway
-                .client
-                .get(gateway.url("/health"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let health: serde_json::Value = gateway.get_json("/health").await;
             let deepseek = health["providers"]
                 .as_array()
                 .unwrap()

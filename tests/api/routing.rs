@@ -192,15 +192,7 @@ async fn paths_without_v1_are_served_too() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let models: Value = gateway
-        .client
-        .get(gateway.url("/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = gateway.get_json("/models").await;
     assert_eq!(models["object"], "list");
     assert_eq!(mock.hits(), 1);
 }

@@ -154,15 +154,7 @@ async fn no_key_shows_up_in_errors_health_or_logs() {
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.unwrap());
     }
-    let health: Value = gateway
-        .client
-        .get(gateway.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = gateway.get_json("/health").await;
     seen.push_str(&health.to_string());
     seen.push_str(&gateway.stop_and_read_log().await);
     for secret in [access, "sk-leak-a", "sk-leak-b"] {
