@@ -70,12 +70,16 @@ pub async fn chat_completions(
     };
     slot.update(|entry| entry.cache_key = key.as_ref().map(CacheKey::to_string));
 
+    // A stream whose client did not ask for usage: providers that can be
+    // asked for it are, and the extra chunk is kept from the client.
+    let usage_unasked = chat.stream() && !chat.wants_stream_usage();
+    let asks_usage = |route: &Route| usage_unasked && route.provider.stream_usage();
     let plan = Plan {
         targets: routes
             .iter()
             .map(|route| Target {
                 route: route.clone(),
-                body: chat.for_upstream(&route.upstream_model, asks_usage(&chat, route)),
+                body: chat.for_upstream(&route.upstream_model, asks_usage(route)),
             })
             .collect(),
         forwarded: Forwarded::from_client(&headers, caller.passthrough_authorization.clone()),
@@ -84,8 +88,8 @@ pub async fn chat_completions(
     };
     let tap = ClientTap {
         slot: slot.clone(),
-        drop_usage_chunks: chat.stream() && !chat.wants_stream_usage(),
-        gather_text: chat.stream() && !chat.wants_stream_usage() && !asks_usage(&chat, route),
+        drop_usage_chunks: usage_unasked,
+        gather_text: usage_unasked && !asks_usage(route),
     };
     let ask = Ask {
         state: &state,
@@ -156,12 +160,6 @@ struct Ask<'a> {
     chat: &'a ChatBody,
     /// What the client's answer passes through on its way out.
     tap: &'a ClientTap,
-}
-
-/// Whether to ask the provider for a stream's usage the client did not ask
-/// for (the usage chunk is then kept from the client).
-fn asks_usage(chat: &ChatBody, route: &Route) -> bool {
-    chat.stream() && !chat.wants_stream_usage() && route.provider.stream_usage()
 }
 
 /// Call and relay, without the cache.
