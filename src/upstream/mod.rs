@@ -126,10 +126,7 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
         count_failure(plan, provider.name(), &attempt);
         let (wait, failure) = match attempt {
             Attempt::Answer(answer) => return Tried::Answer(answer),
-            Attempt::Refused(error) => {
-                let wait = retry::backoff(&policy, retries);
-                (Some(wait), Tried::Failed(error))
-            }
+            Attempt::Refused(error) => (retry::backoff(&policy, retries), Tried::Failed(error)),
             Attempt::Busy(error) => return Tried::Failed(error),
             Attempt::Status(answer, key) => {
                 let status = answer.head.status;
@@ -159,19 +156,13 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
                                 return Tried::FailedWith(answer);
                             }
                             // A throttled key is swapped for a fresh one at once.
-                            _ if switched => (Some(Duration::ZERO), Tried::FailedWith(answer)),
-                            Some(asked) => (Some(asked), Tried::FailedWith(answer)),
-                            None => (
-                                Some(retry::backoff(&policy, retries)),
-                                Tried::FailedWith(answer),
-                            ),
+                            _ if switched => (Duration::ZERO, Tried::FailedWith(answer)),
+                            Some(asked) => (asked, Tried::FailedWith(answer)),
+                            None => (retry::backoff(&policy, retries), Tried::FailedWith(answer)),
                         }
                     }
                 }
             }
-        };
-        let Some(wait) = wait else {
-            return failure;
         };
         let retry_at = Instant::now() + wait;
         let out_of_time =
