@@ -11,12 +11,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 
-use crate::cache::convert::{chunks_to_completion, completion_to_chunks, without_usage_chunks};
+use crate::cache::convert::{chunks_to_completion, completion_to_chunks};
 use crate::cache::entry::now_ms;
 use crate::cache::{BodyKind, CacheEntry, ChunkTiming};
 use crate::observe::PROVIDER;
 use crate::proxy::mark_event_stream;
-use crate::upstream::ANSWERING_MODEL;
+use crate::upstream::{ANSWERING_MODEL, StreamFault};
+use crate::usage::stream::{UsageFilter, without_usage_events};
 
 /// How the client wants the hit.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +31,8 @@ pub struct ReplayForm {
 }
 
 /// The response for a hit. A stored stream's usage-only chunk goes only to
-/// clients that asked for usage; replaying without it is never paced (the
-/// recorded chunk boundaries no longer apply).
+/// clients that asked for usage; a paced replay without it keeps every other
+/// chunk's timing (the usage chunk's own moment is skipped).
 pub fn replay(entry: CacheEntry, form: ReplayForm) -> Response {
     let meta = &entry.meta;
     let mut headers = HeaderMap::with_capacity(8);
@@ -50,15 +51,14 @@ pub fn replay(entry: CacheEntry, form: ReplayForm) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/event-stream"),
             );
-            let trimmed = (!form.include_usage)
-                .then(|| without_usage_chunks(&entry.body))
-                .flatten();
-            match trimmed {
-                Some(text) => Body::from(text),
-                None if form.paced && fits(&meta.chunks, entry.body.len()) => {
-                    paced_body(entry.body.clone(), meta.chunks.clone())
+            let paced = form.paced && fits(&meta.chunks, entry.body.len());
+            match (paced, form.include_usage) {
+                (true, true) => Body::from_stream(paced_chunks(&entry.body, &meta.chunks)),
+                (true, false) => {
+                    Body::from_stream(UsageFilter::new(paced_chunks(&entry.body, &meta.chunks)))
                 }
-                None => Body::from(entry.body.clone()),
+                (false, true) => Body::from(entry.body.clone()),
+                (false, false) => Body::from(without_usage_events(&entry.body)),
             }
         }
         (BodyKind::Json, false) => {
@@ -98,7 +98,10 @@ fn fits(chunks: &[ChunkTiming], len: usize) -> bool {
 
 /// The body cut at the recorded chunk boundaries, each chunk sent at its
 /// recorded offset from the start.
-fn paced_body(body: Bytes, chunks: Vec<ChunkTiming>) -> Body {
+fn paced_chunks(
+    body: &Bytes,
+    chunks: &[ChunkTiming],
+) -> futures::stream::BoxStream<'static, Result<Bytes, StreamFault>> {
     let start = tokio::time::Instant::now();
     let mut position = 0usize;
     let pieces: Vec<(Duration, Bytes)> = chunks
@@ -110,9 +113,10 @@ fn paced_body(body: Bytes, chunks: Vec<ChunkTiming>) -> Body {
             (Duration::from_millis(chunk.offset_ms), piece)
         })
         .collect();
-    let stream = futures::stream::iter(pieces).then(move |(offset, piece)| async move {
-        tokio::time::sleep_until(start + offset).await;
-        Ok::<_, std::convert::Infallible>(piece)
-    });
-    Body::from_stream(stream)
+    futures::stream::iter(pieces)
+        .then(move |(offset, piece)| async move {
+            tokio::time::sleep_until(start + offset).await;
+            Ok(piece)
+        })
+        .boxed()
 }

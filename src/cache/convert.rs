@@ -5,9 +5,6 @@
 //!   events (role, content, reasoning, tool calls, finish reason, then, when
 //!   the client asked with `stream_options.include_usage`, a usage chunk with
 //!   empty `choices`, as OpenAI sends it), ending with `data: [DONE]`.
-//! - [`without_usage_chunks`]: a stored stream without its usage-only chunks,
-//!   for a client that did not ask for them (many clients index
-//!   `choices[0]` and would fail on an empty `choices`).
 //! - [`chunks_to_completion`]: a stream assembled into one `chat.completion`:
 //!   content and reasoning concatenated, tool-call deltas merged by index,
 //!   the last finish reason, the usage.
@@ -117,22 +114,6 @@ pub fn is_usage_only(data: &str) -> bool {
                 .and_then(Value::as_array)
                 .is_some_and(Vec::is_empty)
     })
-}
-
-/// The SSE text without events whose `choices` is empty and that carry
-/// `usage`; `None` when there are none (replay the bytes unchanged).
-pub fn without_usage_chunks(sse: &[u8]) -> Option<String> {
-    let events = sse_data(sse);
-    if !events.iter().any(|data| is_usage_only(data)) {
-        return None;
-    }
-    Some(
-        events
-            .iter()
-            .filter(|data| !is_usage_only(data))
-            .map(|data| format!("data: {data}\n\n"))
-            .collect(),
-    )
 }
 
 /// One choice being assembled.
@@ -310,8 +291,8 @@ mod tests {
         let plain = completion_to_chunks(&completion, false);
         assert!(!plain.contains("\"usage\""));
         let with_usage = completion_to_chunks(&completion, true);
-        assert_eq!(without_usage_chunks(with_usage.as_bytes()).unwrap(), plain);
-        assert!(without_usage_chunks(plain.as_bytes()).is_none());
+        assert!(with_usage.contains("\"usage\""));
+        assert!(with_usage.starts_with(&plain[..plain.len() - "data: [DONE]\n\n".len()]));
     }
 
     #[test]

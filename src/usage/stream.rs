@@ -168,6 +168,18 @@ impl<S: Stream<Item = Chunk> + Unpin> Stream for UsageFilter<S> {
     }
 }
 
+/// A whole stored stream without its usage-only events (the same rule as
+/// [`UsageFilter`], so a replay and a live answer agree); every other byte
+/// is kept as it was.
+pub fn without_usage_events(sse: &Bytes) -> Bytes {
+    let mut filter = UsageFilter::new(futures::stream::empty::<Chunk>());
+    let kept = UsageFilter::filter(&mut filter, sse);
+    match filter.unsent() {
+        Some(rest) => Bytes::from([kept.as_ref(), rest.as_ref()].concat()),
+        None => kept,
+    }
+}
+
 fn event_ends(chunk: &[u8]) -> bool {
     chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n")
 }
@@ -266,6 +278,17 @@ mod tests {
         let out: Vec<Chunk> = UsageFilter::new(stream).collect().await;
         assert_eq!(out[0].as_ref().unwrap(), &b"data: {\"id\":\"half"[..]);
         assert_eq!(out[1], Err(StreamFault::Broken));
+    }
+
+    #[test]
+    fn a_stored_stream_loses_only_its_usage_events() {
+        let with_usage = Bytes::from([CONTENT, FINISH, USAGE, DONE].concat());
+        assert_eq!(
+            without_usage_events(&with_usage),
+            [CONTENT, FINISH, DONE].concat().as_bytes()
+        );
+        let plain = Bytes::from([CONTENT, DONE].concat());
+        assert_eq!(without_usage_events(&plain), plain);
     }
 
     #[tokio::test]

@@ -305,3 +305,69 @@ async fn paced_replay_keeps_the_recorded_timing() {
     assert_eq!(read_text(immediate).await, recorded);
     assert_eq!(mock.hits(), 1);
 }
+
+/// A stream as OpenAI sends it when asked for usage: the usage in a chunk
+/// of its own, with empty `choices`, before `[DONE]`.
+fn stream_with_usage_chunk(model: &str, pieces: &[&str]) -> Vec<String> {
+    let mut events = sse_answer(model, pieces);
+    let done = events.pop().unwrap();
+    let finish = events.pop().unwrap();
+    let mut finish: Value = serde_json::from_str(finish.strip_prefix("data: ").unwrap()).unwrap();
+    let usage = finish["usage"].take();
+    events.push(sse_event(&finish));
+    events.push(sse_event(&json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        "model": model, "choices": [], "usage": usage,
+    })));
+    events.push(done);
+    events
+}
+
+#[tokio::test]
+async fn paced_replay_keeps_its_pace_without_the_usage_chunk() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = MockOptions {
+        chunk_delay: std::time::Duration::from_millis(40),
+        ..MockOptions::default()
+    };
+    let mock = MockUpstream::start_with(listener, options).await;
+    let events = stream_with_usage_chunk("gpt-4.1", &["one ", "two ", "three"]);
+    mock.push_reply(Reply::Sse(events.clone()));
+    let gateway = Setup::on(&mock).start().await;
+    let body = chat_body("gpt-4.1", true);
+    let live = read_text(gateway.chat(&body).await).await;
+    let usage_event = &events[events.len() - 2];
+    assert!(
+        !live.contains(usage_event.as_str()),
+        "the client did not ask"
+    );
+    assert_eq!(live, events.concat().replace(usage_event.as_str(), ""));
+
+    let started = Instant::now();
+    let mut paced = gateway
+        .chat_request()
+        .header("x-cache-replay", "paced")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache_status(&paced).0, "HIT");
+    let mut pieces = Vec::new();
+    while let Some(chunk) = paced.chunk().await.unwrap() {
+        pieces.push((
+            started.elapsed(),
+            String::from_utf8(chunk.to_vec()).unwrap(),
+        ));
+    }
+    let text: String = pieces.iter().map(|(_, piece)| piece.as_str()).collect();
+    assert_eq!(
+        text, live,
+        "the same stream, the usage chunk still left out"
+    );
+    assert!(pieces.len() >= 5, "sent chunk by chunk: {pieces:?}");
+    // Seven events, each recorded 40 ms after the one before: the last
+    // piece cannot leave before the content and finish chunks' offsets.
+    let (last_at, _) = pieces.last().unwrap();
+    assert!(last_at.as_millis() >= 160, "paced: {pieces:?}");
+    assert_eq!(mock.hits(), 1);
+}
