@@ -26,6 +26,16 @@ pub struct ChatBody {
     fields: Vec<(String, Box<RawValue>)>,
     model: String,
     stream: bool,
+    /// `stream_options.include_usage`.
+    include_usage: bool,
+}
+
+/// `stream_options` as far as the gateway reads it; other members pass
+/// through untouched.
+#[derive(serde::Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
 }
 
 impl ChatBody {
@@ -56,11 +66,24 @@ impl ChatBody {
             Some("true") => true,
             Some(_) => return Err(invalid("stream", "`stream` must be true or false")),
         };
+        let include_usage = match field("stream_options") {
+            None | Some("null") => false,
+            Some(v) => serde_json::from_str::<StreamOptions>(v)
+                .map_err(|_| {
+                    invalid(
+                        "stream_options",
+                        "`stream_options` must be an object such as {\"include_usage\": true}",
+                    )
+                })?
+                .include_usage
+                .unwrap_or(false),
+        };
         Ok(Self {
             raw,
             fields,
             model,
             stream,
+            include_usage,
         })
     }
 
@@ -77,16 +100,7 @@ impl ChatBody {
     /// Whether a streaming client asked for the usage chunk
     /// (`stream_options.include_usage`).
     pub fn wants_stream_usage(&self) -> bool {
-        #[derive(serde::Deserialize)]
-        struct StreamOptions {
-            #[serde(default)]
-            include_usage: bool,
-        }
-        self.fields
-            .iter()
-            .find(|(k, _)| k == "stream_options")
-            .and_then(|(_, v)| serde_json::from_str::<StreamOptions>(v.get()).ok())
-            .is_some_and(|o| o.include_usage)
+        self.include_usage
     }
 
     /// Top-level fields in the order written, values as written.
@@ -133,8 +147,8 @@ impl ChatBody {
     }
 }
 
-/// `stream_options` with `include_usage: true`; a value that is not an
-/// object is replaced.
+/// `stream_options` with `include_usage: true` (parsing checked it is an
+/// object, or `null`, which becomes one).
 fn with_include_usage(options: &RawValue) -> Vec<u8> {
     let mut map = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(options.get())
         .unwrap_or_default();
@@ -281,6 +295,14 @@ mod tests {
             ),
             (
                 r#"{"model":"gpt-4.1","messages":[],"stream":"yes"}"#,
+                "invalid_parameter",
+            ),
+            (
+                r#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":"x"}"#,
+                "invalid_parameter",
+            ),
+            (
+                r#"{"model":"gpt-4.1","messages":[],"stream_options":{"include_usage":"yes"}}"#,
                 "invalid_parameter",
             ),
         ];

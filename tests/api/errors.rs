@@ -54,6 +54,21 @@ async fn malformed_and_incomplete_bodies_are_400() {
             "invalid_parameter",
             Some("stream"),
         ),
+        (
+            br#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":"usage"}"#,
+            "invalid_parameter",
+            Some("stream_options"),
+        ),
+        (
+            br#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":[true]}"#,
+            "invalid_parameter",
+            Some("stream_options"),
+        ),
+        (
+            br#"{"model":"gpt-4.1","messages":[],"stream":true,"stream_options":{"include_usage":1}}"#,
+            "invalid_parameter",
+            Some("stream_options"),
+        ),
     ];
     for (body, code, param) in cases {
         let error = expect_error(post_raw(&gateway, body.to_vec()).await, 400, code).await;
@@ -227,4 +242,31 @@ async fn hostile_request_ids_are_replaced() {
         assert_ne!(echoed, id);
         assert_eq!(echoed.len(), 32);
     }
+}
+
+#[tokio::test]
+async fn a_404_page_from_a_base_url_without_v1_says_to_check_the_url() {
+    let mock = MockUpstream::start().await;
+    // A user who wrote the server's address without its `/v1`.
+    let base = mock.url("/openai");
+    let gateway = Setup::on(&mock).env("OPENAI_BASE_URL", &base).start().await;
+    mock.push_reply(Reply::Raw(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "404 page not found".into(),
+    ));
+    let response = gateway.chat(&chat_body("gpt-4.1", false)).await;
+    let error = expect_error(response, 404, "upstream_not_found").await;
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&base), "{message}");
+    assert!(message.contains(&format!("{base}/v1")), "{message}");
+
+    // An API's own 404 (a model it does not have) is relayed as it is.
+    let missing_model = json!({"error": {"message": "The model `gpt-9` does not exist",
+        "type": "invalid_request_error", "param": null, "code": "model_not_found"}});
+    mock.push_reply(Reply::Json(StatusCode::NOT_FOUND, missing_model.clone()));
+    let response = gateway.chat(&chat_body("gpt-9", false)).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.json::<Value>().await.unwrap(), missing_model);
+    assert_eq!(mock.hits(), 2);
 }
