@@ -1,5 +1,8 @@
 //! `GET /api/stats?since=&until=&by=`: the `llm-bridge stats` report as
-//! JSON, behind the access keys when they are set. Records queued by the
+//! JSON, behind the access keys when they are set. Rows are by model unless
+//! `by` says otherwise (`by=none` gives the total alone), since a report
+//! without rows is rarely what a dashboard or a person wants; the total is
+//! always there. Records queued by the
 //! usage store are written first (waiting briefly), so a request that just
 //! ended is in the report.
 
@@ -22,12 +25,17 @@ pub async fn stats(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<StatsReport>, AppError> {
     let param = |name: &str| params.get(name).map(String::as_str);
-    let query = StatsQuery::from_params(param("since"), param("until"), param("by")).map_err(
-        |message| AppError::InvalidField {
+    let by = match param("by") {
+        None => Some("model"),
+        Some("" | "none") => None,
+        named => named,
+    };
+    let query = StatsQuery::from_params(param("since"), param("until"), by).map_err(|message| {
+        AppError::InvalidField {
             param: which_param(&message),
             message,
-        },
-    )?;
+        }
+    })?;
     let Some(store) = state.usage_store().cloned() else {
         return Err(AppError::StatsUnavailable(
             "the usage database could not be opened at start-up (the log says why)".into(),

@@ -332,6 +332,22 @@ async fn api_stats_filters_and_needs_the_access_key() {
     let future: Value = api_stats(&gateway, "/api/stats?since=2999-01-01").await;
     assert_eq!(future["total"]["requests"], 0);
 
+    // Without `by`, rows are by model, the total still there.
+    let plain: Value = api_stats(&gateway, "/api/stats").await;
+    assert_eq!(plain["by"], "model", "{plain}");
+    assert_eq!(plain["total"]["requests"], 3);
+    let groups: Vec<&str> = plain["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups.len(), 2, "{plain}");
+    assert!(groups.contains(&"openai/gpt-4.1"), "{plain}");
+    let total_only: Value = api_stats(&gateway, "/api/stats?by=none").await;
+    assert_eq!(total_only["rows"], json!([]));
+    assert_eq!(total_only["total"]["requests"], 3);
+
     let bad = gateway
         .client
         .get(gateway.url("/api/stats?by=colour"))
