@@ -155,7 +155,8 @@ pub fn mark_event_stream(headers: &mut HeaderMap) {
 }
 
 /// The client's body for a stream of chunks: SSE gets an error event before
-/// an early end, other bodies just end abnormally.
+/// an early end, other bodies just end abnormally — after what was already
+/// sent has been flushed (see [`FlushedFailure`]).
 pub fn client_body<S>(is_sse: bool, chunks: S) -> Body
 where
     S: Stream<Item = Result<Bytes, StreamFault>> + Send + Unpin + 'static,
@@ -163,7 +164,58 @@ where
     if is_sse {
         Body::from_stream(SseRelay::new(chunks))
     } else {
-        Body::from_stream(chunks)
+        Body::from_stream(FlushedFailure::new(chunks))
+    }
+}
+
+/// A body that fails only after what came before the failure has left.
+/// hyper writes the head and body chunks into a buffer and flushes it when
+/// the body is pending; a body that fails while the buffer is full drops it
+/// and resets the connection, so a client whose answer broke right after
+/// its first bytes would get nothing at all, not even the status line. So
+/// before the failure the body is pending once (waking itself at once),
+/// and the client always gets an HTTP response whose body is cut.
+struct FlushedFailure<S> {
+    inner: S,
+    failure: Option<StreamFault>,
+    flushed: bool,
+}
+
+impl<S> FlushedFailure<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            failure: None,
+            flushed: false,
+        }
+    }
+}
+
+impl<S> Stream for FlushedFailure<S>
+where
+    S: Stream<Item = Result<Bytes, StreamFault>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(fault) = this.failure {
+            if std::mem::replace(&mut this.flushed, true) {
+                return Poll::Ready(Some(Err(std::io::Error::other(fault))));
+            }
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Err(fault))) => {
+                this.failure = Some(fault);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(chunk))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -267,5 +319,51 @@ where
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What a raw client receives from a body that yields `chunks`.
+    async fn served(chunks: Vec<Result<Bytes, StreamFault>>, sse: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let chunks = std::sync::Arc::new(std::sync::Mutex::new(Some(chunks)));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let chunks = chunks.lock().unwrap().take().unwrap_or_default();
+                async move { Response::new(client_body(sse, futures::stream::iter(chunks))) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        socket
+            .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        let _ = socket.read_to_end(&mut received).await;
+        String::from_utf8_lossy(&received).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_body_failing_right_after_its_first_chunk_still_sends_the_head() {
+        // The failure is ready at once, as when a flight's listener catches
+        // up on a leader that already saw the upstream break.
+        let chunks = vec![
+            Ok(Bytes::from_static(b"{\"id\":\"cut")),
+            Err(StreamFault::Broken),
+        ];
+        let received = served(chunks, false).await;
+        assert!(received.starts_with("HTTP/1.1 200 OK"), "{received:?}");
+        assert!(received.contains("{\"id\":\"cut"), "{received:?}");
+        assert!(
+            !received.ends_with("0\r\n\r\n"),
+            "the body must not end cleanly"
+        );
     }
 }

@@ -67,6 +67,9 @@ pub enum Reply {
     CutSse(Vec<String>),
     /// Waits for [`MockUpstream::release`], then answers with this JSON.
     GatedJson(StatusCode, Value),
+    /// A 200 JSON answer that breaks off: this much of its body is sent
+    /// (and flushed), then the connection is reset.
+    CutJson(String),
     /// Never answers.
     Stall,
     /// Another reply with extra response headers (e.g. `retry-after`).
@@ -346,6 +349,14 @@ async fn answer(state: &Arc<MockState>, reply: Reply) -> Response {
                 futures::stream::iter(events).map(Ok).chain(cut).boxed(),
             )
         }
+        Reply::CutJson(partial) => {
+            let body =
+                futures::stream::iter([Ok(Bytes::from(partial))]).chain(FlushThenFail::new());
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(body))
+                .unwrap()
+        }
         Reply::Stall => {
             std::future::pending::<()>().await;
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -378,6 +389,33 @@ fn paced(events: Vec<String>, delay: Duration) -> EventStream {
             Ok::<_, std::io::Error>(event)
         })
         .boxed()
+}
+
+/// Pending once (so hyper writes out what it holds), then an error (so it
+/// resets the connection instead of ending the body).
+struct FlushThenFail {
+    flushed: bool,
+}
+
+impl FlushThenFail {
+    fn new() -> Self {
+        Self { flushed: false }
+    }
+}
+
+impl futures::Stream for FlushThenFail {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if std::mem::replace(&mut self.flushed, true) {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::other("cut"))));
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 /// Signals `streams_ended` when a streamed body goes away, however it ends.

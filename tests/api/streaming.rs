@@ -122,3 +122,107 @@ async fn an_error_for_a_stream_request_passes_through_as_json() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.json::<Value>().await.unwrap(), error);
 }
+
+/// What a client made of one answer: a status and whether its body arrived
+/// whole.
+async fn outcome(response: reqwest::Response) -> (u16, Result<String, String>) {
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| e.to_string());
+    (status, body)
+}
+
+/// An upstream that answers every request with the head and the start of
+/// a JSON body, then resets the connection at once, so the reset lands right
+/// behind the first bytes.
+async fn resetting_upstream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // The head, then the body its content-length announces.
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    request.extend_from_slice(&buffer[..n]);
+                    if n == 0 || complete_request(&request) {
+                        break;
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            content-length: 400\r\n\r\n{\"id\":\"chatcmpl-cut\",\"choi";
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.set_linger(Some(Duration::ZERO));
+                drop(socket);
+            });
+        }
+    });
+    url
+}
+
+fn complete_request(request: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(request);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    body.len() >= length
+}
+
+#[tokio::test]
+async fn a_json_answer_cut_mid_body_always_reaches_the_client_as_http() {
+    let mock = MockUpstream::start().await;
+    let upstream = resetting_upstream().await;
+    let cached = Setup::on(&mock)
+        .env("OPENAI_BASE_URL", &upstream)
+        .start()
+        .await;
+    let plain = Setup::on(&mock)
+        .env("OPENAI_BASE_URL", &upstream)
+        .config("[cache]\nmode = \"off\"\n")
+        .start()
+        .await;
+    for round in 0..50 {
+        let target = if round % 2 == 0 { &cached } else { &plain };
+        let body = serde_json::json!({
+            "model": "gpt-4.1",
+            "messages": [{"role": "user", "content": format!("round {round}")}],
+        });
+        // A complete HTTP response every time: a 502 when nothing had been
+        // sent yet, else the head and then a body aborted where the
+        // upstream's was.
+        let response = target.chat_request().json(&body).send().await;
+        let response = response.unwrap_or_else(|e| panic!("round {round}: no response: {e}"));
+        let (status, body) = outcome(response).await;
+        match status {
+            200 => assert!(body.is_err(), "round {round}: aborted, not {body:?}"),
+            502 => assert!(body.unwrap().contains("upstream_error"), "round {round}"),
+            other => panic!("round {round}: status {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_json_answer_cut_before_its_first_byte_is_a_502() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock)
+        .config("[retry]\nmax_retries = 0\n")
+        .start()
+        .await;
+    mock.push_reply(Reply::CutJson(String::new()));
+    let response = gateway.chat(&chat_body("gpt-4.1", false)).await;
+    let error = expect_error(response, 502, "upstream_error").await;
+    assert_eq!(error["error"]["type"], "upstream_error");
+}
