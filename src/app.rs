@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::AccessKeys;
-use crate::browser::OriginPolicy;
+use crate::browser::{HostPolicy, OriginPolicy};
 use crate::cache::{Cache, FileStore, StoreError};
 use crate::config::Config;
 use crate::limits::{LimitClock, RateLimits};
@@ -74,7 +74,11 @@ pub struct Live {
     pub models_json: Bytes,
     /// Which web pages may call.
     pub origins: OriginPolicy,
+    /// Which `Host` names are answered.
+    pub hosts: HostPolicy,
     pub limits: Arc<RateLimits>,
+    /// Masks every configured provider key in upstream answers.
+    pub redactor: crate::redact::Redactor,
 }
 
 /// How many reloads happened and whether the last one was refused.
@@ -103,7 +107,16 @@ impl Live {
             "data": routes::model_objects(&registry, !access_keys.required()),
         });
         let origins = OriginPolicy::new(access_keys.required(), &config.cors_origins);
+        let hosts = HostPolicy::new(access_keys.required(), &config.allowed_hosts);
+        let redactor = crate::redact::Redactor::new(
+            config
+                .providers
+                .iter()
+                .flat_map(|p| p.api_keys.iter().map(|k| k.expose())),
+        );
         Ok(Self {
+            hosts,
+            redactor,
             registry,
             access_keys,
             models_json: Bytes::from(models.to_string()),

@@ -73,6 +73,14 @@ pub struct Caller {
     pub passthrough_authorization: Option<HeaderValue>,
 }
 
+impl Caller {
+    /// The client's own key, when it is passed through to providers.
+    pub fn passthrough_key(&self) -> Option<&str> {
+        let value = self.passthrough_authorization.as_ref()?.to_str().ok()?;
+        value.strip_prefix("Bearer ")
+    }
+}
+
 /// `key-` and the first 8 hex digits of the key's SHA-256: enough to tell
 /// callers apart in a log, useless for recovering the key.
 pub fn fingerprint(key: &str) -> String {

@@ -34,6 +34,9 @@ pub enum AppError {
     /// The body is larger than `max_body_bytes`.
     #[error("request body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The request head is larger than `[server] max_header_bytes`.
+    #[error("the request's headers are larger than the limit of {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     /// The body could not be read from the client.
     #[error("could not read the request body")]
     BodyUnreadable,
@@ -43,6 +46,10 @@ pub enum AppError {
     /// A web page from an origin that may not call the gateway.
     #[error("{0}")]
     ForbiddenOrigin(String),
+    /// A request for a `Host` the gateway does not answer to (DNS
+    /// rebinding protection).
+    #[error("{0}")]
+    ForbiddenHost(String),
     /// No route for this method and path.
     #[error("{0}")]
     NotFound(String),
@@ -57,6 +64,13 @@ pub enum AppError {
     /// The upstream could not be reached (DNS, connect, TLS, proxy).
     #[error("could not reach provider `{provider}` (the gateway log has the cause)")]
     UpstreamUnreachable { provider: String },
+    /// The upstream's answer broke off before any of it could be sent on.
+    #[error("provider `{provider}` broke off its answer before sending any of it")]
+    UpstreamBrokeOff { provider: String },
+    /// The upstream answered 404 with no API error body: most likely its
+    /// base URL is wrong (the path lacks `/v1`, say).
+    #[error("{0}")]
+    UpstreamNotFound(String),
     /// The upstream did not answer within the configured timeout.
     #[error("provider `{provider}` did not answer in time")]
     UpstreamTimeout { provider: String },
@@ -91,15 +105,19 @@ impl AppError {
             Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyUnreadable => {
                 StatusCode::BAD_REQUEST
             }
-            Self::ModelNotFound(_) | Self::NotFound(_) | Self::CacheMiss { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            Self::ModelNotFound(_)
+            | Self::NotFound(_)
+            | Self::CacheMiss { .. }
+            | Self::UpstreamNotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => StatusCode::FORBIDDEN,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UpstreamUnreachable { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable { .. } | Self::UpstreamBrokeOff { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -122,8 +140,11 @@ impl AppError {
     fn kind(&self) -> &'static str {
         match self {
             Self::Unauthorized(_) => "authentication_error",
-            Self::ForbiddenOrigin(_) => "permission_error",
-            Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => "upstream_error",
+            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => "permission_error",
+            Self::UpstreamUnreachable { .. }
+            | Self::UpstreamBrokeOff { .. }
+            | Self::UpstreamNotFound(_)
+            | Self::UpstreamTimeout { .. } => "upstream_error",
             Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => "server_error",
             // OpenAI's own rate-limit errors name the exhausted limit here.
             Self::RateLimited { what, .. } => what,
@@ -140,13 +161,17 @@ impl AppError {
             Self::ModelNotFound(_) => "model_not_found",
             Self::Unauthorized(_) => "invalid_api_key",
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
+            Self::ForbiddenHost(_) => "host_not_allowed",
             Self::BodyTooLarge { .. } => "request_too_large",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::BodyUnreadable => "body_unreadable",
             Self::BodyTimeout { .. } => "request_timeout",
             Self::NotFound(_) => "unknown_url",
             Self::CacheMiss { .. } => "cache_miss",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::UpstreamUnreachable { .. } => "upstream_unreachable",
+            Self::UpstreamBrokeOff { .. } => "upstream_error",
+            Self::UpstreamNotFound(_) => "upstream_not_found",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::ProviderBusy { .. } => "provider_busy",
             Self::StatsUnavailable(_) => "stats_unavailable",

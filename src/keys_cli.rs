@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{KeysArgs, KeysCommand};
+use crate::config::secret::mask;
 use crate::env_file;
 
 /// Runs one keys command, printing to stdout. `list` exits with 1 when a line
@@ -153,22 +154,6 @@ fn list(path: &Path, out: &mut String) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
         None => Ok(ExitCode::SUCCESS),
-    }
-}
-
-/// Enough of a value to tell keys apart, never the whole: the first 3 and
-/// last 4 characters of 12 or more (what providers' dashboards show), else
-/// nothing.
-fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.is_empty() {
-        "(empty)".to_string()
-    } else if chars.len() >= 12 {
-        let head: String = chars[..3].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("{head}…{tail}")
-    } else {
-        "****".to_string()
     }
 }
 

@@ -64,6 +64,7 @@ pub mod observe;
 pub mod prices;
 pub mod providers;
 pub mod proxy;
+pub mod redact;
 pub mod reload;
 pub mod replay;
 pub mod request_log;

@@ -1,6 +1,6 @@
-//! The outermost layer of every request: request id, the origin check for
-//! web pages ([`crate::browser`]), the provider header, and the request-log
-//! line.
+//! The outermost layer of every request: request id, the host and origin
+//! checks for web pages ([`crate::browser`]), the provider header, and the
+//! request-log line.
 //!
 //! It runs before everything else and its body wrapper runs after
 //! everything else: the log line is written when the response body ends —
@@ -51,7 +51,18 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
 
-    let mut response = match state.live().origins.check(request.headers()) {
+    let checked = {
+        let live = state.live();
+        let limit = state.config.server.max_header_bytes;
+        match crate::server::head_too_large(&request, limit) {
+            true => Err(crate::error::AppError::HeadersTooLarge { limit }),
+            false => live
+                .hosts
+                .check(request.headers(), request.uri())
+                .and_then(|()| live.origins.check(request.headers())),
+        }
+    };
+    let mut response = match checked {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     };

@@ -10,8 +10,10 @@
 //!   the same timer when it waits for the next request). hyper-util's
 //!   protocol sniffing and HTTP/2 have no such timer, so a connection must
 //!   also have delivered its first request by then, whatever its protocol.
-//! - `max_header_bytes`: HTTP/1 request heads (hyper answers 431 past it)
-//!   and HTTP/2 header lists.
+//! - `max_header_bytes`: HTTP/1 request heads and HTTP/2 header lists. hyper
+//!   reads heads up to twice the limit, so that the router can answer a head
+//!   over the limit with an OpenAI-shaped 431 (see [`head_too_large`]);
+//!   past twice the limit hyper answers a bare 431 itself and closes.
 //!
 //! Bodies are bounded by the router (`max_body_bytes`), not here.
 //!
@@ -137,12 +139,30 @@ fn http_builder(settings: &ServerConfig) -> Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
-        .max_buf_size(settings.max_header_bytes.max(MIN_READ_BUFFER));
+        .max_buf_size(
+            settings
+                .max_header_bytes
+                .saturating_mul(2)
+                .max(MIN_READ_BUFFER),
+        );
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(settings.max_header_bytes).unwrap_or(u32::MAX));
     builder
+}
+
+/// Whether a request's head, as it was on the wire, is larger than `limit`
+/// bytes: the request line, each header line and the blank line that ends
+/// the head (what hyper would have counted against its buffer).
+pub fn head_too_large<B>(request: &Request<B>, limit: usize) -> bool {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + 11;
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    line + headers + 2 > limit
 }
 
 /// The two steps of stopping, seen by every connection.

@@ -9,11 +9,12 @@
 mod builtin;
 mod cache;
 mod file;
+mod hosts;
 mod limits;
 mod prices;
 mod providers;
 mod resilience;
-mod secret;
+pub mod secret;
 mod server;
 mod stats;
 
@@ -138,6 +139,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Web-page origins allowed besides local and desktop-app ones.
     pub cors_origins: Vec<String>,
+    /// `[server] allowed_hosts`: `Host` names answered besides loopback
+    /// ones, lower-case, each `name` or `name:port`.
+    pub allowed_hosts: Vec<String>,
     pub server: ServerConfig,
     /// Token prices: the built-in table with `[prices]` over it.
     pub prices: crate::prices::PriceTable,
@@ -204,6 +208,7 @@ impl Config {
             limits,
             max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             cors_origins: raw.cors_origins.clone(),
+            allowed_hosts: hosts::resolve(file.as_ref())?,
             server: server::resolve(file.as_ref())?,
             prices,
         })

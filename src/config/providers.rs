@@ -211,12 +211,15 @@ fn locate_opt<T>(file: Option<&LoadedFile>, value: Option<&Spanned<T>>, field: &
     }
 }
 
-fn parse_base_url(text: &str, location: impl Fn() -> String) -> Result<Url, ConfigError> {
+fn parse_base_url(raw: &str, location: impl Fn() -> String) -> Result<Url, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         location: location(),
         message,
     };
-    let mut url = Url::parse(text.trim())
+    // Messages show the URL without its userinfo or query values: either
+    // may hold a credential.
+    let text = super::secret::displayable_url(raw);
+    let mut url = Url::parse(raw.trim())
         .map_err(|e| invalid(format!("`{text}` is not a valid URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(format!(

@@ -49,6 +49,10 @@ pub struct ServerSection {
     pub max_header_bytes: Option<Spanned<u64>>,
     pub shutdown_grace_secs: Option<Spanned<u64>>,
     pub body_read_timeout_secs: Option<Spanned<u64>>,
+    /// Host names the gateway answers to besides loopback ones (see
+    /// [`super::hosts`]); reloadable, so kept out of [`ServerConfig`].
+    #[serde(default)]
+    pub allowed_hosts: Vec<Spanned<String>>,
 }
 
 /// Validated server settings.

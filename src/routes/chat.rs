@@ -85,6 +85,7 @@ pub async fn chat_completions(
         forwarded: Forwarded::from_client(&headers, caller.passthrough_authorization.clone()),
         started,
         metrics: Arc::clone(&state.metrics),
+        redactor: live.redactor.with(caller.passthrough_key()),
     };
     let tap = ClientTap {
         slot: slot.clone(),

@@ -6,7 +6,9 @@
 //! whole exchange must end by its total deadline; past either, the body
 //! ends with a [`StreamFault`] that says which, so SSE clients get an error
 //! event naming the timeout. The provider's concurrency slot, if any, is held
-//! until the body is dropped.
+//! until the body is dropped. Every chunk passes the request's
+//! [`crate::redact`] first, so no configured or passed-through key the
+//! upstream echoes goes any further.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,6 +23,7 @@ use tokio::time::{Instant, Sleep};
 use crate::cache::BodyKind;
 use crate::limits::TokenReservation;
 use crate::providers::Slot;
+use crate::redact::StreamRedaction;
 use crate::usage::UsageProbe;
 
 /// Why a body ended before its end.
@@ -68,6 +71,9 @@ pub struct UpstreamBody {
     limits: Limits,
     timer: Pin<Box<Sleep>>,
     done: bool,
+    /// The upstream body has ended; what redaction held back goes last.
+    upstream_ended: bool,
+    redaction: StreamRedaction,
     settlement: Option<Settlement>,
     _slot: Option<Slot>,
 }
@@ -104,6 +110,7 @@ impl UpstreamBody {
         rest: BoxStream<'static, reqwest::Result<Bytes>>,
         limits: Limits,
         slot: Option<Slot>,
+        redaction: StreamRedaction,
     ) -> Self {
         Self {
             first,
@@ -111,9 +118,37 @@ impl UpstreamBody {
             timer: Box::pin(tokio::time::sleep_until(next_wake(&limits))),
             limits,
             done: false,
+            upstream_ended: false,
+            redaction,
             settlement: None,
             _slot: slot,
         }
+    }
+
+    /// `chunk` after redaction, and seen by the usage probe; `None` when
+    /// redaction held all of it back.
+    fn pass(&mut self, chunk: Bytes) -> Option<Bytes> {
+        let was_empty = chunk.is_empty();
+        let out = self.redaction.chunk(chunk);
+        if out.is_empty() && !was_empty {
+            return None;
+        }
+        self.seen(&out);
+        Some(out)
+    }
+
+    /// The end of the body: what redaction still held, then the end.
+    fn end(&mut self) -> Poll<Option<Result<Bytes, StreamFault>>> {
+        self.upstream_ended = true;
+        if let Some(tail) = self.redaction.finish() {
+            self.seen(&tail);
+            return Poll::Ready(Some(Ok(tail)));
+        }
+        self.done = true;
+        // Settled before the end reaches the client, so its next request
+        // already sees the real usage.
+        self.settlement = None;
+        Poll::Ready(None)
     }
 
     /// Settles `reservation` with the usage this body reports (a `kind` of
@@ -144,29 +179,49 @@ impl Stream for UpstreamBody {
         if this.done {
             return Poll::Ready(None);
         }
-        if let Some(first) = this.first.take() {
-            this.seen(&first);
-            return Poll::Ready(Some(Ok(first)));
+        if this.upstream_ended {
+            return this.end();
         }
+        if let Some(first) = this.first.take()
+            && let Some(out) = this.pass(first)
+        {
+            return Poll::Ready(Some(Ok(out)));
+        }
+        loop {
+            return match this.poll_upstream(cx) {
+                // All of it held back by the redaction: read on.
+                Poll::Ready(Some(Ok(None))) => continue,
+                Poll::Ready(Some(Ok(Some(chunk)))) => Poll::Ready(Some(Ok(chunk))),
+                Poll::Ready(Some(Err(fault))) => Poll::Ready(Some(Err(fault))),
+                Poll::Ready(None) => this.end(),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+impl UpstreamBody {
+    /// The next upstream chunk, passed through [`UpstreamBody::pass`], or
+    /// a fault.
+    fn poll_upstream(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Option<Bytes>, StreamFault>>> {
+        let this = self;
         match this.rest.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 let wake = next_wake(&this.limits);
                 this.timer.as_mut().reset(wake);
-                this.seen(&chunk);
-                Poll::Ready(Some(Ok(chunk)))
+                Poll::Ready(Some(Ok(this.pass(chunk))))
             }
             Poll::Ready(Some(Err(error))) => {
+                // Without the URL: it may carry credentials.
+                let error = error.without_url();
                 tracing::warn!(error = %crate::proxy::error_chain(&error), "upstream body broke off");
                 this.done = true;
                 Poll::Ready(Some(Err(StreamFault::Broken)))
             }
-            Poll::Ready(None) => {
-                this.done = true;
-                // Settled before the end reaches the client, so its next
-                // request already sees the real usage.
-                this.settlement = None;
-                Poll::Ready(None)
-            }
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match this.timer.as_mut().poll(cx) {
                 Poll::Ready(()) => {
                     this.done = true;

@@ -53,6 +53,8 @@ pub struct Plan {
     pub started: Instant,
     /// Where failures, retries and fallbacks are counted.
     pub metrics: Arc<Metrics>,
+    /// Masks provider keys (and the client's own) in every answer.
+    pub redactor: crate::redact::Redactor,
 }
 
 /// A committed answer.
@@ -127,7 +129,7 @@ async fn try_target(plan: &Plan, target: &Target) -> Tried {
         let (wait, failure) = match attempt {
             Attempt::Answer(answer) => return Tried::Answer(answer),
             Attempt::Refused(error) => (retry::backoff(&policy, retries), Tried::Failed(error)),
-            Attempt::Busy(error) => return Tried::Failed(error),
+            Attempt::Busy(error) | Attempt::NotFound(error) => return Tried::Failed(error),
             Attempt::Status(answer, key) => {
                 let status = answer.head.status;
                 match retry::verdict(status) {
@@ -191,6 +193,7 @@ fn count_failure(plan: &Plan, provider: &str, attempt: &Attempt) {
         Attempt::Refused(AppError::UpstreamTimeout { .. }) => "timeout",
         Attempt::Refused(_) => "unreachable",
         Attempt::Busy(_) => "queue_full",
+        Attempt::NotFound(_) => "status_4xx",
         Attempt::Status(answer, _) => match answer.head.status.as_u16() {
             429 => "status_429",
             500..=599 => "status_5xx",
@@ -198,6 +201,39 @@ fn count_failure(plan: &Plan, provider: &str, attempt: &Attempt) {
         },
     };
     plan.metrics.upstream_error(provider, kind);
+}
+
+/// A 404 from the chat path. With an API error body (OpenAI's "model does
+/// not exist") it is relayed like any error; without one (a web server's
+/// "404 page not found") the URL itself was not found, almost always a
+/// base URL without its version path, and the client gets a message that
+/// says so instead of the server's page. The log says it either way.
+fn not_found(
+    provider: &dyn crate::providers::Provider,
+    answer: Answer,
+    key: Option<usize>,
+) -> Attempt {
+    let base_url = provider.public_base_url();
+    let hint = if base_url.ends_with("/v1") {
+        format!("check its base URL ({base_url})")
+    } else {
+        format!(
+            "check its base URL ({base_url}): OpenAI-compatible servers usually want it to end \
+             in /v1, e.g. {base_url}/v1"
+        )
+    };
+    tracing::warn!(
+        provider = provider.name(),
+        "upstream answered 404 Not Found to the chat path: {hint}"
+    );
+    if answer.head.kind == Some(crate::cache::BodyKind::Json) {
+        return Attempt::Status(answer, key);
+    }
+    Attempt::NotFound(AppError::UpstreamNotFound(format!(
+        "provider `{}` answered 404 Not Found for POST {base_url}/chat/completions; {hint} \
+         (NAME_BASE_URL or [providers.NAME] base_url)",
+        provider.name()
+    )))
 }
 
 /// Key switches after a 401, on top of the retries: enough to go round a
@@ -215,6 +251,8 @@ enum Attempt {
     Refused(AppError),
     /// The provider's queue is full.
     Busy(AppError),
+    /// 404 without an API error body: the provider's URL looks wrong.
+    NotFound(AppError),
 }
 
 async fn attempt(plan: &Plan, target: &Target, deadline: Instant) -> Attempt {
@@ -239,6 +277,7 @@ async fn attempt(plan: &Plan, target: &Target, deadline: Instant) -> Attempt {
     let exchange = async {
         let response = proxy::send(request, provider).await?;
         let mut head = Head::of(&response, provider.name());
+        plan.redactor.headers(&mut head.headers);
         if let Ok(value) = HeaderValue::from_str(&route.label()) {
             head.headers.insert(ANSWERING_MODEL, value);
         }
@@ -250,12 +289,13 @@ async fn attempt(plan: &Plan, target: &Target, deadline: Instant) -> Attempt {
             true => match rest.next().await {
                 Some(Ok(chunk)) => Some(chunk),
                 Some(Err(error)) => {
+                    let error = error.without_url();
                     tracing::warn!(
                         provider = provider.name(),
                         error = %proxy::error_chain(&error),
                         "upstream body broke off before its first byte"
                     );
-                    return Err(AppError::UpstreamUnreachable { provider: name() });
+                    return Err(AppError::UpstreamBrokeOff { provider: name() });
                 }
                 None => None,
             },
@@ -282,10 +322,12 @@ async fn attempt(plan: &Plan, target: &Target, deadline: Instant) -> Attempt {
             let answer = Answer {
                 route: route.clone(),
                 head,
-                body: UpstreamBody::new(first, rest, limits, slot),
+                body: UpstreamBody::new(first, rest, limits, slot, plan.redactor.stream()),
             };
             if success {
                 Attempt::Answer(answer)
+            } else if answer.head.status == reqwest::StatusCode::NOT_FOUND {
+                not_found(provider, answer, key)
             } else {
                 tracing::warn!(
                     provider = provider.name(),

@@ -15,6 +15,7 @@ mod cache_flow;
 mod cli;
 mod errors;
 mod keys_cli;
+mod leaks;
 mod logging;
 mod models;
 mod proxy_setting;

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use crate::binary::{Binary, read_to_end, read_until};
-use crate::common::{Setup, chat_body};
+use crate::common::{Setup, chat_body, expect_error};
 use crate::mock_upstream::MockUpstream;
 
 /// Far above every bound under test, so a slow machine never fails a test
@@ -83,7 +83,7 @@ async fn a_client_trickling_its_request_head_is_disconnected() {
         .await;
     let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
     writer
-        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\nx-slow: ")
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
         .await
         .unwrap();
     // One more byte every 200 ms, for as long as the server reads them.
@@ -129,7 +129,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
         .await;
     let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
     stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await
         .unwrap();
     let response = read_one_response(&mut stream).await;
@@ -163,12 +163,37 @@ async fn a_response_outlasting_the_header_timeout_is_not_cut() {
 }
 
 #[tokio::test]
-async fn an_oversized_request_head_gets_431() {
+async fn an_oversized_request_head_gets_an_openai_431() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    let response = gateway
+        .chat_request()
+        .header("x-big", "a".repeat(100 * 1024))
+        .json(&chat_body("gpt-4.1", false))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 431, "headers_too_large").await;
+    let response = gateway
+        .client
+        .get(gateway.url("/health"))
+        .header("x-big", "a".repeat(65 * 1024))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 431, "headers_too_large").await;
+    assert_eq!(mock.hits(), 0);
+    assert_still_serving(gateway.addr).await;
+}
+
+#[tokio::test]
+async fn a_request_head_far_over_the_limit_gets_a_bare_431() {
     let mock = MockUpstream::start().await;
     let gateway = Setup::on(&mock).start().await;
     let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
-    let mut request = b"GET /health HTTP/1.1\r\nhost: bridge\r\nx-big: ".to_vec();
-    request.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    let mut request = b"GET /health HTTP/1.1\r\nhost: localhost\r\nx-big: ".to_vec();
+    // Over twice the limit: hyper refuses it before the router sees it.
+    request.extend(std::iter::repeat_n(b'a', 200 * 1024));
     request.extend_from_slice(b"\r\n\r\n");
     // The server stops reading at its limit, so the rest may never be taken.
     let writing = tokio::spawn(async move {
@@ -245,13 +270,13 @@ async fn a_100_mb_body_gets_413_without_being_held_in_memory() {
     let before = resident_bytes();
 
     let head = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\ncontent-type: application/json\r\n\
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
          content-length: {ONE_HUNDRED_MB}\r\n\r\n"
     );
     let response = send_huge_body(gateway.addr, head, <[u8]>::to_vec, b"").await;
     assert_too_large(&response);
 
-    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n\
                 content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
         .to_string();
     let chunked = |piece: &[u8]| {
@@ -280,14 +305,14 @@ async fn a_100_mb_body_gets_413_without_being_held_in_memory() {
 async fn held_connection(addr: std::net::SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await
         .unwrap();
     let response = read_one_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     stream
         .write_all(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n\
               content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":",
         )
         .await
@@ -334,7 +359,7 @@ async fn wait_until_refused(addr: std::net::SocketAddr) {
                 return;
             };
             let _ = stream
-                .write_all(b"GET /health HTTP/1.1\r\nhost: bridge\r\n\r\n")
+                .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
                 .await;
             if read_until_closed(&mut stream).await.is_empty() {
                 return;
@@ -452,7 +477,7 @@ async fn a_body_trickling_past_the_body_timeout_gets_408() {
     let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
     stream
         .write_all(
-            b"POST /v1/chat/completions HTTP/1.1\r\nhost: bridge\r\n\
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n\
               content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":",
         )
         .await
