@@ -1,6 +1,7 @@
 //! `llm-bridge cache …`: look at and manage the cache folder from a shell.
 //! Safe while the server runs: writes there are atomic, and these commands
-//! only read whole entries or delete them.
+//! only read whole entries or delete them, and they delete only the store's
+//! own files.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,7 +14,8 @@ use crate::cli::{CacheArgs, CacheCommand};
 use crate::config::resolve_cache_dir;
 
 /// Runs one cache command, printing to stdout. `check` exits with 1 when it
-/// found entries that could never be served and did not purge them.
+/// found entries that could never be served or leftovers and did not purge
+/// them; `rm` when an entry it was asked to remove was not there.
 pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     let dir = resolve_cache_dir(args.cache_dir.as_deref(), args.config.as_deref())
         .map_err(|e| e.to_string())?;
@@ -34,6 +36,11 @@ pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     };
     print!("{out}");
     Ok(code)
+}
+
+/// `1 entry`, `2 entries`: a count and its noun.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn listed(store: &FileStore) -> Result<Vec<Listed>, String> {
@@ -195,32 +202,47 @@ fn wrap(text: &str) -> Vec<String> {
 
 fn check(store: &FileStore, purge: bool, out: &mut String) -> Result<ExitCode, String> {
     let report = store.check(true).map_err(|e| e.to_string())?;
-    let _ = writeln!(out, "{} entries intact", report.ok);
-    if report.broken.is_empty() && report.leftovers.is_empty() {
+    let _ = writeln!(out, "{} intact", count(report.ok, "entry", "entries"));
+    let (broken, leftovers) = (report.broken.len() as u64, report.leftovers.len() as u64);
+    if broken > 0 {
+        let what = count(broken, "entry", "entries");
+        let _ = writeln!(out, "{what} could never be served:");
+        for (key, reason) in &report.broken {
+            let _ = writeln!(out, "  {key}: {reason}");
+        }
+    }
+    if leftovers > 0 {
+        let what = count(leftovers, "temporary file", "temporary files");
+        let by = if leftovers == 1 {
+            "an interrupted write"
+        } else {
+            "interrupted writes"
+        };
+        let _ = writeln!(out, "{what} left by {by}");
+    }
+    if broken + leftovers == 0 {
         let _ = writeln!(out, "nothing broken");
-        return Ok(ExitCode::SUCCESS);
     }
-    let _ = writeln!(
-        out,
-        "{} entries could never be served:",
-        report.broken.len()
-    );
-    for (key, reason) in &report.broken {
-        let _ = writeln!(out, "  {key}: {reason}");
+    if !report.foreign.is_empty() {
+        let what = count(report.foreign.len() as u64, "file", "files");
+        let _ = writeln!(out, "{what} not made by llm-bridge, left alone:");
+        for name in &report.foreign {
+            let _ = writeln!(out, "  {name}");
+        }
     }
-    if !report.leftovers.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} temporary files left by interrupted writes",
-            report.leftovers.len()
-        );
-    }
-    if purge {
+    if broken + leftovers == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else if purge {
         let removed = store.purge(&report).map_err(|e| e.to_string())?;
-        let _ = writeln!(out, "purged: {removed} files removed");
+        let _ = writeln!(out, "purged: {} removed", count(removed, "file", "files"));
         Ok(ExitCode::SUCCESS)
     } else {
-        let _ = writeln!(out, "run `llm-bridge cache check --purge` to delete them");
+        let them = if broken + leftovers == 1 {
+            "it"
+        } else {
+            "them"
+        };
+        let _ = writeln!(out, "run `llm-bridge cache check --purge` to delete {them}");
         Ok(ExitCode::from(1))
     }
 }
@@ -255,6 +277,6 @@ fn remove_where(
             removed += 1;
         }
     }
-    let _ = writeln!(out, "removed {removed} entries");
+    let _ = writeln!(out, "removed {}", count(removed, "entry", "entries"));
     Ok(ExitCode::SUCCESS)
 }

@@ -200,9 +200,10 @@ pub enum CacheCommand {
         key: String,
     },
     /// Look for entries that could never be served (damaged, incomplete,
-    /// errors) and leftovers of interrupted writes.
+    /// errors) and leftovers of interrupted writes. Files whose names are not
+    /// the cache's own are listed and never touched.
     Check {
-        /// Delete what was found.
+        /// Delete what was found (never the files that are not the cache's).
         #[arg(long)]
         purge: bool,
     },

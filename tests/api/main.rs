@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod cache;
 mod cache_cli;
+mod cache_cli_files;
 mod cache_control;
 mod cache_flow;
 mod cli;

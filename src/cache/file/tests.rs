@@ -153,3 +153,25 @@ fn replacing_an_entry_serves_the_new_answer() {
     assert_eq!(store.get(&k).unwrap().unwrap().body, newer.as_bytes());
     assert!(!dir.path().join(BROKEN_DIR).exists());
 }
+
+#[test]
+fn list_skips_metadata_that_names_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let (k, copy) = (key(9), key(10));
+    store.put(&entry(&k, ANSWER), b"{}").unwrap();
+    // A person's copy of the metadata under another key's name: it must not
+    // make `clear` or eviction act on the entry it names.
+    fs::copy(
+        dir.path().join(format!("{k}.meta.json")),
+        dir.path().join(format!("{copy}.meta.json")),
+    )
+    .unwrap();
+    let keys: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.meta.key)
+        .collect();
+    assert_eq!(keys, [k.to_string()]);
+}
