@@ -1,7 +1,7 @@
 //! `llm-bridge cache …`: look at and manage the cache folder from a shell.
 //! Safe while the server runs: writes there are atomic, and these commands
-//! only read whole entries or delete them, and they delete only the store's
-//! own files.
+//! only read whole entries or delete them. They work on an existing folder
+//! only (never creating one) and delete only the store's own files.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,11 +15,12 @@ use crate::config::resolve_cache_dir;
 
 /// Runs one cache command, printing to stdout. `check` exits with 1 when it
 /// found entries that could never be served or leftovers and did not purge
-/// them; `rm` when an entry it was asked to remove was not there.
+/// them; `rm` when an entry it was asked to remove was not there. A folder
+/// that does not exist is an error (exit 2), never an empty cache.
 pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     let dir = resolve_cache_dir(args.cache_dir.as_deref(), args.config.as_deref())
         .map_err(|e| e.to_string())?;
-    let store = FileStore::open(&dir).map_err(|e| e.to_string())?;
+    let store = FileStore::open_existing(&dir).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let code = match args.command {
         CacheCommand::Stats => stats(&store, &mut out)?,

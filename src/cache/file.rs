@@ -63,6 +63,20 @@ impl FileStore {
         Ok(Self::at(dir))
     }
 
+    /// The store in `dir`, which must be an existing folder (for the `cache`
+    /// commands: a mistyped folder must not look like an empty cache, nor be
+    /// created).
+    pub fn open_existing(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        let path = dir.display().to_string();
+        match fs::metadata(&dir) {
+            Ok(found) if found.is_dir() => Ok(Self::at(dir)),
+            Ok(_) => Err(StoreError::NotAFolder { path }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoFolder { path }),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+
     fn at(dir: PathBuf) -> Self {
         Self {
             dir,

@@ -24,6 +24,10 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A cache folder with two entries; returns their keys.
 pub async fn filled(dir: &Path) -> (String, String) {
     let mock = MockUpstream::start().await;

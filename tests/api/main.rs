@@ -11,6 +11,7 @@ mod browser;
 mod cache;
 mod cache_cli;
 mod cache_cli_files;
+mod cache_cli_find;
 mod cache_control;
 mod cache_flow;
 mod cli;

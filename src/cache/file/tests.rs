@@ -175,3 +175,13 @@ fn list_skips_metadata_that_names_another_key() {
         .collect();
     assert_eq!(keys, [k.to_string()]);
 }
+
+#[test]
+fn only_an_existing_folder_opens_without_creating() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let error = FileStore::open_existing(&missing).unwrap_err();
+    assert!(matches!(error, StoreError::NoFolder { .. }), "{error}");
+    assert!(!missing.exists());
+    assert!(FileStore::open_existing(dir.path()).is_ok());
+}
