@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::cache::entry::{now_ms, rfc3339};
+use crate::cache::entry::{EntryMeta, now_ms, rfc3339};
 use crate::cache::store::Listed;
 use crate::cache::{CacheKey, CacheStore, FileStore};
 use crate::cli::{CacheArgs, CacheCommand};
@@ -111,7 +111,7 @@ fn list(
     );
     let matching = listed(store)?
         .into_iter()
-        .filter(|l| model.is_none_or(|m| l.meta.model == m || l.meta.upstream_model == m))
+        .filter(|l| model.is_none_or(|m| names_model(&l.meta, m)))
         .take(limit);
     for entry in matching {
         let meta = &entry.meta;
@@ -136,6 +136,17 @@ fn list(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `wanted` names the entry's model: as the client wrote it, as
+/// the provider knows it, or routed as `provider/upstream_model` (the form
+/// `llm-bridge stats --by model` shows).
+fn names_model(meta: &EntryMeta, wanted: &str) -> bool {
+    meta.model == wanted
+        || meta.upstream_model == wanted
+        || wanted.split_once('/').is_some_and(|(provider, model)| {
+            provider == meta.provider && model == meta.upstream_model
+        })
 }
 
 fn parse_key(text: &str) -> Result<CacheKey, String> {

@@ -187,7 +187,9 @@ pub enum CacheCommand {
     Stats,
     /// Entries, newest first.
     List {
-        /// Only entries for this model (as the client named it, or upstream).
+        /// Only entries for this model: as the client named it, as the
+        /// provider knows it, or as `provider/model` (the form `llm-bridge
+        /// stats --by model` shows).
         #[arg(long)]
         model: Option<String>,
         /// At most this many entries.

@@ -1,9 +1,36 @@
 //! How `llm-bridge cache …` finds what it works on: the folder (which must
-//! exist).
+//! exist) and entries by model name in every form.
 
 use std::path::Path;
 
-use crate::cache_cli::{bridge, stderr, stdout};
+use crate::cache_cli::{bridge, filled, stderr, stdout};
+
+/// The keys `cache list` printed, in order.
+fn listed_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn list_takes_the_model_as_routed_as_written_or_as_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (deepseek, openai) = filled(dir.path()).await;
+    for (model, expected) in [
+        ("openai/gpt-4.1", vec![openai.clone()]),
+        ("gpt-4.1", vec![openai.clone()]),
+        ("deepseek/deepseek-chat", vec![deepseek.clone()]),
+        ("deepseek-chat", vec![deepseek.clone()]),
+        ("openai/deepseek-chat", vec![]),
+        ("deepseek/", vec![]),
+    ] {
+        let output = bridge(dir.path(), &["cache", "list", "--model", model]);
+        assert_eq!(output.status.code(), Some(0), "{model}");
+        assert_eq!(listed_keys(&stdout(&output)), expected, "{model}");
+    }
+}
 
 #[test]
 fn every_command_refuses_a_folder_that_does_not_exist() {
