@@ -1,7 +1,8 @@
 //! `llm-bridge cache …`: look at and manage the cache folder from a shell.
 //! Safe while the server runs: writes there are atomic, and these commands
 //! only read whole entries or delete them. They work on an existing folder
-//! only (never creating one) and delete only the store's own files.
+//! only (never creating one), delete only the store's own files, and take
+//! an entry's key or a unique prefix of it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -149,16 +150,52 @@ fn names_model(meta: &EntryMeta, wanted: &str) -> bool {
         })
 }
 
-fn parse_key(text: &str) -> Result<CacheKey, String> {
-    CacheKey::parse(text.trim())
-        .ok_or_else(|| format!("`{text}` is not a cache key (64 hex digits, from x-cache-key)"))
+/// Fewest hex digits a key prefix may have: with 8, a prefix picks one
+/// entry among tens of thousands with little chance of a clash (git's short
+/// hashes start at 7).
+const MIN_PREFIX: usize = 8;
+
+/// A key or key prefix as typed, in lowercase.
+fn parse_prefix(text: &str) -> Result<String, String> {
+    let prefix = text.trim().to_ascii_lowercase();
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` is not a cache key (64 hex digits, from x-cache-key) nor the start of one"
+        ));
+    }
+    if prefix.len() < MIN_PREFIX {
+        return Err(format!(
+            "`{text}` is too short: give at least {MIN_PREFIX} hex digits of the key"
+        ));
+    }
+    Ok(prefix)
+}
+
+/// The key `text` names: a whole key as it is (without looking at the
+/// folder), a prefix when exactly one entry's key starts with it (`None`
+/// when none does). Several matches are an error.
+fn find(store: &FileStore, text: &str) -> Result<(String, Option<CacheKey>), String> {
+    let prefix = parse_prefix(text)?;
+    if let Some(key) = CacheKey::parse(&prefix) {
+        return Ok((prefix, Some(key)));
+    }
+    let mut keys = store
+        .keys_starting_with(&prefix)
+        .map_err(|e| e.to_string())?;
+    match keys.len() {
+        0 | 1 => Ok((prefix, keys.pop())),
+        n => Err(format!(
+            "`{prefix}` is the start of {n} entries' keys: give more digits"
+        )),
+    }
 }
 
 /// Width of each column of `show`.
 const COLUMN: usize = 78;
 
 fn show(store: &FileStore, key: &str, out: &mut String) -> Result<ExitCode, String> {
-    let key = parse_key(key)?;
+    let (prefix, key) = find(store, key)?;
+    let key = key.ok_or_else(|| format!("no entry's key starts with {prefix}"))?;
     let entry = store
         .get(&key)
         .map_err(|e| e.to_string())?
@@ -259,13 +296,19 @@ fn check(store: &FileStore, purge: bool, out: &mut String) -> Result<ExitCode, S
     }
 }
 
+/// Resolves every key first, so a bad or ambiguous one removes nothing.
 fn remove(store: &FileStore, keys: &[String], out: &mut String) -> Result<ExitCode, String> {
-    let keys = keys
+    let found = keys
         .iter()
-        .map(|k| parse_key(k))
+        .map(|k| find(store, k))
         .collect::<Result<Vec<_>, _>>()?;
     let mut code = ExitCode::SUCCESS;
-    for key in keys {
+    for (prefix, key) in found {
+        let Some(key) = key else {
+            let _ = writeln!(out, "no entry's key starts with {prefix}");
+            code = ExitCode::from(1);
+            continue;
+        };
         if store.delete(&key).map_err(|e| e.to_string())? {
             let _ = writeln!(out, "removed {key}");
         } else {

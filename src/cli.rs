@@ -198,7 +198,8 @@ pub enum CacheCommand {
     },
     /// One entry: its request and response side by side, and its metadata.
     Show {
-        /// The cache key (the `x-cache-key` response header).
+        /// The cache key (the `x-cache-key` response header), or the start
+        /// of it: 8 or more hex digits that only one entry's key starts with.
         key: String,
     },
     /// Look for entries that could never be served (damaged, incomplete,
@@ -211,7 +212,7 @@ pub enum CacheCommand {
     },
     /// Delete entries.
     Rm {
-        /// Cache keys.
+        /// Cache keys, or unique starts of them (8 or more hex digits).
         #[arg(required = true)]
         keys: Vec<String>,
     },

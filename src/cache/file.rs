@@ -172,6 +172,23 @@ impl FileStore {
         })
     }
 
+    /// The keys of the entries whose key starts with `prefix` (lowercase
+    /// hex), sorted. Judged from the file names alone: no entry is read.
+    pub fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
+        let mut keys = Vec::new();
+        for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let Ok(item) = item else { continue };
+            let name = item.file_name().to_string_lossy().into_owned();
+            if let FileName::Entry { key, suffix: META } = names::classify(&name)
+                && key.as_str().starts_with(prefix)
+            {
+                keys.push(key);
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
     fn disk_bytes(&self, key: &str) -> u64 {
         SUFFIXES
             .iter()

@@ -177,6 +177,22 @@ fn list_skips_metadata_that_names_another_key() {
 }
 
 #[test]
+fn a_prefix_finds_entries_by_their_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    store.put(&entry(&key(0x11), ANSWER), b"{}").unwrap();
+    store.put(&entry(&key(0x12), ANSWER), b"{}").unwrap();
+    // A response without metadata is no entry.
+    fs::write(dir.path().join(format!("{}.txt", key(0x13))), ANSWER).unwrap();
+    assert_eq!(store.keys_starting_with("1111").unwrap(), [key(0x11)]);
+    assert_eq!(
+        store.keys_starting_with("1").unwrap(),
+        [key(0x11), key(0x12)]
+    );
+    assert!(store.keys_starting_with("13").unwrap().is_empty());
+}
+
+#[test]
 fn only_an_existing_folder_opens_without_creating() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");
