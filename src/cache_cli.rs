@@ -1,23 +1,27 @@
 //! `llm-bridge cache …`: look at and manage the cache folder from a shell.
 //! Safe while the server runs: writes there are atomic, and these commands
-//! only read whole entries or delete them.
+//! only read whole entries or delete them. They work on an existing folder
+//! only (never creating one), delete only the store's own files, and take
+//! an entry's key or a unique prefix of it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::cache::entry::{now_ms, rfc3339};
+use crate::cache::entry::{EntryMeta, now_ms, rfc3339};
 use crate::cache::store::Listed;
 use crate::cache::{CacheKey, CacheStore, FileStore};
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::config::resolve_cache_dir;
 
 /// Runs one cache command, printing to stdout. `check` exits with 1 when it
-/// found entries that could never be served and did not purge them.
+/// found entries that could never be served or leftovers and did not purge
+/// them; `rm` when an entry it was asked to remove was not there. A folder
+/// that does not exist is an error (exit 2), never an empty cache.
 pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     let dir = resolve_cache_dir(args.cache_dir.as_deref(), args.config.as_deref())
         .map_err(|e| e.to_string())?;
-    let store = FileStore::open(&dir).map_err(|e| e.to_string())?;
+    let store = FileStore::open_existing(&dir).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let code = match args.command {
         CacheCommand::Stats => stats(&store, &mut out)?,
@@ -34,6 +38,11 @@ pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     };
     print!("{out}");
     Ok(code)
+}
+
+/// `1 entry`, `2 entries`: a count and its noun.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn listed(store: &FileStore) -> Result<Vec<Listed>, String> {
@@ -103,7 +112,7 @@ fn list(
     );
     let matching = listed(store)?
         .into_iter()
-        .filter(|l| model.is_none_or(|m| l.meta.model == m || l.meta.upstream_model == m))
+        .filter(|l| model.is_none_or(|m| names_model(&l.meta, m)))
         .take(limit);
     for entry in matching {
         let meta = &entry.meta;
@@ -130,16 +139,63 @@ fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_key(text: &str) -> Result<CacheKey, String> {
-    CacheKey::parse(text.trim())
-        .ok_or_else(|| format!("`{text}` is not a cache key (64 hex digits, from x-cache-key)"))
+/// Whether `wanted` names the entry's model: as the client wrote it, as
+/// the provider knows it, or routed as `provider/upstream_model` (the form
+/// `llm-bridge stats --by model` shows).
+fn names_model(meta: &EntryMeta, wanted: &str) -> bool {
+    meta.model == wanted
+        || meta.upstream_model == wanted
+        || wanted.split_once('/').is_some_and(|(provider, model)| {
+            provider == meta.provider && model == meta.upstream_model
+        })
+}
+
+/// Fewest hex digits a key prefix may have: with 8, a prefix picks one
+/// entry among tens of thousands with little chance of a clash (git's short
+/// hashes start at 7).
+const MIN_PREFIX: usize = 8;
+
+/// A key or key prefix as typed, in lowercase.
+fn parse_prefix(text: &str) -> Result<String, String> {
+    let prefix = text.trim().to_ascii_lowercase();
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` is not a cache key (64 hex digits, from x-cache-key) nor the start of one"
+        ));
+    }
+    if prefix.len() < MIN_PREFIX {
+        return Err(format!(
+            "`{text}` is too short: give at least {MIN_PREFIX} hex digits of the key"
+        ));
+    }
+    Ok(prefix)
+}
+
+/// The key `text` names: a whole key as it is (without looking at the
+/// folder), a prefix when exactly one entry's key starts with it (`None`
+/// when none does). Several matches are an error.
+fn find(store: &FileStore, text: &str) -> Result<(String, Option<CacheKey>), String> {
+    let prefix = parse_prefix(text)?;
+    if let Some(key) = CacheKey::parse(&prefix) {
+        return Ok((prefix, Some(key)));
+    }
+    let mut keys = store
+        .keys_starting_with(&prefix)
+        .map_err(|e| e.to_string())?;
+    match keys.len() {
+        0 | 1 => Ok((prefix, keys.pop())),
+        n => Err(format!(
+            "`{prefix}` is the start of {n} entries' keys: give more digits"
+        )),
+    }
 }
 
 /// Width of each column of `show`.
 const COLUMN: usize = 78;
 
 fn show(store: &FileStore, key: &str, out: &mut String) -> Result<ExitCode, String> {
-    let key = parse_key(key)?;
+    let (prefix, key) = find(store, key)?;
+    let key = key.ok_or_else(|| format!("no entry's key starts with {prefix}"))?;
     let entry = store
         .get(&key)
         .map_err(|e| e.to_string())?
@@ -195,43 +251,64 @@ fn wrap(text: &str) -> Vec<String> {
 
 fn check(store: &FileStore, purge: bool, out: &mut String) -> Result<ExitCode, String> {
     let report = store.check(true).map_err(|e| e.to_string())?;
-    let _ = writeln!(out, "{} entries intact", report.ok);
-    if report.broken.is_empty() && report.leftovers.is_empty() {
+    let _ = writeln!(out, "{} intact", count(report.ok, "entry", "entries"));
+    let (broken, leftovers) = (report.broken.len() as u64, report.leftovers.len() as u64);
+    if broken > 0 {
+        let what = count(broken, "entry", "entries");
+        let _ = writeln!(out, "{what} could never be served:");
+        for (key, reason) in &report.broken {
+            let _ = writeln!(out, "  {key}: {reason}");
+        }
+    }
+    if leftovers > 0 {
+        let what = count(leftovers, "temporary file", "temporary files");
+        let by = if leftovers == 1 {
+            "an interrupted write"
+        } else {
+            "interrupted writes"
+        };
+        let _ = writeln!(out, "{what} left by {by}");
+    }
+    if broken + leftovers == 0 {
         let _ = writeln!(out, "nothing broken");
-        return Ok(ExitCode::SUCCESS);
     }
-    let _ = writeln!(
-        out,
-        "{} entries could never be served:",
-        report.broken.len()
-    );
-    for (key, reason) in &report.broken {
-        let _ = writeln!(out, "  {key}: {reason}");
+    if !report.foreign.is_empty() {
+        let what = count(report.foreign.len() as u64, "file", "files");
+        let _ = writeln!(out, "{what} not made by llm-bridge, left alone:");
+        for name in &report.foreign {
+            let _ = writeln!(out, "  {name}");
+        }
     }
-    if !report.leftovers.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} temporary files left by interrupted writes",
-            report.leftovers.len()
-        );
-    }
-    if purge {
+    if broken + leftovers == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else if purge {
         let removed = store.purge(&report).map_err(|e| e.to_string())?;
-        let _ = writeln!(out, "purged: {removed} files removed");
+        let _ = writeln!(out, "purged: {} removed", count(removed, "file", "files"));
         Ok(ExitCode::SUCCESS)
     } else {
-        let _ = writeln!(out, "run `llm-bridge cache check --purge` to delete them");
+        let them = if broken + leftovers == 1 {
+            "it"
+        } else {
+            "them"
+        };
+        let _ = writeln!(out, "run `llm-bridge cache check --purge` to delete {them}");
         Ok(ExitCode::from(1))
     }
 }
 
+/// Resolves every key first, so a bad or ambiguous one removes nothing.
 fn remove(store: &FileStore, keys: &[String], out: &mut String) -> Result<ExitCode, String> {
-    let keys = keys
+    let found = keys
         .iter()
-        .map(|k| parse_key(k))
+        .map(|k| find(store, k))
         .collect::<Result<Vec<_>, _>>()?;
     let mut code = ExitCode::SUCCESS;
-    for key in keys {
+    for (prefix, key) in found {
+        let Some(key) = key else {
+            let _ = writeln!(out, "no entry's key starts with {prefix}");
+            code = ExitCode::from(1);
+            continue;
+        };
         if store.delete(&key).map_err(|e| e.to_string())? {
             let _ = writeln!(out, "removed {key}");
         } else {
@@ -255,6 +332,6 @@ fn remove_where(
             removed += 1;
         }
     }
-    let _ = writeln!(out, "removed {removed} entries");
+    let _ = writeln!(out, "removed {}", count(removed, "entry", "entries"));
     Ok(ExitCode::SUCCESS)
 }

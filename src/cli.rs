@@ -187,7 +187,9 @@ pub enum CacheCommand {
     Stats,
     /// Entries, newest first.
     List {
-        /// Only entries for this model (as the client named it, or upstream).
+        /// Only entries for this model: as the client named it, as the
+        /// provider knows it, or as `provider/model` (the form `llm-bridge
+        /// stats --by model` shows).
         #[arg(long)]
         model: Option<String>,
         /// At most this many entries.
@@ -196,19 +198,21 @@ pub enum CacheCommand {
     },
     /// One entry: its request and response side by side, and its metadata.
     Show {
-        /// The cache key (the `x-cache-key` response header).
+        /// The cache key (the `x-cache-key` response header), or the start
+        /// of it: 8 or more hex digits that only one entry's key starts with.
         key: String,
     },
     /// Look for entries that could never be served (damaged, incomplete,
-    /// errors) and leftovers of interrupted writes.
+    /// errors) and leftovers of interrupted writes. Files whose names are not
+    /// the cache's own are listed and never touched.
     Check {
-        /// Delete what was found.
+        /// Delete what was found (never the files that are not the cache's).
         #[arg(long)]
         purge: bool,
     },
     /// Delete entries.
     Rm {
-        /// Cache keys.
+        /// Cache keys, or unique starts of them (8 or more hex digits).
         #[arg(required = true)]
         keys: Vec<String>,
     },

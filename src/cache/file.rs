@@ -15,8 +15,11 @@
 //! and SHA-256 recorded in `.meta.json`; anything damaged is moved to
 //! `broken/` and treated as a miss. Deleting an entry by hand is
 //! `rm llm_cache/<key>.*`.
+//!
+//! The store reads, lists and deletes only its own file names ([`names`]):
+//! the folder may hold other files, and they are never touched. Checking
+//! and purging live in [`check`].
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -27,12 +30,13 @@ use sha2::{Digest, Sha256};
 use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
 use super::key::CacheKey;
 use super::store::{CacheStore, Listed, StoreError};
-use super::validate;
+use names::{BODY, FileName, META, REQUEST, SUFFIXES, TEMP_PREFIX};
 
-const META: &str = ".meta.json";
-const BODY: &str = ".txt";
-const REQUEST: &str = ".request";
-const TEMP_PREFIX: &str = ".tmp-";
+mod check;
+mod names;
+
+pub use check::{CheckReport, report_at_startup};
+
 /// Where damaged entries are moved, for a person to look at.
 pub const BROKEN_DIR: &str = "broken";
 
@@ -43,17 +47,6 @@ pub struct FileStore {
     temp_counter: AtomicU64,
 }
 
-/// What `check` found.
-#[derive(Debug, Default)]
-pub struct CheckReport {
-    /// Intact entries.
-    pub ok: u64,
-    /// Keys (or file names) of entries that would never be served, and why.
-    pub broken: Vec<(String, String)>,
-    /// Temporary files left by an interrupted write.
-    pub leftovers: Vec<PathBuf>,
-}
-
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
@@ -62,14 +55,33 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 }
 
 impl FileStore {
-    /// The store in `dir`, created if missing.
+    /// The store in `dir`, created if missing (for the server, whose first
+    /// answer may be the first entry).
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        Ok(Self {
+        Ok(Self::at(dir))
+    }
+
+    /// The store in `dir`, which must be an existing folder (for the `cache`
+    /// commands: a mistyped folder must not look like an empty cache, nor be
+    /// created).
+    pub fn open_existing(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        let path = dir.display().to_string();
+        match fs::metadata(&dir) {
+            Ok(found) if found.is_dir() => Ok(Self::at(dir)),
+            Ok(_) => Err(StoreError::NotAFolder { path }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoFolder { path }),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+
+    fn at(dir: PathBuf) -> Self {
+        Self {
             dir,
             temp_counter: AtomicU64::new(0),
-        })
+        }
     }
 
     /// The folder.
@@ -116,7 +128,7 @@ impl FileStore {
         );
         let broken = self.dir.join(BROKEN_DIR);
         let _ = fs::create_dir_all(&broken);
-        for suffix in [META, BODY, REQUEST] {
+        for suffix in SUFFIXES {
             let from = self.path(key, suffix);
             if from.exists() {
                 let _ = fs::rename(&from, broken.join(format!("{key}{suffix}")));
@@ -160,112 +172,29 @@ impl FileStore {
         })
     }
 
-    /// Scans the folder. `deep` also re-reads every response and checks it
-    /// is a complete answer (slow on a big cache; the start-up scan is not
-    /// deep).
-    pub fn check(&self, deep: bool) -> Result<CheckReport, StoreError> {
-        let mut report = CheckReport::default();
-        let mut files: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+    /// The keys of the entries whose key starts with `prefix` (lowercase
+    /// hex), sorted. Judged from the file names alone: no entry is read.
+    pub fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
+        let mut keys = Vec::new();
         for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let Ok(item) = item else { continue };
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TEMP_PREFIX) {
-                report.leftovers.push(item.path());
-                continue;
-            }
-            for suffix in [META, BODY, REQUEST] {
-                if let Some(stem) = name.strip_suffix(suffix) {
-                    files.entry(stem.to_string()).or_default().push(suffix);
-                }
+            if let FileName::Entry { key, suffix: META } = names::classify(&name)
+                && key.as_str().starts_with(prefix)
+            {
+                keys.push(key);
             }
         }
-        for (stem, suffixes) in files {
-            if CacheKey::parse(&stem).is_none() || !suffixes.contains(&META) {
-                report
-                    .broken
-                    .push((stem, "not an llm-bridge entry (no metadata)".into()));
-                continue;
-            }
-            let verdict = if deep {
-                self.read_entry(&stem).and_then(|entry| match entry {
-                    Some(e) => validate::check(e.meta.kind, &e.body)
-                        .map(|_| ())
-                        .map_err(|why| format!("not a complete answer: {why}")),
-                    None => Err("vanished during the check".into()),
-                })
-            } else {
-                self.shallow_check(&stem)
-            };
-            match verdict {
-                Ok(()) => report.ok += 1,
-                Err(reason) => report.broken.push((stem, reason)),
-            }
-        }
-        Ok(report)
-    }
-
-    fn shallow_check(&self, key: &str) -> Result<(), String> {
-        let meta: EntryMeta = fs::read(self.path(key, META))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("metadata is not valid")?;
-        let size = fs::metadata(self.path(key, BODY))
-            .map(|m| m.len())
-            .map_err(|_| "response file missing")?;
-        if size != meta.bytes {
-            return Err("response size differs from its metadata".into());
-        }
-        Ok(())
-    }
-
-    /// Deletes what `check` reported.
-    pub fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
-        let mut removed = 0;
-        for (stem, _) in &report.broken {
-            for suffix in [META, BODY, REQUEST] {
-                let path = self.path(stem, suffix);
-                match fs::remove_file(&path) {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_error(&path)(e)),
-                }
-            }
-        }
-        for path in &report.leftovers {
-            fs::remove_file(path).map_err(io_error(path))?;
-            removed += 1;
-        }
-        Ok(removed)
+        keys.sort();
+        Ok(keys)
     }
 
     fn disk_bytes(&self, key: &str) -> u64 {
-        [META, BODY, REQUEST]
+        SUFFIXES
             .iter()
             .filter_map(|s| fs::metadata(self.path(key, s)).ok())
             .map(|m| m.len())
             .sum()
-    }
-}
-
-/// The start-up scan: counts entries and logs how many look broken. Runs on
-/// a blocking thread while the server already serves, so even a huge cache
-/// never delays start-up.
-pub fn report_at_startup(dir: &Path) {
-    let report = FileStore::open(dir).and_then(|store| store.check(false));
-    match report {
-        Ok(report) if report.broken.is_empty() && report.leftovers.is_empty() => {
-            tracing::info!("cache: {} entries in {}", report.ok, dir.display());
-        }
-        Ok(report) => tracing::warn!(
-            "cache: {} entries in {}; {} look broken and {} temporary files were left by \
-             interrupted writes (none of them is ever served). `llm-bridge cache check` \
-             lists them, `llm-bridge cache check --purge` deletes them",
-            report.ok,
-            dir.display(),
-            report.broken.len(),
-            report.leftovers.len()
-        ),
-        Err(error) => tracing::warn!(%error, "cache: start-up scan failed"),
     }
 }
 
@@ -315,7 +244,7 @@ impl CacheStore for FileStore {
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
         let mut existed = false;
         // Metadata first: from then on the entry no longer exists.
-        for suffix in [META, BODY, REQUEST] {
+        for suffix in SUFFIXES {
             let path = self.path(key.as_str(), suffix);
             match fs::remove_file(&path) {
                 Ok(()) => existed |= suffix == META,
@@ -331,12 +260,15 @@ impl CacheStore for FileStore {
         for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let Ok(item) = item else { continue };
             let name = item.file_name().to_string_lossy().into_owned();
-            let Some(key) = name.strip_suffix(META).and_then(CacheKey::parse) else {
+            let FileName::Entry { key, suffix: META } = names::classify(&name) else {
                 continue;
             };
+            // Metadata naming another key (a copied file) is not an intact
+            // entry; trusting it would let `clear` delete that other entry.
             let Some(meta) = fs::read(item.path())
                 .ok()
                 .and_then(|b| serde_json::from_slice::<EntryMeta>(&b).ok())
+                .filter(|meta| meta.key == key.as_str())
             else {
                 continue;
             };

@@ -136,7 +136,7 @@ impl Cache {
     /// `(entries, bytes on disk)`, for metrics. The first call lists the
     /// store; after that the size index answers, kept current by this
     /// process's stores and evictions (so entries another process removes,
-    /// such as `llm-bridge cache purge`, count until a restart). `None` when
+    /// such as `llm-bridge cache clear`, count until a restart). `None` when
     /// the store cannot be listed.
     pub async fn totals(&self) -> Option<(u64, u64)> {
         let store = Arc::clone(&self.store);
@@ -173,6 +173,9 @@ impl Cache {
     }
 }
 
+/// Deletes the oldest entries until the total is under `cap`. Only entries
+/// the store listed or this process stored are candidates, so other files in
+/// the cache folder never count towards the cap nor get deleted.
 fn evict(
     store: &dyn CacheStore,
     index: &Mutex<Option<SizeIndex>>,

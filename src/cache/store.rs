@@ -17,6 +17,10 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cache folder {path} does not exist")]
+    NoFolder { path: String },
+    #[error("{path} is not a folder, so it cannot be the cache folder")]
+    NotAFolder { path: String },
     #[error("cache metadata could not be written: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -67,8 +67,16 @@ fn cost(value: Option<f64>) -> String {
     }
 }
 
+/// Milliseconds for the table: two decimals below 10 ms (a cache hit or a
+/// local mock takes well under one, which would show as `0`), whole numbers
+/// from 10 ms up; `-` when there is no value.
 fn millis(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"))
+    match value {
+        None => "-".to_string(),
+        // Compared after rounding, so 9.996 shows as `10`, not `10.00`.
+        Some(v) if (v * 100.0).round() < 1000.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.0}"),
+    }
 }
 
 const TABLE_HEADERS: [&str; 12] = [

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::*;
 use crate::mock_upstream::*;
 
-fn bridge(dir: &Path, args: &[&str]) -> Output {
+pub fn bridge(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
         .current_dir(dir)
         .env_clear()
@@ -20,12 +20,16 @@ fn bridge(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A cache folder with two entries; returns their keys.
-async fn filled(dir: &Path) -> (String, String) {
+pub async fn filled(dir: &Path) -> (String, String) {
     let mock = MockUpstream::start().await;
     let mut gateway = Setup::on(&mock)
         .cache_dir(&dir.join("llm_cache"))
@@ -101,7 +105,7 @@ async fn stats_list_show_rm_prune_clear() {
         dir.path(),
         &["cache", "prune", "--older-than", "1h"],
     ));
-    assert!(pruned.contains("removed 0 entries"), "{pruned}");
+    assert_eq!(pruned, "removed 0 entries\n");
     let meta_path = dir
         .path()
         .join("llm_cache")
@@ -114,11 +118,11 @@ async fn stats_list_show_rm_prune_clear() {
         dir.path(),
         &["cache", "prune", "--older-than", "1h"],
     ));
-    assert!(pruned.contains("removed 1 entries"), "{pruned}");
+    assert_eq!(pruned, "removed 1 entry\n");
 
     filled(dir.path()).await;
     let cleared = stdout(&bridge(dir.path(), &["cache", "clear"]));
-    assert!(cleared.contains("removed 2 entries"), "{cleared}");
+    assert_eq!(cleared, "removed 2 entries\n");
     assert!(files_in(&dir.path().join("llm_cache")).is_empty());
 }
 
@@ -140,22 +144,55 @@ async fn check_finds_and_purges_what_could_never_be_served() {
     )
     .unwrap();
 
+    let broken = format!(
+        "2 entries intact\n\
+         1 entry could never be served:\n\
+         \x20 {}: no metadata, so it is never served\n\
+         1 temporary file left by an interrupted write\n",
+        "ab".repeat(32)
+    );
     let check = bridge(dir.path(), &["cache", "--cache-dir", "llm_cache", "check"]);
     assert_eq!(check.status.code(), Some(1));
-    let text = stdout(&check);
-    assert!(text.contains("2 entries intact"), "{text}");
-    assert!(text.contains("1 entries could never be served"), "{text}");
-    assert!(text.contains("1 temporary files"), "{text}");
+    assert_eq!(
+        stdout(&check),
+        format!("{broken}run `llm-bridge cache check --purge` to delete them\n")
+    );
 
     let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
-    assert!(purge.status.success());
-    assert!(
-        stdout(&purge).contains("purged: 2 files removed"),
-        "{}",
-        stdout(&purge)
-    );
-    assert!(stdout(&bridge(dir.path(), &["cache", "check"])).contains("nothing broken"));
+    assert_eq!(purge.status.code(), Some(0));
+    assert_eq!(stdout(&purge), format!("{broken}purged: 2 files removed\n"));
+    let again = bridge(dir.path(), &["cache", "check"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(stdout(&again), "2 entries intact\nnothing broken\n");
     assert_eq!(files_in(&cache).len(), 6);
+}
+
+#[tokio::test]
+async fn check_names_what_it_found_in_the_singular_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (deepseek, _) = filled(dir.path()).await;
+    let cache = dir.path().join("llm_cache");
+    assert_eq!(
+        stdout(&bridge(dir.path(), &["cache", "rm", &deepseek])),
+        format!("removed {deepseek}\n")
+    );
+    // Only a leftover: nothing is an entry that could never be served.
+    std::fs::write(
+        cache.join(format!(".tmp-{}.meta.json.77-3", "cd".repeat(32))),
+        "{",
+    )
+    .unwrap();
+    let found = "1 entry intact\n1 temporary file left by an interrupted write\n";
+    let check = bridge(dir.path(), &["cache", "check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(
+        stdout(&check),
+        format!("{found}run `llm-bridge cache check --purge` to delete it\n")
+    );
+    let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
+    assert_eq!(purge.status.code(), Some(0));
+    assert_eq!(stdout(&purge), format!("{found}purged: 1 file removed\n"));
+    assert_eq!(files_in(&cache).len(), 3);
 }
 
 #[tokio::test]

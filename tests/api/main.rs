@@ -10,6 +10,8 @@ mod auth;
 mod browser;
 mod cache;
 mod cache_cli;
+mod cache_cli_files;
+mod cache_cli_find;
 mod cache_control;
 mod cache_flow;
 mod cli;

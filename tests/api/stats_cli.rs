@@ -369,3 +369,37 @@ fn bad_flags_exit_2_with_a_message() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_table_shows_small_latencies_with_decimals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, guard) = UsageStore::open(&dir.path().join("data"), KEEP_ALL).unwrap();
+    let fast = with_usage(record(DAY_ONE, None, "openai", "fast"), (10, 5, 0), 0.002);
+    store.record(timed(fast, Some(0.05), 0.42));
+    let slow = with_usage(
+        record(DAY_ONE + 1, None, "openai", "slow"),
+        (10, 5, 0),
+        0.001,
+    );
+    store.record(timed(slow, Some(9.996), 12.6));
+    drop(guard);
+    let table = ok(stats(dir.path(), &["--by", "model"], &[]));
+    let rows: Vec<Vec<&str>> = lines(&table)
+        .iter()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    // MODEL … P50 MS, P95 MS, TTFB P50: below 10 ms with two decimals.
+    let latencies: Vec<(&str, &[&str])> = rows.iter().map(|r| (r[0], &r[10..])).collect();
+    assert_eq!(
+        latencies,
+        [
+            ("openai/fast", &["0.42", "0.42", "0.05"][..]),
+            ("openai/slow", &["13", "13", "10"][..]),
+            ("total", &["0.42", "13", "0.05"][..]),
+        ],
+        "{table}"
+    );
+    let csv = ok(stats(dir.path(), &["--format", "csv"], &[]));
+    assert!(lines(&csv)[1].ends_with(",0.42,12.6,0.05"), "{csv}");
+}

@@ -153,3 +153,51 @@ fn replacing_an_entry_serves_the_new_answer() {
     assert_eq!(store.get(&k).unwrap().unwrap().body, newer.as_bytes());
     assert!(!dir.path().join(BROKEN_DIR).exists());
 }
+
+#[test]
+fn list_skips_metadata_that_names_another_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let (k, copy) = (key(9), key(10));
+    store.put(&entry(&k, ANSWER), b"{}").unwrap();
+    // A person's copy of the metadata under another key's name: it must not
+    // make `clear` or eviction act on the entry it names.
+    fs::copy(
+        dir.path().join(format!("{k}.meta.json")),
+        dir.path().join(format!("{copy}.meta.json")),
+    )
+    .unwrap();
+    let keys: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.meta.key)
+        .collect();
+    assert_eq!(keys, [k.to_string()]);
+}
+
+#[test]
+fn a_prefix_finds_entries_by_their_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    store.put(&entry(&key(0x11), ANSWER), b"{}").unwrap();
+    store.put(&entry(&key(0x12), ANSWER), b"{}").unwrap();
+    // A response without metadata is no entry.
+    fs::write(dir.path().join(format!("{}.txt", key(0x13))), ANSWER).unwrap();
+    assert_eq!(store.keys_starting_with("1111").unwrap(), [key(0x11)]);
+    assert_eq!(
+        store.keys_starting_with("1").unwrap(),
+        [key(0x11), key(0x12)]
+    );
+    assert!(store.keys_starting_with("13").unwrap().is_empty());
+}
+
+#[test]
+fn only_an_existing_folder_opens_without_creating() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let error = FileStore::open_existing(&missing).unwrap_err();
+    assert!(matches!(error, StoreError::NoFolder { .. }), "{error}");
+    assert!(!missing.exists());
+    assert!(FileStore::open_existing(dir.path()).is_ok());
+}
