@@ -16,6 +16,7 @@ mod cli;
 mod errors;
 mod keys_cli;
 mod logging;
+mod mock_example;
 mod models;
 mod proxy_setting;
 mod rate_limits;
