@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
     name = "llm-bridge",
     version,
     args_conflicts_with_subcommands = true,
-    after_long_help = ENVIRONMENT_HELP
+    after_long_help = environment_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,15 @@ pub struct Cli {
 
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// The rest of the configuration and the endpoints, shown by `--help` and
+/// `serve --help`.
+fn environment_help() -> String {
+    format!(
+        "{ENVIRONMENT_HELP}\n\nEndpoints (the /v1 ones also without /v1): {}.",
+        crate::routes::endpoint_list()
+    )
 }
 
 /// The rest of the configuration, shown by `--help`.
@@ -67,14 +76,13 @@ header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_
 [stats] retention_days, [prices.\"provider/model\"] input / cached_input / output.
 See llm-bridge.example.toml.
 
-Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.
-
-Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics.";
+Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (the default when no subcommand is given).
+    #[command(after_long_help = environment_help())]
     Serve(ServeArgs),
     /// Inspect and manage the response cache (works while the server runs).
     Cache(CacheArgs),

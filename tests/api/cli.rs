@@ -91,6 +91,38 @@ fn help_documents_every_option() {
     }
 }
 
+/// Every endpoint the router serves.
+pub const EVERY_ENDPOINT: [&str; 6] = [
+    "POST /v1/chat/completions",
+    "GET /v1/models",
+    "GET /v1/models/{id}",
+    "GET /health",
+    "GET /metrics",
+    "GET /api/stats",
+];
+
+#[test]
+fn help_and_serve_help_list_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let output = bridge(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        let line = help
+            .lines()
+            .find(|l| l.starts_with("Endpoints"))
+            .unwrap_or_else(|| panic!("no Endpoints line in {args:?}:\n{help}"));
+        assert_eq!(
+            line,
+            format!(
+                "Endpoints (the /v1 ones also without /v1): {}.",
+                EVERY_ENDPOINT.join(", ")
+            ),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn an_invalid_config_file_names_the_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
