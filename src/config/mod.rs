@@ -290,6 +290,8 @@ impl AccessKey {
 /// `ACCESS_API_KEYS`: comma-separated `key` or `name:key`, blanks ignored.
 /// A prefix counts as a name only when it is a plain identifier (letters,
 /// digits, `-`, `_`, `.`), so keys that contain a colon elsewhere still work.
+/// Blanks around the name and the key are dropped (`alice: sk-1` is `alice`
+/// with `sk-1`): no client could send a key that starts with a space.
 fn access_keys(env: &Env) -> Vec<AccessKey> {
     let Some(list) = env.get("ACCESS_API_KEYS") else {
         return Vec::new();
@@ -298,25 +300,25 @@ fn access_keys(env: &Env) -> Vec<AccessKey> {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|entry| match entry.split_once(':') {
-            Some((name, key))
-                if !name.is_empty()
-                    && !key.is_empty()
-                    && name.len() <= 64
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
-            {
-                AccessKey {
-                    name: Some(name.to_string()),
-                    secret: Secret::new(key),
-                }
-            }
+            Some((name, key)) if is_key_name(name.trim()) && !key.trim().is_empty() => AccessKey {
+                name: Some(name.trim().to_string()),
+                secret: Secret::new(key.trim()),
+            },
             _ => AccessKey {
                 name: None,
                 secret: Secret::new(entry),
             },
         })
         .collect()
+}
+
+/// Whether the part before a colon names an access key.
+fn is_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// A number from the config file that must be above zero.

@@ -231,6 +231,29 @@ fn open_addresses_need_access_keys() {
 }
 
 #[test]
+fn access_key_names_and_keys_are_trimmed() {
+    let env = [(
+        "ACCESS_API_KEYS",
+        "alice: sk-1 ,bob :sk-2, carol\t:\tsk-3,dave: ",
+    )];
+    let config = resolve(ServeArgs::default(), &env, None).unwrap();
+    let keys: Vec<_> = config
+        .access_keys
+        .iter()
+        .map(|k| (k.name.as_deref(), k.secret.expose()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (Some("alice"), "sk-1"),
+            (Some("bob"), "sk-2"),
+            (Some("carol"), "sk-3"),
+            (None, "dave:"),
+        ]
+    );
+}
+
+#[test]
 fn secrets_never_print() {
     let env = [
         ("OPENAI_API_KEY", "sk-very-secret"),
