@@ -62,7 +62,7 @@ Environment (also read from .env in the working directory; real variables win):
 aliases, fallbacks and limits change without a restart; a reload that does not validate keeps
 the running configuration.
 
-Config file (TOML): listen, cache_dir, log_dir, data_dir, default_provider, proxy, max_body_bytes,
+Config file (TOML): listen, cache_dir, log_dir, data_dir, default_provider, proxy,
 connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs, total_timeout_secs,
 cors_origins, [retry] max_retries / backoff_ms / max_backoff_ms / max_retry_after_secs /
 max_retry_secs, [fallbacks] \"model\" = [\"provider/model\", ...], [limits]
@@ -71,9 +71,10 @@ log_bodies, [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api
 headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cooldown_secs /
 stream_usage /
 [providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
-ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_connections /
-header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_grace_secs,
-[stats] retention_days, [prices.\"provider/model\"] input / cached_input / output.
+ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_body_bytes /
+max_connections / header_read_timeout_secs / max_header_bytes / body_read_timeout_secs /
+shutdown_grace_secs, [stats] retention_days, [prices.\"provider/model\"] input / cached_input /
+output.
 See llm-bridge.example.toml.
 
 Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.";

@@ -12,8 +12,8 @@
 //! What a reload changes: provider keys, URLs, timeouts, retries, caps,
 //! aliases, fallbacks, access keys, rate limits, allowed origins. What needs
 //! a restart (a warning names it when it changed): the listen address, the
-//! cache, log and data folders and settings, `[server]`, `[stats]` and
-//! `max_body_bytes`.
+//! cache, log and data folders and settings, `[server]` (with
+//! `max_body_bytes`) and `[stats]`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

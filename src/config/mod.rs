@@ -9,6 +9,7 @@
 mod builtin;
 mod cache;
 mod file;
+mod file_error;
 mod limits;
 mod prices;
 mod providers;
@@ -202,7 +203,7 @@ impl Config {
             default_provider,
             fallbacks,
             limits,
-            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes: server::resolve_max_body_bytes(file.as_ref())?,
             cors_origins: raw.cors_origins.clone(),
             server: server::resolve(file.as_ref())?,
             prices,

@@ -166,6 +166,23 @@ fn an_invalid_config_file_names_the_file_line_and_field() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_names_its_field_and_form() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("llm-bridge.toml"),
+        "[server]\nmax_body_bytes = \"10MB\"\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: llm-bridge.toml:2: server.max_body_bytes: expected a whole number of bytes \
+         such as 10485760 (10 MiB), not the string \"10MB\"\n"
+    );
+}
+
+#[test]
 fn refuses_an_open_address_without_access_keys() {
     let dir = tempfile::tempdir().unwrap();
     let output = bridge(dir.path())
