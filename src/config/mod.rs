@@ -53,7 +53,8 @@ pub const DEFAULT_LOG_MAX_FILES: usize = 5;
 pub struct Env(HashMap<String, String>);
 
 impl Env {
-    /// The process environment (after `.env` was loaded into it).
+    /// The process environment as it is now (`main.rs` takes it before
+    /// loading `.env` into the process, so it holds only real variables).
     pub fn from_process() -> Self {
         Self(std::env::vars().collect())
     }
@@ -74,6 +75,18 @@ impl Env {
     /// `.env`).
     pub fn insert_if_absent(&mut self, name: String, value: String) {
         self.0.entry(name).or_insert(value);
+    }
+
+    /// Whether `name` is set at all, even to an empty value (which still
+    /// wins over `.env`).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Whether `name` is set to something else than `value`, so a `.env`
+    /// line giving it `value` is not used.
+    pub fn shadows(&self, name: &str, value: &str) -> bool {
+        self.0.get(name).is_some_and(|set| set != value)
     }
 
     /// The variable's value, when set and not blank.

@@ -183,6 +183,31 @@ fn a_value_of_the_wrong_type_names_its_field_and_form() {
 }
 
 #[test]
+fn a_broken_env_is_reported_once_by_line_without_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# keys\nDEEPSEEK_API_KEY=sk-fine\nOPENAI_API_KEY='sk-SECRET-unterminated\nA=1\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: .env:3: cannot be parsed; it and the lines after it are not loaded\n"
+    );
+    // Commands that go on without it warn, once.
+    let output = bridge(dir.path())
+        .args(["cache", "stats"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: warning: .env:3: cannot be parsed; it and the lines after it are not loaded\n"
+    );
+}
+
+#[test]
 fn refuses_an_open_address_without_access_keys() {
     let dir = tempfile::tempdir().unwrap();
     let output = bridge(dir.path())

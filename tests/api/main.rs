@@ -26,6 +26,7 @@ mod routing;
 mod sdk;
 mod security;
 mod server_limits;
+mod startup;
 mod stats_cli;
 mod streaming;
 mod usage;
