@@ -61,6 +61,9 @@ async fn serve(source: ConfigSource) -> Result<ExitCode, String> {
     // shadows.
     let _stderr_guard = telemetry::init_stderr();
     let config = source.load()?;
+    if let Some(advice) = config.missing_key_advice() {
+        tracing::warn!("{advice}");
+    }
     std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
         format!(
             "cannot create cache folder {}: {e}",

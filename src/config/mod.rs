@@ -6,6 +6,7 @@
 //! reads the process environment after that, and tests build their own
 //! snapshot so they never race on process-global state.
 
+mod advice;
 mod builtin;
 mod cache;
 mod file;

@@ -1,9 +1,14 @@
-//! What the real binary tells a new user at start-up and on reload: `.env`
-//! values the real environment shadows. Said naming variables, never values.
+//! What the real binary tells a new user at start-up and on reload: no
+//! provider key, `.env` values the real environment shadows, a `.env` it
+//! cannot read. Each is said once, naming variables and lines, never values.
 
 use crate::binary::{Binary, Launch};
 use crate::common::chat_body;
 use crate::mock_upstream::MockUpstream;
+
+const NO_KEY: &str = "no provider has an API key: set OPENAI_API_KEY, DEEPSEEK_API_KEY, \
+                      OPENROUTER_API_KEY, QWEN_API_KEY or GEMINI_API_KEY (in the environment or \
+                      .env, or with `llm-bridge keys set NAME=…`); ";
 
 const SHADOWED: &str = "DEEPSEEK_API_KEY is set in the environment, so its value in .env is not \
                         used (unset it there, or restart without it)";
@@ -14,6 +19,57 @@ const SHADOWED: &str = "DEEPSEEK_API_KEY is set in the environment, so its value
 async fn reload_lines(binary: &mut Binary) -> Vec<String> {
     std::fs::write(binary.dir.path().join("llm-bridge.toml"), "# new\n").unwrap();
     binary.lines_until("configuration reloaded").await
+}
+
+#[tokio::test]
+async fn without_any_provider_key_it_says_which_variables_to_set_once() {
+    let mock = MockUpstream::start().await;
+    let launch = Launch {
+        no_key: true,
+        ..Launch::default()
+    };
+    let mut binary = Binary::launch(&mock, launch).await;
+    let line = binary.logged("no provider has an API key").await;
+    assert!(
+        line.ends_with(&format!(
+            "{NO_KEY}until then each client's own key is passed through to the provider it asks \
+             for (as `Authorization: Bearer`)"
+        )),
+        "{line}"
+    );
+    let reload = reload_lines(&mut binary).await;
+    assert!(
+        !reload
+            .iter()
+            .any(|l| l.contains("no provider has an API key")),
+        "said once, not on reload: {reload:?}"
+    );
+    // And so it is: the client's key reaches the provider.
+    let response = binary
+        .chat(&chat_body("deepseek-chat", false), Some("sk-client"))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(mock.authorizations(), ["Bearer sk-client"]);
+}
+
+#[tokio::test]
+async fn with_access_keys_and_no_provider_key_it_says_requests_will_fail() {
+    let mock = MockUpstream::start().await;
+    let launch = Launch {
+        no_key: true,
+        extra_env: "ACCESS_API_KEYS=alice:acc-secret-1\n",
+        ..Launch::default()
+    };
+    let mut binary = Binary::launch(&mock, launch).await;
+    let line = binary.logged("no provider has an API key").await;
+    assert!(
+        line.ends_with(
+            "until then requests to providers that need a key fail: with ACCESS_API_KEYS set, \
+             clients' keys are never passed on"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains("acc-secret"), "{line}");
 }
 
 #[tokio::test]
