@@ -68,8 +68,11 @@ impl ChatBody {
         };
         let include_usage = match field("stream_options") {
             None | Some("null") => false,
+            // serde reads a struct from an array too; only an object is one.
             Some(v) => serde_json::from_str::<StreamOptions>(v)
-                .map_err(|_| {
+                .ok()
+                .filter(|_| v.starts_with('{'))
+                .ok_or_else(|| {
                     invalid(
                         "stream_options",
                         "`stream_options` must be an object such as {\"include_usage\": true}",

@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
     name = "llm-bridge",
     version,
     args_conflicts_with_subcommands = true,
-    after_long_help = ENVIRONMENT_HELP
+    after_long_help = environment_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,15 @@ pub struct Cli {
 
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// The rest of the configuration and the endpoints, shown by `--help` and
+/// `serve --help`.
+fn environment_help() -> String {
+    format!(
+        "{ENVIRONMENT_HELP}\n\nEndpoints (the /v1 ones also without /v1): {}.",
+        crate::routes::endpoint_list()
+    )
 }
 
 /// The rest of the configuration, shown by `--help`.
@@ -53,7 +62,7 @@ Environment (also read from .env in the working directory; real variables win):
 aliases, fallbacks and limits change without a restart; a reload that does not validate keeps
 the running configuration.
 
-Config file (TOML): listen, cache_dir, log_dir, data_dir, default_provider, proxy, max_body_bytes,
+Config file (TOML): listen, cache_dir, log_dir, data_dir, default_provider, proxy,
 connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs, total_timeout_secs,
 cors_origins, [retry] max_retries / backoff_ms / max_backoff_ms / max_retry_after_secs /
 max_retry_secs, [fallbacks] \"model\" = [\"provider/model\", ...], [limits]
@@ -62,19 +71,19 @@ log_bodies, [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api
 headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cooldown_secs /
 stream_usage /
 [providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
-ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_connections /
-header_read_timeout_secs / max_header_bytes / body_read_timeout_secs / shutdown_grace_secs,
-[stats] retention_days, [prices.\"provider/model\"] input / cached_input / output.
+ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_body_bytes /
+max_connections / header_read_timeout_secs / max_header_bytes / body_read_timeout_secs /
+shutdown_grace_secs, [stats] retention_days, [prices.\"provider/model\"] input / cached_input /
+output.
 See llm-bridge.example.toml.
 
-Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.
-
-Endpoints (also without /v1): POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics.";
+Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (the default when no subcommand is given).
+    #[command(after_long_help = environment_help())]
     Serve(ServeArgs),
     /// Inspect and manage the response cache (works while the server runs).
     Cache(CacheArgs),

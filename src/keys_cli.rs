@@ -1,24 +1,48 @@
 //! `llm-bridge keys …`: set, unset and list the variables of `.env` from a
 //! shell. Arguments are all checked before the file is read, so bad input
 //! leaves it untouched; values are never printed, only names and masks.
-//! The editing itself is [`crate::env_file`]'s.
+//! The editing itself is [`crate::env_file`]'s. A name the environment
+//! also sets gets a warning: real variables win over `.env`, so the edit
+//! would otherwise look as if it did nothing.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{KeysArgs, KeysCommand};
+use crate::config::Env;
 use crate::config::secret::mask;
-use crate::env_file;
+use crate::{dotenv, env_file};
 
 /// Runs one keys command, printing to stdout. `list` exits with 1 when a line
-/// of the file cannot be parsed (dotenvy stops loading there).
-pub fn run(args: KeysArgs) -> Result<ExitCode, String> {
+/// of the file cannot be parsed (dotenvy stops loading there). `process_env`
+/// is the environment without `.env`, to warn about names it shadows.
+pub fn run(args: KeysArgs, process_env: &Env) -> Result<ExitCode, String> {
     let path = args.env_file.as_path();
     let mut out = String::new();
     let code = match args.command {
-        KeysCommand::Set { pairs } => set(path, &pairs, &mut out)?,
-        KeysCommand::Unset { names } => unset(path, &names, &mut out)?,
+        KeysCommand::Set { pairs } => {
+            let pairs = parse_pairs(&pairs)?;
+            let code = set(path, &pairs, &mut out)?;
+            for (name, value) in &pairs {
+                if process_env.shadows(name, value) {
+                    eprintln!("llm-bridge: warning: {}", dotenv::shadowed_warning(name));
+                }
+            }
+            code
+        }
+        KeysCommand::Unset { names } => {
+            let code = unset(path, &names, &mut out)?;
+            let mut warned: Vec<&str> = Vec::new();
+            for name in names.iter().filter(|name| process_env.is_set(name)) {
+                if warned.contains(&name.as_str()) {
+                    continue;
+                }
+                warned.push(name);
+                eprintln!("llm-bridge: warning: {}", dotenv::still_set_warning(name));
+            }
+            code
+        }
         KeysCommand::List => list(path, &mut out)?,
     };
     print!("{out}");
@@ -84,10 +108,9 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     env_file::write_atomic(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn set(path: &Path, arguments: &[String], out: &mut String) -> Result<ExitCode, String> {
-    let pairs = parse_pairs(arguments)?;
+fn set(path: &Path, pairs: &[(String, String)], out: &mut String) -> Result<ExitCode, String> {
     let text = read(path)?;
-    let (edited, outcome) = env_file::set(text.as_deref().unwrap_or(""), &pairs);
+    let (edited, outcome) = env_file::set(text.as_deref().unwrap_or(""), pairs);
     write(path, &edited)?;
     let mut changes = Vec::new();
     if !outcome.updated.is_empty() {
@@ -147,10 +170,7 @@ fn list(path: &Path, out: &mut String) -> Result<ExitCode, String> {
     }
     match variables.unreadable_line {
         Some(line) => {
-            eprintln!(
-                "llm-bridge: {}:{line} cannot be parsed; it and the lines after it are not loaded",
-                path.display()
-            );
+            eprintln!("llm-bridge: {}", dotenv::unreadable(path, line));
             Ok(ExitCode::from(1))
         }
         None => Ok(ExitCode::SUCCESS),

@@ -25,6 +25,8 @@
 //!   the answer.
 //! - [`replay`]: cache hits as SSE or JSON, at once or paced.
 //! - [`cache_cli`]: `llm-bridge cache …`.
+//! - [`dotenv`]: how `.env` joins the environment: reading it, naming a
+//!   bad line, warning about variables the real environment shadows.
 //! - [`env_file`]: editing `.env` in place: quoting, atomic replacement.
 //! - [`keys_cli`]: `llm-bridge keys …`.
 //! - [`request_log`]: the batched, rotated JSON-lines request log.
@@ -53,6 +55,7 @@ pub mod cache_cli;
 pub mod chat_body;
 pub mod cli;
 pub mod config;
+pub mod dotenv;
 pub mod env_file;
 pub mod error;
 pub mod flight;

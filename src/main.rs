@@ -6,8 +6,9 @@ use clap::Parser;
 use llm_bridge::app::{self, AppState};
 use llm_bridge::cache::file::report_at_startup;
 use llm_bridge::cache_cli;
-use llm_bridge::cli::{Cli, Command};
+use llm_bridge::cli::{Cli, Command, KeysCommand};
 use llm_bridge::config::Env;
+use llm_bridge::dotenv;
 use llm_bridge::reload::{self, ConfigSource};
 use llm_bridge::request_log::RequestLog;
 use llm_bridge::telemetry;
@@ -15,22 +16,23 @@ use llm_bridge::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     // `.env` is optional; variables already in the environment win over it.
-    // It is loaded into the environment so flags can come from it too; the
-    // environment as it was before is kept for reloads.
+    // It is loaded into the environment so flags can come from it too. The
+    // environment as it was before is kept: reloads start from it, and it
+    // tells which `.env` values the real environment shadows.
     let process_env = Env::from_process();
-    let env_file = reload::env_file_path(&process_env);
-    let dotenv = dotenvy::from_path(&env_file);
-    let cli = Cli::parse();
-    if let Err(error) = &dotenv
-        && !error.not_found()
+    let env_file = dotenv::path(&process_env);
+    let dotenv_failed = dotenvy::from_path(&env_file).is_err_and(|e| !e.not_found());
+    let command = Cli::parse().into_command();
+    if dotenv_failed
+        && !reports_env_file_itself(&command, &env_file)
+        && let Err(why) = dotenv::read(&env_file)
     {
-        let why = reload::env_file_error(&env_file, error);
-        eprintln!("llm-bridge: warning: .env was not loaded: {why}");
+        eprintln!("llm-bridge: warning: {why}");
     }
-    let outcome = match cli.into_command() {
+    let outcome = match command {
         Command::Serve(args) => serve(ConfigSource::new(args, process_env, env_file)).await,
         Command::Cache(args) => cache_cli::run(args),
-        Command::Keys(args) => llm_bridge::keys_cli::run(args),
+        Command::Keys(args) => llm_bridge::keys_cli::run(args, &process_env),
         Command::Stats(args) => llm_bridge::stats::cli::run(args),
     };
     match outcome {
@@ -42,9 +44,26 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Whether `command` reports a `.env` it cannot read on its own, so that it
+/// is reported once: `serve` refuses to start, `keys list` names the line.
+fn reports_env_file_itself(command: &Command, env_file: &std::path::Path) -> bool {
+    match command {
+        Command::Serve(_) => true,
+        Command::Keys(keys) => {
+            matches!(keys.command, KeysCommand::List) && keys.env_file == env_file
+        }
+        Command::Cache(_) | Command::Stats(_) => false,
+    }
+}
+
 async fn serve(source: ConfigSource) -> Result<ExitCode, String> {
-    let config = source.load()?;
+    // The log first: loading warns about `.env` values the environment
+    // shadows.
     let _stderr_guard = telemetry::init_stderr();
+    let config = source.load()?;
+    if let Some(advice) = config.missing_key_advice() {
+        tracing::warn!("{advice}");
+    }
     std::fs::create_dir_all(&config.cache_dir).map_err(|e| {
         format!(
             "cannot create cache folder {}: {e}",

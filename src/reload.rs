@@ -12,8 +12,8 @@
 //! What a reload changes: provider keys, URLs, timeouts, retries, caps,
 //! aliases, fallbacks, access keys, rate limits, allowed origins. What needs
 //! a restart (a warning names it when it changed): the listen address, the
-//! cache, log and data folders and settings, `[server]`, `[stats]` and
-//! `max_body_bytes`.
+//! cache, log and data folders and settings, `[server]` (with
+//! `max_body_bytes`) and `[stats]`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -24,18 +24,12 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_CONFIG_FILE, Env};
+use crate::dotenv;
 
 /// How often the files are compared. A person saving a file or running
 /// `keys set` sees the change taken within a second; reading two small
 /// files a second costs nothing.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The `.env` file: `LLM_BRIDGE_ENV_FILE`, else `.env` in the working
-/// directory (the same file `llm-bridge keys` edits).
-pub fn env_file_path(env: &Env) -> PathBuf {
-    env.get("LLM_BRIDGE_ENV_FILE")
-        .map_or_else(|| PathBuf::from(".env"), PathBuf::from)
-}
 
 /// What the watched files held, by content digest (`None`: missing).
 type Fingerprint = [Option<[u8; 32]>; 2];
@@ -70,24 +64,20 @@ impl ConfigSource {
 
     /// The environment: the process's, plus `.env` for names it lacks. A
     /// missing `.env` is an empty one.
-    pub fn env(&self) -> Result<Env, String> {
-        let mut env = self.process_env.clone();
-        let lines = match dotenvy::from_path_iter(&self.env_file) {
-            Ok(lines) => lines,
-            Err(error) if error.not_found() => return Ok(env),
-            Err(error) => return Err(env_file_error(&self.env_file, &error)),
-        };
-        for line in lines {
-            let (name, value) = line.map_err(|e| env_file_error(&self.env_file, &e))?;
-            env.insert_if_absent(name, value);
-        }
-        Ok(env)
+    pub fn env(&self) -> Result<dotenv::Layered, String> {
+        dotenv::layer(&self.process_env, &self.env_file)
     }
 
-    /// The configuration as the files are now.
+    /// The configuration as the files are now. Logs a warning for each
+    /// `.env` value the environment shadows, at start-up and on every
+    /// reload, since each is a setting the user made that has no effect.
     pub fn load(&self) -> Result<Config, String> {
         *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = self.fingerprint();
-        Config::resolve(&self.args, &self.env()?).map_err(|e| e.to_string())
+        let layered = self.env()?;
+        for name in &layered.shadowed {
+            tracing::warn!("{}", dotenv::shadowed_warning(name));
+        }
+        Config::resolve(&self.args, &layered.env).map_err(|e| e.to_string())
     }
 
     /// Whether the files differ from what the last load read.
@@ -106,18 +96,6 @@ impl ConfigSource {
     fn fingerprint(&self) -> Fingerprint {
         let digest = |path: &Path| std::fs::read(path).ok().map(|b| Sha256::digest(b).into());
         [digest(&self.env_file), digest(&self.config_file())]
-    }
-}
-
-/// A `.env` problem without the offending line: the line may hold a key.
-pub fn env_file_error(path: &Path, error: &dotenvy::Error) -> String {
-    match error {
-        dotenvy::Error::LineParse(_, position) => format!(
-            "{} cannot be parsed (near character {position}); `llm-bridge keys list` names the line",
-            path.display()
-        ),
-        dotenvy::Error::Io(io) => format!("cannot read {}: {io}", path.display()),
-        _ => format!("{} cannot be read", path.display()),
     }
 }
 

@@ -22,7 +22,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub default_provider: Option<Spanned<String>>,
     pub proxy: Option<Spanned<String>>,
-    pub max_body_bytes: Option<usize>,
+    /// The older place of `[server] max_body_bytes`, still read.
+    pub max_body_bytes: Option<Spanned<usize>>,
     pub connect_timeout_secs: Option<Spanned<u64>>,
     pub first_byte_timeout_secs: Option<Spanned<u64>>,
     pub idle_timeout_secs: Option<Spanned<u64>>,
@@ -103,17 +104,25 @@ impl LoadedFile {
         Self::parse(path, text)
     }
 
-    /// Parses `text` as the content of `path`.
+    /// Parses `text` as the content of `path`. Errors name the line and,
+    /// past the TOML syntax, the field's dotted path.
     pub fn parse(path: &Path, text: String) -> Result<Self, ConfigError> {
-        let config = toml::from_str(&text).map_err(|error: toml::de::Error| {
+        let invalid = |error: &toml::de::Error, field: String| {
             let line = error
                 .span()
                 .map(|span| line_of(&text, span.start))
                 .unwrap_or(1);
-            ConfigError::Invalid {
-                location: format!("{}:{line}", path.display()),
-                message: error.message().to_string(),
-            }
+            let message = super::file_error::describe(&field, error.message());
+            let location = match field.is_empty() {
+                true => format!("{}:{line}", path.display()),
+                false => format!("{}:{line}: {field}", path.display()),
+            };
+            ConfigError::Invalid { location, message }
+        };
+        let document = toml::Deserializer::parse(&text).map_err(|e| invalid(&e, String::new()))?;
+        let config = serde_path_to_error::deserialize(document).map_err(|error| {
+            let field = super::file_error::field(error.path(), error.inner().message());
+            invalid(error.inner(), field)
         })?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -125,6 +134,11 @@ impl LoadedFile {
     /// `file:line: field` for a value, for error messages.
     pub fn locate<T>(&self, value: &Spanned<T>, field: &str) -> String {
         self.locate_span(value.span(), field)
+    }
+
+    /// The line a value starts on.
+    pub fn line<T>(&self, value: &Spanned<T>) -> usize {
+        line_of(&self.text, value.span().start)
     }
 
     /// `file:line: field` for a span of the file.

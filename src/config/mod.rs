@@ -6,9 +6,11 @@
 //! reads the process environment after that, and tests build their own
 //! snapshot so they never race on process-global state.
 
+mod advice;
 mod builtin;
 mod cache;
 mod file;
+mod file_error;
 mod hosts;
 mod limits;
 mod prices;
@@ -53,7 +55,8 @@ pub const DEFAULT_LOG_MAX_FILES: usize = 5;
 pub struct Env(HashMap<String, String>);
 
 impl Env {
-    /// The process environment (after `.env` was loaded into it).
+    /// The process environment as it is now (`main.rs` takes it before
+    /// loading `.env` into the process, so it holds only real variables).
     pub fn from_process() -> Self {
         Self(std::env::vars().collect())
     }
@@ -74,6 +77,18 @@ impl Env {
     /// `.env`).
     pub fn insert_if_absent(&mut self, name: String, value: String) {
         self.0.entry(name).or_insert(value);
+    }
+
+    /// Whether `name` is set at all, even to an empty value (which still
+    /// wins over `.env`).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Whether `name` is set to something else than `value`, so a `.env`
+    /// line giving it `value` is not used.
+    pub fn shadows(&self, name: &str, value: &str) -> bool {
+        self.0.get(name).is_some_and(|set| set != value)
     }
 
     /// The variable's value, when set and not blank.
@@ -206,7 +221,7 @@ impl Config {
             default_provider,
             fallbacks,
             limits,
-            max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes: server::resolve_max_body_bytes(file.as_ref())?,
             cors_origins: raw.cors_origins.clone(),
             allowed_hosts: hosts::resolve(file.as_ref())?,
             server: server::resolve(file.as_ref())?,
@@ -295,6 +310,8 @@ impl AccessKey {
 /// `ACCESS_API_KEYS`: comma-separated `key` or `name:key`, blanks ignored.
 /// A prefix counts as a name only when it is a plain identifier (letters,
 /// digits, `-`, `_`, `.`), so keys that contain a colon elsewhere still work.
+/// Blanks around the name and the key are dropped (`alice: sk-1` is `alice`
+/// with `sk-1`): no client could send a key that starts with a space.
 fn access_keys(env: &Env) -> Vec<AccessKey> {
     let Some(list) = env.get("ACCESS_API_KEYS") else {
         return Vec::new();
@@ -303,25 +320,25 @@ fn access_keys(env: &Env) -> Vec<AccessKey> {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|entry| match entry.split_once(':') {
-            Some((name, key))
-                if !name.is_empty()
-                    && !key.is_empty()
-                    && name.len() <= 64
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
-            {
-                AccessKey {
-                    name: Some(name.to_string()),
-                    secret: Secret::new(key),
-                }
-            }
+            Some((name, key)) if is_key_name(name.trim()) && !key.trim().is_empty() => AccessKey {
+                name: Some(name.trim().to_string()),
+                secret: Secret::new(key.trim()),
+            },
             _ => AccessKey {
                 name: None,
                 secret: Secret::new(entry),
             },
         })
         .collect()
+}
+
+/// Whether the part before a colon names an access key.
+fn is_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// A number from the config file that must be above zero.

@@ -22,6 +22,9 @@ pub struct ProviderConfig {
     /// Its keys: `NAME_API_KEY` may list several, comma-separated; requests
     /// take turns over them.
     pub api_keys: Vec<Secret>,
+    /// The variable its key is read from first (`api_key_env`, else
+    /// `NAME_API_KEY`), for advice when it has none.
+    pub key_variable: String,
     /// Extra headers sent upstream; values are marked sensitive so they never
     /// print.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -185,6 +188,7 @@ fn build(
         name: name.to_string(),
         base_url,
         api_keys,
+        key_variable: key_vars.first().cloned().unwrap_or_default(),
         headers,
         proxy,
         models,

@@ -49,6 +49,7 @@ pub struct ServerSection {
     pub max_header_bytes: Option<Spanned<u64>>,
     pub shutdown_grace_secs: Option<Spanned<u64>>,
     pub body_read_timeout_secs: Option<Spanned<u64>>,
+    pub max_body_bytes: Option<Spanned<usize>>,
     /// Host names the gateway answers to besides loopback ones (see
     /// [`super::hosts`]); reloadable, so kept out of [`ServerConfig`].
     #[serde(default)]
@@ -124,6 +125,28 @@ pub fn resolve(file: Option<&LoadedFile>) -> Result<ServerConfig, ConfigError> {
         )?
         .map_or(defaults.body_read_timeout, Duration::from_secs),
     })
+}
+
+/// `[server] max_body_bytes`, or the top-level key older files have; both
+/// at once is an error naming both lines, since one would silently lose.
+pub fn resolve_max_body_bytes(file: Option<&LoadedFile>) -> Result<usize, ConfigError> {
+    let Some(loaded) = file else {
+        return Ok(super::DEFAULT_MAX_BODY_BYTES);
+    };
+    match (
+        &loaded.config.server.max_body_bytes,
+        &loaded.config.max_body_bytes,
+    ) {
+        (Some(new), Some(old)) => Err(ConfigError::Invalid {
+            location: loaded.locate(new, "server.max_body_bytes"),
+            message: format!(
+                "max_body_bytes is also set at the top level, on line {}; keep only the one in [server]",
+                loaded.line(old)
+            ),
+        }),
+        (Some(value), None) | (None, Some(value)) => Ok(*value.get_ref()),
+        (None, None) => Ok(super::DEFAULT_MAX_BODY_BYTES),
+    }
 }
 
 /// A positive number from the file that must also lie within `range`.
@@ -210,6 +233,23 @@ mod tests {
         );
         let error = resolve_text("[server]\nheader_read_timeout_secs = 99999\n").unwrap_err();
         assert!(error.to_string().contains("between 1 and 3600"), "{error}");
+    }
+
+    #[test]
+    fn max_body_bytes_is_read_in_server_or_at_the_top_level() {
+        let size = |text: &str| {
+            let file = LoadedFile::parse(Path::new("bridge.toml"), text.to_string())?;
+            resolve_max_body_bytes(Some(&file))
+        };
+        assert_eq!(size("").unwrap(), 10 * 1024 * 1024);
+        assert_eq!(size("[server]\nmax_body_bytes = 1000\n").unwrap(), 1000);
+        assert_eq!(size("max_body_bytes = 2000\n").unwrap(), 2000);
+        let error = size("max_body_bytes = 2000\n\n[server]\nmax_body_bytes = 1000\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "bridge.toml:4: server.max_body_bytes: max_body_bytes is also set at the top level, \
+             on line 1; keep only the one in [server]"
+        );
     }
 
     #[test]

@@ -191,6 +191,68 @@ fn errors_name_the_file_line_and_field() {
 }
 
 #[test]
+fn type_errors_name_the_field_path_and_the_accepted_form() {
+    let cases = [
+        (
+            "max_body_bytes = \"10MB\"",
+            "llm-bridge.toml:1: max_body_bytes: expected a whole number of bytes such as \
+             10485760 (10 MiB), not the string \"10MB\"",
+        ),
+        (
+            "[server]\nmax_body_bytes = \"10MB\"",
+            "llm-bridge.toml:2: server.max_body_bytes: expected a whole number of bytes such as \
+             10485760 (10 MiB), not the string \"10MB\"",
+        ),
+        (
+            "[providers.ollama]\nbase_url = \"http://127.0.0.1:11434/v1\"\nidle_timeout_secs = \"30s\"",
+            "llm-bridge.toml:3: providers.ollama.idle_timeout_secs: expected a whole number of \
+             seconds such as 30, not the string \"30s\"",
+        ),
+        (
+            "[cache]\nmax_entry_bytes = 1.5",
+            "llm-bridge.toml:2: cache.max_entry_bytes: expected a whole number of bytes such as \
+             10485760 (10 MiB), not the floating point `1.5`",
+        ),
+        (
+            "[providers.deepseek.retry]\nbackoff_ms = -1",
+            "llm-bridge.toml:2: providers.deepseek.retry.backoff_ms: expected a whole number of \
+             milliseconds such as 250, not the integer `-1`",
+        ),
+        (
+            "[server]\nmax_connections = \"many\"",
+            "llm-bridge.toml:2: server.max_connections: expected a whole number such as 10, not \
+             the string \"many\"",
+        ),
+        (
+            "listen = 5",
+            "llm-bridge.toml:1: listen: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "cors_origins = [\"https://a.example\", 1]",
+            "llm-bridge.toml:1: cors_origins[1]: invalid type: integer `1`, expected a string",
+        ),
+        (
+            "[prices.\"corp/gpt-4o\"]\ninput = \"2.5\"\noutput = 1",
+            "llm-bridge.toml:2: prices.\"corp/gpt-4o\".input: expected a number such as 0.25, \
+             not the string \"2.5\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(error(ServeArgs::default(), &[], text), expected, "{text:?}");
+    }
+    // Unknown keys are still named, under the table that holds them.
+    let unknown = error(
+        ServeArgs::default(),
+        &[],
+        "[providers.local]\nbase_url = \"http://x/v1\"\nmodelz = []",
+    );
+    assert!(
+        unknown.starts_with("llm-bridge.toml:3: providers.local: unknown field `modelz`"),
+        "{unknown}"
+    );
+}
+
+#[test]
 fn a_bad_listen_address_names_its_source() {
     let args = ServeArgs {
         listen: Some("nonsense".into()),
@@ -226,6 +288,29 @@ fn open_addresses_need_access_keys() {
             (Some("alice"), "sk-1"),
             (None, ":x"),
             (None, "a b:c")
+        ]
+    );
+}
+
+#[test]
+fn access_key_names_and_keys_are_trimmed() {
+    let env = [(
+        "ACCESS_API_KEYS",
+        "alice: sk-1 ,bob :sk-2, carol\t:\tsk-3,dave: ",
+    )];
+    let config = resolve(ServeArgs::default(), &env, None).unwrap();
+    let keys: Vec<_> = config
+        .access_keys
+        .iter()
+        .map(|k| (k.name.as_deref(), k.secret.expose()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (Some("alice"), "sk-1"),
+            (Some("bob"), "sk-2"),
+            (Some("carol"), "sk-3"),
+            (None, "dave:"),
         ]
     );
 }

@@ -19,6 +19,24 @@ use crate::app::AppState;
 use crate::auth::require_access_key;
 use crate::error::AppError;
 
+/// Every endpoint, as `--help` and the unknown-URL error list them (the
+/// `/v1` ones are also served without `/v1`). One list, so the help and the
+/// error cannot drift apart; a test requests each one to check the router
+/// has it.
+pub const ENDPOINTS: &[&str] = &[
+    "POST /v1/chat/completions",
+    "GET /v1/models",
+    "GET /v1/models/{id}",
+    "GET /health",
+    "GET /metrics",
+    "GET /api/stats",
+];
+
+/// [`ENDPOINTS`] as one line: `POST /v1/chat/completions, GET /v1/models, …`.
+pub fn endpoint_list() -> String {
+    ENDPOINTS.join(", ")
+}
+
 /// All routes, with access-key checks on the API routes and `/metrics`
 /// (which shows model names and spend), not on `/health`.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -41,8 +59,9 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 async fn unknown_url(method: Method, uri: Uri) -> AppError {
     AppError::NotFound(format!(
-        "unknown URL: {method} {}. Endpoints: POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics, GET /api/stats",
-        shorten(uri.path())
+        "unknown URL: {method} {}. Endpoints: {}",
+        shorten(uri.path()),
+        endpoint_list()
     ))
 }
 

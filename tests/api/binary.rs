@@ -42,6 +42,21 @@ pub async fn read_to_end(mut response: reqwest::Response) -> String {
     }
 }
 
+/// How to start the binary, beyond the mock's URL in `.env`.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// Lines added to `.env`.
+    pub extra_env: &'a str,
+    /// Leave `DEEPSEEK_API_KEY=sk-test` out of `.env`.
+    pub no_key: bool,
+    /// The `llm-bridge.toml`, when given.
+    pub config: Option<&'a str>,
+    /// Started under `ulimit -n open_files`, when given.
+    pub open_files: Option<u32>,
+    /// Variables in its process environment besides `PATH`.
+    pub process_env: &'a [(&'a str, &'a str)],
+}
+
 /// The real binary in a temp folder, providers pointed at `mock`, with its
 /// stderr lines on a channel.
 pub struct Binary {
@@ -58,21 +73,25 @@ impl Binary {
 
     /// Started under `ulimit -n open_files`, when given.
     pub async fn start_with_open_files(mock: &MockUpstream, open_files: Option<u32>) -> Self {
-        Self::launch(mock, "", None, open_files).await
+        let launch = Launch {
+            open_files,
+            ..Launch::default()
+        };
+        Self::launch(mock, launch).await
     }
 
     /// Started with `extra_env` lines added to its `.env` and, when given,
     /// `config` as its `llm-bridge.toml`.
     pub async fn start_with(mock: &MockUpstream, extra_env: &str, config: Option<&str>) -> Self {
-        Self::launch(mock, extra_env, config, None).await
+        let launch = Launch {
+            extra_env,
+            config,
+            ..Launch::default()
+        };
+        Self::launch(mock, launch).await
     }
 
-    async fn launch(
-        mock: &MockUpstream,
-        extra_env: &str,
-        config: Option<&str>,
-        open_files: Option<u32>,
-    ) -> Self {
+    pub async fn launch(mock: &MockUpstream, launch: Launch<'_>) -> Self {
         // The test's own HTTP clients need the TLS provider the gateway
         // installs for itself; with no gateway in this process, install it.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -80,16 +99,22 @@ impl Binary {
         std::fs::write(
             dir.path().join(".env"),
             format!(
-                "DEEPSEEK_BASE_URL={}\nDEEPSEEK_API_KEY=sk-test\n{extra_env}",
-                mock.url("/deepseek/v1")
+                "DEEPSEEK_BASE_URL={}\n{}{}",
+                mock.url("/deepseek/v1"),
+                if launch.no_key {
+                    ""
+                } else {
+                    "DEEPSEEK_API_KEY=sk-test\n"
+                },
+                launch.extra_env
             ),
         )
         .unwrap();
-        if let Some(config) = config {
+        if let Some(config) = launch.config {
             std::fs::write(dir.path().join("llm-bridge.toml"), config).unwrap();
         }
         let binary = env!("CARGO_BIN_EXE_llm-bridge");
-        let mut command = match open_files {
+        let mut command = match launch.open_files {
             None => tokio::process::Command::new(binary),
             Some(limit) => {
                 let mut shell = tokio::process::Command::new("sh");
@@ -102,6 +127,7 @@ impl Binary {
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(launch.process_env.iter().copied())
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -145,13 +171,21 @@ impl Binary {
 
     /// Waits for a stderr line containing `needle`.
     pub async fn logged(&mut self, needle: &str) -> String {
+        self.lines_until(needle).await.pop().unwrap_or_default()
+    }
+
+    /// The stderr lines up to and including the first containing `needle`.
+    pub async fn lines_until(&mut self, needle: &str) -> Vec<String> {
         timeout(PATIENCE, async {
+            let mut lines = Vec::new();
             while let Some(line) = self.stderr.recv().await {
-                if line.contains(needle) {
-                    return line;
+                let found = line.contains(needle);
+                lines.push(line);
+                if found {
+                    return lines;
                 }
             }
-            panic!("stderr ended without a line containing {needle:?}");
+            panic!("stderr ended without a line containing {needle:?}: {lines:?}");
         })
         .await
         .expect("the line was logged in time")

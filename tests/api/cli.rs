@@ -91,6 +91,38 @@ fn help_documents_every_option() {
     }
 }
 
+/// Every endpoint the router serves.
+pub const EVERY_ENDPOINT: [&str; 6] = [
+    "POST /v1/chat/completions",
+    "GET /v1/models",
+    "GET /v1/models/{id}",
+    "GET /health",
+    "GET /metrics",
+    "GET /api/stats",
+];
+
+#[test]
+fn help_and_serve_help_list_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let output = bridge(dir.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        let line = help
+            .lines()
+            .find(|l| l.starts_with("Endpoints"))
+            .unwrap_or_else(|| panic!("no Endpoints line in {args:?}:\n{help}"));
+        assert_eq!(
+            line,
+            format!(
+                "Endpoints (the /v1 ones also without /v1): {}.",
+                EVERY_ENDPOINT.join(", ")
+            ),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn an_invalid_config_file_names_the_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,6 +162,49 @@ fn an_invalid_config_file_names_the_file_line_and_field() {
         String::from_utf8(output.stderr)
             .unwrap()
             .contains("missing.toml")
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_field_and_form() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("llm-bridge.toml"),
+        "[server]\nmax_body_bytes = \"10MB\"\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: llm-bridge.toml:2: server.max_body_bytes: expected a whole number of bytes \
+         such as 10485760 (10 MiB), not the string \"10MB\"\n"
+    );
+}
+
+#[test]
+fn a_broken_env_is_reported_once_by_line_without_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# keys\nDEEPSEEK_API_KEY=sk-fine\nOPENAI_API_KEY='sk-SECRET-unterminated\nA=1\n",
+    )
+    .unwrap();
+    let output = bridge(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: .env:3: cannot be parsed; it and the lines after it are not loaded\n"
+    );
+    // Commands that go on without it warn, once.
+    std::fs::create_dir(dir.path().join("llm_cache")).unwrap();
+    let output = bridge(dir.path())
+        .args(["cache", "stats"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "llm-bridge: warning: .env:3: cannot be parsed; it and the lines after it are not loaded\n"
     );
 }
 

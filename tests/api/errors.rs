@@ -213,7 +213,14 @@ async fn unknown_urls_and_methods_get_openai_errors() {
         .send()
         .await
         .unwrap();
-    expect_error(response, 404, "unknown_url").await;
+    let body = expect_error(response, 404, "unknown_url").await;
+    assert_eq!(
+        body["error"]["message"],
+        format!(
+            "unknown URL: GET /v1/embeddingz. Endpoints: {}",
+            crate::cli::EVERY_ENDPOINT.join(", ")
+        )
+    );
     let response = gateway
         .client
         .get(gateway.url("/v1/chat/completions"))
@@ -221,6 +228,26 @@ async fn unknown_urls_and_methods_get_openai_errors() {
         .await
         .unwrap();
     expect_error(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn every_listed_endpoint_is_routed() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    for endpoint in llm_bridge::routes::ENDPOINTS {
+        let (method, path) = endpoint.split_once(' ').unwrap();
+        let path = path.replace("{id}", "deepseek/deepseek-chat");
+        let request = match method {
+            "GET" => gateway.client.get(gateway.url(&path)),
+            "POST" => gateway
+                .client
+                .post(gateway.url(&path))
+                .json(&chat_body("deepseek-chat", false)),
+            other => panic!("{other}"),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{endpoint}");
+    }
 }
 
 #[tokio::test]

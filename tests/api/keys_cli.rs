@@ -203,8 +203,6 @@ fn list_masks_every_value() {
 #[test]
 fn list_names_the_line_dotenvy_stops_at() {
     let dir = tempfile::tempdir().unwrap();
-    // Not `.env`: the binary's start-up load would warn about it too, and
-    // that warning quotes the line.
     std::fs::write(
         dir.path().join("keys.env"),
         "A=sk-aaaaaaaaaaaaaaaa\nB=oops sk-SECRET-in-a-bad-line\nC=1\n",
@@ -216,6 +214,63 @@ fn list_names_the_line_dotenvy_stops_at() {
     let error = stderr(&output);
     assert!(error.contains("keys.env:2"), "{error}");
     assert!(!error.contains("SECRET"), "{error}");
+}
+
+#[test]
+fn set_and_unset_warn_when_the_environment_shadows_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("OPENAI_API_KEY", "sk-from-shell-1111")
+            .env("QWEN_API_KEY", "sk-same-2222")
+            .arg("keys")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "set",
+        "OPENAI_API_KEY=sk-new-openai-1111",
+        "QWEN_API_KEY=sk-same-2222",
+        "GEMINI_API_KEY=g-1",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "added OPENAI_API_KEY, QWEN_API_KEY, GEMINI_API_KEY in .env (new file)\n"
+    );
+    assert_eq!(
+        stderr(&output),
+        "llm-bridge: warning: OPENAI_API_KEY is set in the environment, so its value in .env is \
+         not used (unset it there, or restart without it)\n",
+        "the same value (QWEN_API_KEY) and a name the environment lacks are no cause for one"
+    );
+
+    let output = run(&["unset", "OPENAI_API_KEY", "GEMINI_API_KEY"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "llm-bridge: warning: OPENAI_API_KEY is set in the environment, so it stays set without \
+         .env (unset it there, or restart without it)\n"
+    );
+}
+
+#[test]
+fn list_reports_a_broken_env_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "A=sk-aaaaaaaaaaaaaaaa\nB='sk-SECRET-unterminated\nC=1\n",
+    )
+    .unwrap();
+    let output = keys(dir.path(), &["list"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "llm-bridge: .env:2: cannot be parsed; it and the lines after it are not loaded\n"
+    );
 }
 
 #[test]

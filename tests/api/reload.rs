@@ -79,6 +79,13 @@ async fn a_broken_reload_keeps_the_running_configuration() {
     text.push_str("SECRET_LINE='sk-unterminated\n");
     std::fs::write(&env, text).unwrap();
     let line = binary.logged("configuration reload failed").await;
+    assert!(
+        line.ends_with(
+            "configuration reload failed; keeping the running configuration: \
+             .env:3: cannot be parsed; it and the lines after it are not loaded"
+        ),
+        "{line}"
+    );
     assert!(!line.contains("sk-unterminated"), "{line}");
     assert_eq!(binary.chat(&ask("still"), None).await.status(), 200);
 }

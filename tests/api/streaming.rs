@@ -156,7 +156,7 @@ async fn resetting_upstream() -> String {
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
                             content-length: 400\r\n\r\n{\"id\":\"chatcmpl-cut\",\"choi";
                 let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.set_linger(Some(Duration::ZERO));
+                let _ = socket.set_zero_linger();
                 drop(socket);
             });
         }
