@@ -101,11 +101,14 @@ impl ConfigSource {
 
 /// Starts watching; the task ends with the runtime.
 pub fn spawn(state: AppState, source: ConfigSource) {
-    tokio::spawn(watch(state, source, POLL_INTERVAL));
+    // Registered here, before the caller goes on to listen: a SIGHUP sent
+    // as soon as the server says it is listening must reload, not take the
+    // default action (which ends the process).
+    let hangups = hangups();
+    tokio::spawn(watch(state, source, POLL_INTERVAL, hangups));
 }
 
-async fn watch(state: AppState, source: ConfigSource, poll: Duration) {
-    let mut hangups = hangups();
+async fn watch(state: AppState, source: ConfigSource, poll: Duration, mut hangups: Hangups) {
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
