@@ -1,8 +1,8 @@
 //! Single flight: identical requests in flight at the same time cause one
 //! upstream call.
 //!
-//! The first request for a `(cache key, stream)` pair is the leader: it
-//! spawns a task that owns the upstream response. The task reads the body,
+//! The first request for a cache key is the leader: it spawns a task that
+//! owns the upstream response. The task reads the body,
 //! keeps each chunk (for the cache entry and for late joiners) and hands it
 //! to every listener; requests that arrive meanwhile are followers and get
 //! the chunks seen so far, then the rest live. Because the task, not a
@@ -16,6 +16,12 @@
 //! abnormally), so one stalled client cannot hold the others for long. Retained chunks are bounded by `cache.max_entry_bytes`: past it the
 //! answer cannot be stored, so it is let go and the flight stops taking new
 //! followers (they start their own).
+//!
+//! A streamed and a non-streamed request for the same answer share one
+//! flight, as they share one cache entry: a follower that wants the other
+//! form gets it converted once the answer is complete (the assembled
+//! `chat.completion` for a stream, `chat.completion.chunk` events for a JSON
+//! answer), gathered up to the same bound.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,8 +43,8 @@ pub const LISTENER_QUEUE: usize = 64;
 /// all drains 64 queued events plus its socket buffers long before this.
 pub const MAX_PATIENCE: Duration = Duration::from_secs(30);
 
-/// Which requests share a flight: same cache key, same wire form.
-pub type FlightId = (CacheKey, bool);
+/// Which requests share a flight: the same cache key, whatever their form.
+pub type FlightId = CacheKey;
 
 /// What listeners receive, in order: a head (or a refusal), chunks, an end.
 #[derive(Debug, Clone)]
@@ -243,14 +249,27 @@ pub fn no_answer(provider: &str) -> axum::response::Response {
     .into_response()
 }
 
+/// The form a listener wants its answer in.
+#[derive(Debug, Clone, Copy)]
+pub struct Form {
+    /// `"stream": true`.
+    pub stream: bool,
+    /// `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Largest answer gathered for a conversion.
+    pub max_bytes: u64,
+}
+
 /// A listener's response: the head when it comes, then the chunks as they
-/// come. A refused flight becomes the gateway's error response; a cut one
-/// ends abnormally (with an error event for SSE), like a relayed stream.
-/// `None` when the flight sends its listeners to the cache.
+/// come (or, for a listener that wants the other form, the converted answer
+/// once it is complete). A refused flight becomes the gateway's error
+/// response; a cut one ends abnormally (with an error event for SSE), like a
+/// relayed stream. `None` when the flight sends its listeners to the cache.
 pub async fn respond(
     mut subscription: Subscription,
     provider: &str,
     tap: &ClientTap,
+    form: Form,
 ) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
 
@@ -263,6 +282,10 @@ pub async fn respond(
             Some(Event::End(_)) | None => return Some(no_answer(provider)),
         }
     };
+    let converts = head.status.is_success() && head.kind.is_some() && head.is_sse() != form.stream;
+    if converts {
+        return Some(converted(subscription, head, provider, tap, form).await);
+    }
     let is_sse = head.is_sse();
     let chunks = futures::stream::unfold(Some(subscription), |state| async move {
         let mut subscription = state?;
@@ -278,4 +301,62 @@ pub async fn respond(
     });
     let chunks = tap.wrap(head.kind, Box::pin(chunks));
     Some(head.into_response(crate::proxy::client_body(is_sse, chunks)))
+}
+
+/// The whole answer of a flight, up to `max_bytes`; `Err` when it broke off
+/// or grew past the bound.
+async fn gathered(subscription: &mut Subscription, max_bytes: u64) -> Result<Vec<u8>, ()> {
+    let mut body = Vec::new();
+    loop {
+        match subscription.next().await {
+            Some(Event::Chunk(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > max_bytes {
+                    return Err(());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Some(Event::Head(_)) => {}
+            Some(Event::End(End::Complete)) => return Ok(body),
+            Some(Event::End(_)) | None => return Err(()),
+        }
+    }
+}
+
+/// A listener's answer in the other form: see the module docs.
+async fn converted(
+    mut subscription: Subscription,
+    mut head: Head,
+    provider: &str,
+    tap: &ClientTap,
+    form: Form,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+
+    use crate::cache::BodyKind;
+    use crate::cache::convert::{chunks_to_completion, completion_to_chunks};
+
+    let Ok(body) = gathered(&mut subscription, form.max_bytes).await else {
+        return AppError::UpstreamBrokeOff {
+            provider: provider.to_string(),
+        }
+        .into_response();
+    };
+    let (kind, text, content_type) = if form.stream {
+        let completion = serde_json::from_slice(&body).unwrap_or_default();
+        crate::proxy::mark_event_stream(&mut head.headers);
+        let text = completion_to_chunks(&completion, form.include_usage);
+        (BodyKind::Sse, text, "text/event-stream")
+    } else {
+        head.headers.remove(header::CACHE_CONTROL);
+        head.headers.remove("x-accel-buffering");
+        let text = chunks_to_completion(&body).to_string();
+        (BodyKind::Json, text, "application/json")
+    };
+    head.headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    head.kind = Some(kind);
+    let chunks = futures::stream::iter([Ok(Bytes::from(text))]);
+    let chunks = tap.wrap(Some(kind), chunks);
+    head.into_response(crate::proxy::client_body(kind == BodyKind::Sse, chunks))
 }

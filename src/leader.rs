@@ -103,8 +103,7 @@ pub async fn run(mut job: LeaderJob) {
             first_byte,
             chunks: timings,
         };
-        if let Some(entry) =
-            build_entry(&job.flight, &job.id.0, &head, kind, &store, &route, timing)
+        if let Some(entry) = build_entry(&job.flight, &job.id, &head, kind, &store, &route, timing)
         {
             job.cache.save(entry, store.request_body).await;
         }

@@ -124,6 +124,7 @@ pub struct Metrics {
     retries: Family<ProviderLabels, Counter>,
     fallbacks: Family<FallbackLabels, Counter>,
     in_flight: Gauge,
+    shared_flights: Counter,
     cache_entries: Gauge<u64, AtomicU64>,
     cache_bytes: Gauge<u64, AtomicU64>,
     usage_dropped: Counter,
@@ -164,6 +165,7 @@ impl Metrics {
             retries: Family::default(),
             fallbacks: Family::default(),
             in_flight: Gauge::default(),
+            shared_flights: Counter::default(),
             cache_entries: Gauge::default(),
             cache_bytes: Gauge::default(),
             usage_dropped: Counter::default(),
@@ -227,6 +229,11 @@ impl Metrics {
             self.in_flight.clone(),
         );
         r.register(
+            "shared_flights",
+            "Requests that joined an identical request's upstream call in flight instead of making their own",
+            self.shared_flights.clone(),
+        );
+        r.register(
             "cache_entries",
             "Entries in the response cache",
             self.cache_entries.clone(),
@@ -243,6 +250,11 @@ impl Metrics {
             self.usage_dropped.clone(),
         );
         self
+    }
+
+    /// Counts a request that joined another's upstream call.
+    pub fn flight_joined(&self) {
+        self.shared_flights.inc();
     }
 
     /// Counts a finished chat request: the request, its timings, tokens and

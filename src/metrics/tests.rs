@@ -55,6 +55,7 @@ fn every_metric_has_help_and_type_and_the_text_ends_with_eof() {
             .collect::<Vec<_>>(),
         [
             "llm_bridge_in_flight_requests 0",
+            "llm_bridge_shared_flights_total 0",
             "llm_bridge_cache_entries 0",
             "llm_bridge_cache_bytes 0",
             "llm_bridge_usage_records_dropped_total 0",
@@ -83,6 +84,7 @@ fn every_metric_has_help_and_type_and_the_text_ends_with_eof() {
         ("llm_bridge_upstream_retries", "counter"),
         ("llm_bridge_fallbacks", "counter"),
         ("llm_bridge_in_flight_requests", "gauge"),
+        ("llm_bridge_shared_flights", "counter"),
         ("llm_bridge_cache_entries", "gauge"),
         ("llm_bridge_cache_bytes", "gauge"),
         ("llm_bridge_usage_records_dropped", "counter"),

@@ -223,7 +223,12 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
     };
     let provider = route.provider.name();
     let patience = route.provider.timeouts().idle.min(flight::MAX_PATIENCE);
-    let id = (key.clone(), chat.stream());
+    let id = key.clone();
+    let form = flight::Form {
+        stream: chat.stream(),
+        include_usage: chat.wants_stream_usage(),
+        max_bytes: cache.settings.max_entry_bytes,
+    };
     // A flight can end (its answer stored) between the lookup above and the
     // join below. So a new leader looks once more before calling upstream,
     // and if the answer is there, sends its followers to the cache as well.
@@ -231,7 +236,9 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
         match cache.flights.join(&id, cache.settings.max_entry_bytes) {
             Joined::Follower(subscription) => {
                 ask.tap.slot.update(|e| e.metering.shared = true);
-                if let Some(response) = flight::respond(subscription, provider, ask.tap).await {
+                state.metrics.flight_joined();
+                if let Some(response) = flight::respond(subscription, provider, ask.tap, form).await
+                {
                     return (response, status);
                 }
                 ask.tap.slot.update(|e| e.metering.shared = false);
@@ -268,7 +275,7 @@ async fn answer(ask: &Ask<'_>, plan: Plan, key: &CacheKey) -> (Response, &'stati
                     tokens,
                     patience,
                 }));
-                let response = flight::respond(subscription, provider, ask.tap).await;
+                let response = flight::respond(subscription, provider, ask.tap, form).await;
                 return (
                     response.unwrap_or_else(|| flight::no_answer(provider)),
                     status,

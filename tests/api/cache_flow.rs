@@ -153,3 +153,88 @@ async fn without_complete_on_disconnect_a_left_answer_is_dropped() {
     assert!(read_text(retry).await.ends_with(SSE_DONE));
     assert_eq!(mock.hits(), 2);
 }
+
+/// Waits until `count` requests have joined another's upstream call, as
+/// `/metrics` counts them.
+async fn wait_for_followers(gateway: &Gateway, count: u64) {
+    let wanted = format!("llm_bridge_shared_flights_total {count}");
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let text = gateway
+                .client
+                .get(gateway.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.lines().any(|line| line == wanted) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the follower joined in time");
+}
+
+#[tokio::test]
+async fn a_json_request_joins_a_stream_in_flight_and_gets_it_assembled() {
+    let mock = MockUpstream::start().await;
+    let events = gated(&mock, &["shared", " answer"], 2);
+    let gateway = Setup::on(&mock).start().await;
+    let mut leader = gateway.chat(&chat_body("gpt-4.1", true)).await;
+    let seen = first_chunk(&mut leader).await;
+
+    let follower = tokio::spawn({
+        let request = gateway.chat_request().json(&chat_body("gpt-4.1", false));
+        async move { request.send().await.unwrap() }
+    });
+    wait_for_followers(&gateway, 1).await;
+    mock.release();
+    assert_eq!(rest(&mut leader, seen).await, events.concat());
+    let follower = follower.await.unwrap();
+    assert_eq!(cache_status(&follower).0, "MISS", "shared the flight");
+    assert_eq!(follower.headers()["content-type"], "application/json");
+    let completion: Value = follower.json().await.unwrap();
+    assert_eq!(completion["object"], "chat.completion");
+    assert_eq!(
+        completion["choices"][0]["message"]["content"],
+        "shared answer"
+    );
+    assert_eq!(completion["choices"][0]["finish_reason"], "stop");
+    assert_eq!(completion["usage"]["completion_tokens"], 2);
+    assert_eq!(mock.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_stream_request_joins_a_json_request_in_flight_and_gets_it_as_chunks() {
+    let mock = MockUpstream::start().await;
+    mock.push_reply(Reply::GatedJson(
+        reqwest::StatusCode::OK,
+        completion("gpt-4.1", "one answer"),
+    ));
+    let gateway = Setup::on(&mock).start().await;
+    let leader = tokio::spawn({
+        let request = gateway.chat_request().json(&chat_body("gpt-4.1", false));
+        async move { request.send().await.unwrap() }
+    });
+    mock.wait_for_hits(1, PATIENCE).await;
+    let follower = tokio::spawn({
+        let request = gateway.chat_request().json(&chat_body("gpt-4.1", true));
+        async move { request.send().await.unwrap() }
+    });
+    wait_for_followers(&gateway, 1).await;
+    mock.release();
+    let leader: Value = leader.await.unwrap().json().await.unwrap();
+    assert_eq!(leader["choices"][0]["message"]["content"], "one answer");
+    let follower = follower.await.unwrap();
+    assert_eq!(cache_status(&follower).0, "MISS", "shared the flight");
+    assert_eq!(follower.headers()["content-type"], "text/event-stream");
+    let text = read_text(follower).await;
+    assert!(text.contains("\"content\":\"one answer\""), "{text}");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert!(!text.contains("\"usage\""), "not asked for: {text}");
+    assert_eq!(mock.hits(), 1);
+}
