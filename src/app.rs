@@ -57,8 +57,12 @@ pub struct Shared {
     /// Writes out queued usage records when taken and dropped.
     usage_guard: Mutex<Option<StoreGuard>>,
     /// Work that may outlive its request (a flight's leader storing an
-    /// answer for a client that left); shutdown waits for it.
-    background: TaskTracker,
+    /// answer for a client that left), and the signal that ends the answers
+    /// still running when a shutdown's grace period is over.
+    stopping: server::Stopping,
+    /// Usage records still being built (estimates on the blocking pool);
+    /// the usage store is closed only after them.
+    accounting: TaskTracker,
 }
 
 /// What a configuration reload replaces: providers and their keys, access
@@ -161,7 +165,8 @@ impl AppState {
             usage_store,
             usage_guard: Mutex::new(usage_guard),
             request_log,
-            background: TaskTracker::new(),
+            stopping: server::Stopping::default(),
+            accounting: TaskTracker::new(),
         })))
     }
 
@@ -221,9 +226,24 @@ impl AppState {
 impl Shared {
     /// Where to spawn work that must finish before the server stops.
     pub fn background(&self) -> &TaskTracker {
-        &self.background
+        &self.stopping.background
+    }
+
+    /// Where usage records being built are tracked.
+    pub fn accounting(&self) -> &TaskTracker {
+        &self.accounting
+    }
+
+    /// Cancelled when a shutdown's grace period is over: answers still
+    /// running end then.
+    pub fn streams_cut(&self) -> &tokio_util::sync::CancellationToken {
+        &self.stopping.streams_cut
     }
 }
+
+/// Longest wait at shutdown for usage records still being built: an
+/// estimate takes milliseconds, even for a long prompt.
+const ACCOUNTING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// reqwest is built without a bundled crypto provider; ring is ours.
 fn install_tls_provider() {
@@ -252,17 +272,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let settings = state.config.server.clone();
-    let background = state.background().clone();
+    let stopping = state.stopping.clone();
     let closing = state.clone();
-    server::run(
-        listener,
-        build_router(state),
-        &settings,
-        background,
-        shutdown,
-    )
-    .await;
-    // Requests and their accounting are done: write out the usage records.
+    server::run(listener, build_router(state), &settings, stopping, shutdown).await;
+    // Requests are done; once the records still being built are too, write
+    // out the usage store.
+    closing.accounting.close();
+    if tokio::time::timeout(ACCOUNTING_PATIENCE, closing.accounting.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("usage records still being estimated at shutdown are dropped");
+    }
     closing.close_usage_store().await;
     Ok(())
 }

@@ -74,6 +74,9 @@ pub enum AppError {
     /// The upstream did not answer within the configured timeout.
     #[error("provider `{provider}` did not answer in time")]
     UpstreamTimeout { provider: String },
+    /// The server is shutting down and its grace period is over.
+    #[error("llm-bridge is shutting down; the request was not answered in time")]
+    ShuttingDown,
     /// The usage database could not be read.
     #[error("usage statistics cannot be read: {0}")]
     StatsUnavailable(String),
@@ -119,7 +122,7 @@ impl AppError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => {
+            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) | Self::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -145,7 +148,9 @@ impl AppError {
             | Self::UpstreamBrokeOff { .. }
             | Self::UpstreamNotFound(_)
             | Self::UpstreamTimeout { .. } => "upstream_error",
-            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) => "server_error",
+            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) | Self::ShuttingDown => {
+                "server_error"
+            }
             // OpenAI's own rate-limit errors name the exhausted limit here.
             Self::RateLimited { what, .. } => what,
             _ => "invalid_request_error",
@@ -175,6 +180,7 @@ impl AppError {
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::ProviderBusy { .. } => "provider_busy",
             Self::StatsUnavailable(_) => "stats_unavailable",
+            Self::ShuttingDown => "server_shutdown",
             Self::RateLimited { .. } => "rate_limit_exceeded",
         }
     }

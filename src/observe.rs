@@ -4,9 +4,15 @@
 //!
 //! It runs before everything else and its body wrapper runs after
 //! everything else: the log line is written when the response body ends —
-//! completely, by an upstream failure, or because the client went away — so
-//! every request is logged exactly once, with its real outcome, total time
-//! and byte count.
+//! completely, by an upstream failure, because the client went away, or
+//! because a shutdown's grace period ran out — so every request is logged
+//! exactly once, with its real outcome, total time and byte count.
+//!
+//! At the end of a shutdown's grace period ([`crate::server`]) a request
+//! still waiting for its answer gets 503 `server_shutdown`, and an answer
+//! still streaming ends with a final error event of that code (a JSON body
+//! is cut after what was sent); either is logged and recorded with outcome
+//! `shutdown` and the tokens seen so far.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -18,6 +24,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::app::AppState;
 use crate::error::ErrorCode;
@@ -62,8 +69,15 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
                 .and_then(|()| live.origins.check(request.headers())),
         }
     };
+    let mut cut_early = false;
     let mut response = match checked {
-        Ok(()) => next.run(request).await,
+        Ok(()) => tokio::select! {
+            response = next.run(request) => response,
+            () = state.streams_cut().cancelled() => {
+                cut_early = true;
+                crate::error::AppError::ShuttingDown.into_response()
+            }
+        },
         Err(error) => error.into_response(),
     };
 
@@ -73,6 +87,8 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         headers.insert(PROVIDER, SELF_PROVIDER);
     }
     let error = response.extensions().get::<ErrorCode>().map(|c| c.0);
+    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE);
+    let is_sse = crate::proxy::body_kind(content_type) == Some(crate::cache::BodyKind::Sse);
     let (parts, body) = response.into_parts();
     let observer = Observer {
         _in_flight: state.metrics.request_started(),
@@ -89,12 +105,17 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         error,
         slot,
         finished: false,
+        cut_early,
     };
     Response::from_parts(
         parts,
         Body::new(ObservedBody {
             inner: body,
             observer,
+            cut: None,
+            ending: Ending::Running,
+            is_sse,
+            at_event_boundary: true,
         }),
     )
 }
@@ -130,6 +151,8 @@ enum Outcome {
     Complete,
     ClientClosed,
     UpstreamError,
+    /// Ended by the server at the close of a shutdown's grace period.
+    Shutdown,
 }
 
 impl Outcome {
@@ -138,6 +161,7 @@ impl Outcome {
             Self::Complete => "complete",
             Self::ClientClosed => "client_closed",
             Self::UpstreamError => "upstream_error",
+            Self::Shutdown => "shutdown",
         }
     }
 }
@@ -159,6 +183,8 @@ struct Observer {
     error: Option<&'static str>,
     slot: LogSlot,
     finished: bool,
+    /// Answered 503 because the grace period ran out before the answer.
+    cut_early: bool,
 }
 
 impl Observer {
@@ -177,6 +203,10 @@ impl Observer {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
+        let outcome = match self.cut_early {
+            true => Outcome::Shutdown,
+            false => outcome,
+        };
         let entry = self.slot.snapshot();
         let ms = |at: Instant| {
             (at.duration_since(self.started).as_secs_f64() * 1_000_000.0).round() / 1000.0
@@ -239,10 +269,70 @@ impl Observer {
     }
 }
 
-/// A response body that reports to its [`Observer`] as frames pass.
+/// A response body that reports to its [`Observer`] as frames pass, and
+/// ends early when a shutdown's grace period is over.
 struct ObservedBody {
     inner: Body,
     observer: Observer,
+    /// The end of the grace period, watched once the body has had to wait.
+    cut: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    ending: Ending,
+    is_sse: bool,
+    /// The last data ended an SSE event (so an error event can follow).
+    at_event_boundary: bool,
+}
+
+/// Where an answer ended by the shutdown is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Running,
+    /// A JSON body is cut: pending once so what was sent is flushed.
+    Flushing,
+    /// Then it fails, so the client sees a cut body, not a whole one.
+    Failing,
+    Ended,
+}
+
+/// The last event of a stream the shutdown ends.
+fn shutdown_event(at_event_boundary: bool) -> Bytes {
+    let error = serde_json::json!({"error": {
+        "message": "llm-bridge is shutting down: the answer was cut before its end",
+        "type": "server_error",
+        "param": null,
+        "code": "server_shutdown",
+    }});
+    let lead = if at_event_boundary { "" } else { "\n\n" };
+    Bytes::from(format!("{lead}data: {error}\n\n"))
+}
+
+impl ObservedBody {
+    /// Whether the grace period is over; registers for the wake-up.
+    fn cut_now(&mut self, cx: &mut Context<'_>) -> bool {
+        use std::future::Future;
+
+        let cut = self.cut.get_or_insert_with(|| {
+            Box::pin(self.observer.state.streams_cut().clone().cancelled_owned())
+        });
+        cut.as_mut().poll(cx).is_ready()
+    }
+
+    /// Ends the answer for the shutdown: the inner body goes first (so what
+    /// it saw of the usage is in the log slot), then the record.
+    fn end_for_shutdown(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.inner = Body::empty();
+        self.observer.finish(Outcome::Shutdown);
+        if self.is_sse {
+            self.ending = Ending::Ended;
+            let event = shutdown_event(self.at_event_boundary);
+            return Poll::Ready(Some(Ok(Frame::data(event))));
+        }
+        self.ending = Ending::Flushing;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 impl HttpBody for ObservedBody {
@@ -254,22 +344,44 @@ impl HttpBody for ObservedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
+        match this.ending {
+            Ending::Running => {}
+            Ending::Flushing => {
+                this.ending = Ending::Failing;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Ending::Failing => {
+                this.ending = Ending::Ended;
+                return Poll::Ready(Some(Err(axum::Error::new("the server is shutting down"))));
+            }
+            Ending::Ended => return Poll::Ready(None),
+        }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.observer.on_data(data);
+                    if this.is_sse && !data.is_empty() {
+                        this.at_event_boundary =
+                            data.ends_with(b"\n\n") || data.ends_with(b"\r\n\r\n");
+                    }
                 }
             }
             Poll::Ready(Some(Err(_))) => this.observer.finish(Outcome::UpstreamError),
             Poll::Ready(None) => this.observer.finish(Outcome::Complete),
+            Poll::Pending if this.cut_now(cx) => return this.end_for_shutdown(cx),
             Poll::Pending => {}
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match self.ending {
+            Ending::Running => self.inner.is_end_stream(),
+            Ending::Flushing | Ending::Failing => false,
+            Ending::Ended => true,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -286,6 +398,9 @@ impl Drop for ObservedBody {
         } else {
             Outcome::ClientClosed
         };
+        // The inner body goes first: what it saw of the usage lands in the
+        // log slot before the record is built.
+        self.inner = Body::empty();
         self.observer.finish(outcome);
     }
 }

@@ -21,8 +21,11 @@
 //! connection is asked to finish (idle ones close at once, HTTP/1 ones after
 //! the response in flight, HTTP/2 ones get GOAWAY), and the loop waits for
 //! them and for background work (cache writes for clients that left) up to
-//! `shutdown_grace`. Whatever still runs then is cut, and counted in a
-//! warning.
+//! `shutdown_grace`. Then the answers still running are told to end
+//! (`streams_cut`: a stream gets a final error event, a request still
+//! waiting for its provider a 503, and each is logged and recorded with
+//! outcome `shutdown`), given [`CUT_FLUSH`] to reach their clients, and
+//! whatever is left is cut, and counted in a warning.
 
 use std::future::Future;
 use std::io;
@@ -52,16 +55,30 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// Longest pause between retries, so clients in the backlog are served
 /// within a second of descriptors coming free.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// How long answers told to end at the close of the grace period have to
+/// send their last event and end before their connections are closed: a
+/// few writes on the loopback or a LAN take milliseconds.
+pub const CUT_FLUSH: Duration = Duration::from_secs(1);
 /// hyper asserts an HTTP/1 read buffer of at least this (the config already
 /// refuses less; this guards settings built in code).
 const MIN_READ_BUFFER: usize = 8 * 1024;
+
+/// What a shutdown ends, besides the listener: the work it waits for, and
+/// the signal that tells the answers still running to end.
+#[derive(Debug, Clone, Default)]
+pub struct Stopping {
+    /// Work that may outlive its request; waited for within the grace.
+    pub background: TaskTracker,
+    /// Cancelled when the grace period is over.
+    pub streams_cut: CancellationToken,
+}
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn run(
     listener: TcpListener,
     router: Router,
     settings: &ServerConfig,
-    background: TaskTracker,
+    stopping: Stopping,
     shutdown: impl Future<Output = ()>,
 ) {
     warn_if_above_open_file_limit(settings.max_connections);
@@ -102,7 +119,7 @@ pub async fn run(
         }
     }
     drop(listener);
-    drain(&connections, &background, &stop, settings.shutdown_grace).await;
+    drain(&connections, &stopping, &stop, settings.shutdown_grace).await;
 }
 
 /// Waits for room under the cap, then for a client.
@@ -226,7 +243,8 @@ async fn connection(
 
 /// Lets connections and background work finish within `grace`, then cuts
 /// the connections that are left.
-async fn drain(connections: &TaskTracker, background: &TaskTracker, stop: &Stop, grace: Duration) {
+async fn drain(connections: &TaskTracker, stopping: &Stopping, stop: &Stop, grace: Duration) {
+    let background = &stopping.background;
     connections.close();
     background.close();
     tracing::info!(
@@ -246,12 +264,19 @@ async fn drain(connections: &TaskTracker, background: &TaskTracker, stop: &Stop,
         return;
     }
     tracing::warn!(
-        "shutdown grace period of {}s is over: cutting {} connections still open; \
-         {} background tasks (cache writes) are abandoned",
+        "shutdown grace period of {}s is over: ending the answers on {} connections still \
+         open; {} background tasks (cache writes) are abandoned",
         grace.as_secs(),
         connections.len(),
         background.len(),
     );
+    stopping.streams_cut.cancel();
+    if tokio::time::timeout(CUT_FLUSH, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("cutting {} connections", connections.len());
+    }
     stop.cut.cancel();
     // Every connection task watches the cut, so this is prompt.
     connections.wait().await;

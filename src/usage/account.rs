@@ -27,9 +27,9 @@ pub fn account(state: &AppState, finished: &Finished<'_>) {
         finished.ttfb_ms,
         finished.total_ms,
     );
-    // On the tracked background work, so a shutdown waits for the record.
-    let background = state.background().clone();
-    background.spawn_blocking(move || {
+    // Tracked, so a shutdown writes the record before closing the store.
+    let accounting = state.accounting().clone();
+    accounting.spawn_blocking(move || {
         let finished = Finished {
             time_ms,
             request_id: &request_id,

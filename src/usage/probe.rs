@@ -90,6 +90,8 @@ pub struct UsageProbe {
     overflowed: bool,
     found: Option<Usage>,
     text: Option<String>,
+    /// SSE data events carrying JSON seen so far.
+    events: u64,
 }
 
 impl UsageProbe {
@@ -101,6 +103,7 @@ impl UsageProbe {
             overflowed: false,
             found: None,
             text: gather_text.then(String::new),
+            events: 0,
         }
     }
 
@@ -144,6 +147,7 @@ impl UsageProbe {
             return;
         };
         let data = data.trim_ascii();
+        self.events += u64::from(data.first() == Some(&b'{'));
         if contains(data, b"\"usage\"")
             && let Some(usage) = usage_of(data)
         {
@@ -174,6 +178,13 @@ impl UsageProbe {
                 }
             }
         }
+    }
+
+    /// For an answer that ended before its end: how many streamed events
+    /// came (each carries about one token of an OpenAI-style stream), the
+    /// rough count of what was generated so far; `None` for JSON.
+    pub fn events_so_far(&self) -> Option<u64> {
+        (self.kind == BodyKind::Sse).then_some(self.events)
     }
 
     /// What was found, once the body has ended.

@@ -78,6 +78,9 @@ pub struct Metering {
     /// The answer came from another request's upstream call (single
     /// flight): it cost nothing more, like a hit.
     pub shared: bool,
+    /// A stream that ended before its end: how many events it had sent,
+    /// for a rough count of the completion so far.
+    pub events_before_end: Option<u64>,
 }
 
 impl Metering {
@@ -143,8 +146,11 @@ impl UsageRecord {
             status: finished.status,
             prompt_tokens: usage.map(|u| u.prompt_tokens),
             completion_tokens: usage.and_then(|u| {
-                // An estimate without the answer's text has no output count.
-                (!estimated || metering.answer_text.is_some()).then_some(u.completion_tokens)
+                // An estimate without the answer's text (or, for a cut
+                // stream, its event count) has no output count.
+                let counted =
+                    metering.answer_text.is_some() || metering.events_before_end.is_some();
+                (!estimated || counted).then_some(u.completion_tokens)
             }),
             cached_tokens: usage.map(|u| u.cached_tokens),
             estimated: estimated && usage.is_some(),
@@ -169,10 +175,11 @@ fn estimate(entry: &LogEntry) -> Option<Usage> {
     let body: serde_json::Value = serde_json::from_slice(prompt).ok()?;
     Some(Usage {
         prompt_tokens: crate::tokens::estimate_prompt_tokens(model, &body),
-        completion_tokens: metering
-            .answer_text
-            .as_deref()
-            .map_or(0, |text| crate::tokens::count_text_tokens(model, text)),
+        completion_tokens: match (&metering.answer_text, metering.events_before_end) {
+            (Some(text), _) => crate::tokens::count_text_tokens(model, text),
+            (None, Some(events)) => events,
+            (None, None) => 0,
+        },
         cached_tokens: 0,
     })
 }

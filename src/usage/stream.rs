@@ -71,6 +71,17 @@ impl<S: Stream<Item = Chunk> + Unpin> Stream for UsageTap<S> {
     }
 }
 
+impl<S> Drop for UsageTap<S> {
+    /// An answer dropped before its end (the client left, or the shutdown
+    /// cut it) leaves a rough count of what it had streamed.
+    fn drop(&mut self) {
+        if let Some(events) = self.probe.as_ref().and_then(UsageProbe::events_so_far) {
+            self.slot
+                .update(|entry| entry.metering.events_before_end = Some(events));
+        }
+    }
+}
+
 /// See the module docs.
 pub struct UsageFilter<S> {
     inner: S,

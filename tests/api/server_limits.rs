@@ -12,7 +12,8 @@ use tokio::time::timeout;
 
 use crate::binary::{Binary, read_to_end, read_until};
 use crate::common::{Setup, chat_body, expect_error};
-use crate::mock_upstream::MockUpstream;
+use crate::mock_upstream::{MockUpstream, Reply};
+use llm_bridge::stats::query::{StatsQuery, report};
 
 /// Far above every bound under test, so a slow machine never fails a test
 /// that would pass; a hang still ends.
@@ -391,21 +392,49 @@ async fn stopping_refuses_new_clients_and_lets_a_stream_finish() {
 }
 
 #[tokio::test]
-async fn a_stream_outlasting_the_grace_period_is_cut() {
+async fn a_stream_outlasting_the_grace_period_ends_with_an_event_and_is_recorded() {
     let mock = MockUpstream::start().await;
     mock.push_gated_answer("deepseek-chat", &["first", "never"]);
+    mock.push_reply(Reply::Stall);
     let mut gateway = Setup::on(&mock)
         .config("[server]\nshutdown_grace_secs = 1\n")
         .start()
         .await;
     let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
     read_until(&mut response, "first").await;
+    // A second request, still waiting for its provider at the end.
+    let waiting = tokio::spawn({
+        let request = gateway.chat_request().json(&chat_body("gpt-4.1", false));
+        async move { request.send().await.unwrap() }
+    });
+    mock.wait_for_hits(2, PATIENCE).await;
 
     timeout(PATIENCE, gateway.stop())
         .await
         .expect("the server stopped after the grace period");
+    let report = report(&gateway.data_dir, &StatsQuery::default()).unwrap();
+    let log = gateway.stop_and_read_log().await;
     let rest = read_to_end(response).await;
     assert!(!rest.contains("[DONE]"), "{rest}");
+    let last = rest.trim_end().rsplit("\n\n").next().unwrap();
+    let event: serde_json::Value =
+        serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(event["error"]["code"], "server_shutdown", "told: {rest}");
+    expect_error(waiting.await.unwrap(), 503, "server_shutdown").await;
+
+    let outcomes: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].to_string())
+        .collect();
+    assert_eq!(outcomes, ["\"shutdown\"", "\"shutdown\""], "{log}");
+    let total = &report.total;
+    assert_eq!(total.requests, 2, "both recorded: {report:?}");
+    assert_eq!(total.errors, 1, "the 503");
+    assert_eq!(total.estimated_requests, 1, "the stream, estimated so far");
+    assert!(
+        total.prompt_tokens > 0 && total.completion_tokens > 0,
+        "{total:?}"
+    );
 }
 
 #[tokio::test]
