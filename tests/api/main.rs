@@ -4,6 +4,7 @@
 
 mod binary;
 mod common;
+mod docs;
 mod mock_upstream;
 
 mod auth;
