@@ -119,21 +119,37 @@ impl FileStore {
 /// The start-up scan: counts entries and logs how many look broken. Runs on
 /// a blocking thread while the server already serves, so even a huge cache
 /// never delays start-up.
+/// `1 entry`, `2 entries`.
+fn entries(n: u64) -> String {
+    match n {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
+    }
+}
+
 pub fn report_at_startup(dir: &Path) {
     let report = FileStore::open(dir).and_then(|store| store.check(false));
     match report {
         Ok(report) if report.broken.is_empty() && report.leftovers.is_empty() => {
-            tracing::info!("cache: {} entries in {}", report.ok, dir.display());
+            tracing::info!("cache: {} in {}", entries(report.ok), dir.display());
         }
-        Ok(report) => tracing::warn!(
-            "cache: {} entries in {}; {} look broken and {} temporary files were left by \
-             interrupted writes (none of them is ever served). `llm-bridge cache check` \
-             lists them, `llm-bridge cache check --purge` deletes them",
-            report.ok,
-            dir.display(),
-            report.broken.len(),
-            report.leftovers.len()
-        ),
+        Ok(report) => {
+            let broken = match report.broken.len() {
+                1 => "1 looks broken".to_string(),
+                n => format!("{n} look broken"),
+            };
+            let leftovers = match report.leftovers.len() {
+                1 => "1 temporary file was".to_string(),
+                n => format!("{n} temporary files were"),
+            };
+            tracing::warn!(
+                "cache: {} in {}; {broken} and {leftovers} left by interrupted writes (none of \
+                 them is ever served). `llm-bridge cache check` lists them, `llm-bridge cache \
+                 check --purge` deletes them",
+                entries(report.ok),
+                dir.display(),
+            );
+        }
         Err(error) => tracing::warn!(%error, "cache: start-up scan failed"),
     }
 }
