@@ -157,26 +157,8 @@ async fn without_complete_on_disconnect_a_left_answer_is_dropped() {
 /// Waits until `count` requests have joined another's upstream call, as
 /// `/metrics` counts them.
 async fn wait_for_followers(gateway: &Gateway, count: u64) {
-    let wanted = format!("llm_bridge_shared_flights_total {count}");
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let text = gateway
-                .client
-                .get(gateway.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            if text.lines().any(|line| line == wanted) {
-                return;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the follower joined in time");
+    let wanted = format!("\nllm_bridge_shared_flights_total {count}\n");
+    gateway.scrape_metrics_until(&wanted).await;
 }
 
 #[tokio::test]

@@ -174,6 +174,24 @@ impl Gateway {
         response.json().await.unwrap()
     }
 
+    /// Scrapes `/metrics` until it mentions `needle` (records are counted
+    /// when a response body ends, just after the client has it), at most
+    /// ten seconds.
+    pub async fn scrape_metrics_until(&self, needle: &str) -> String {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+                let text = response.text().await.unwrap();
+                if text.contains(needle) {
+                    return text;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the metric showed in time")
+    }
+
     /// A POST to `/v1/chat/completions`, to add headers and a body to.
     pub fn chat_request(&self) -> reqwest::RequestBuilder {
         self.client.post(self.url("/v1/chat/completions"))

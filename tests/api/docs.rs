@@ -45,6 +45,9 @@ fn the_readme_layout_names_every_module() {
             layout.contains(&file) || layout.contains(&folder),
             "README's layout lacks {module}"
         );
-        assert!(lib.contains(&format!("[`{module}`]")), "lib.rs docs lack {module}");
+        assert!(
+            lib.contains(&format!("[`{module}`]")),
+            "lib.rs docs lack {module}"
+        );
     }
 }

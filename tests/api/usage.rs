@@ -368,7 +368,7 @@ async fn metrics_show_requests_tokens_cost_and_cache() {
     }
     let response = gateway.chat(&chat_body("no-such-model", false)).await;
     assert_eq!(response.status(), 404);
-    let text = scrape_until(&gateway, "cache=\"HIT\"").await;
+    let text = gateway.scrape_metrics_until("cache=\"HIT\"").await;
     let value = |needle: &str| -> f64 {
         text.lines()
             .find(|l| !l.starts_with('#') && l.contains(needle))
@@ -408,30 +408,6 @@ async fn api_stats(gateway: &Gateway, path: &str) -> Value {
         .bearer_auth("key-a")
         .send();
     response.await.unwrap().json().await.unwrap()
-}
-
-/// Scrapes `/metrics` until it mentions `needle` (records are counted when
-/// a response body ends, just after the client has it).
-async fn scrape_until(gateway: &Gateway, needle: &str) -> String {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let text = gateway
-                .client
-                .get(gateway.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            if text.contains(needle) {
-                return text;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the metrics showed the requests")
 }
 
 #[tokio::test]
