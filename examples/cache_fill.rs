@@ -12,13 +12,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::body::Bytes;
+use llm_bridge::api::openai_chat::ChatBody;
 use llm_bridge::cache::entry::ENTRY_FORMAT;
 use llm_bridge::cache::key::{KeyContext, derive};
-use llm_bridge::cache::{BodyKind, CacheEntry, EntryMeta};
-use llm_bridge::chat_body::ChatBody;
-use llm_bridge::cli::ServeArgs;
-use llm_bridge::config::{Config, Env};
-use llm_bridge::providers::Registry;
+use llm_bridge::cache::{CacheEntry, EntryMeta};
+use llm_bridge::config::{Config, Env, Overrides};
+use llm_bridge::upstream::Registry;
+use llm_bridge::wire::BodyKind;
 
 fn main() {
     let mut dir = None;
@@ -42,11 +42,11 @@ fn main() {
 
     // The provider as the server will see it, for its public base URL.
     let env = Env::from_pairs([("OPENAI_BASE_URL", base_url.as_str())]);
-    let config = Config::from_parts(&ServeArgs::default(), &env, None).unwrap();
+    let config = Config::from_parts(&Overrides::default(), &env, None).unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let registry = Registry::from_config(&config).unwrap();
     let route = registry.resolve("gpt-4.1").unwrap();
-    let public_base_url = route.provider.public_base_url();
+    let public_base_url = route.provider.public_base_url().to_string();
 
     for i in 0..count {
         let request = format!(
@@ -62,7 +62,7 @@ fn main() {
                 scope: "shared",
                 ignored_fields: &config.cache.ignore_fields,
             },
-            &body,
+            body.fields(),
         )
         .unwrap();
         let answer = format!(

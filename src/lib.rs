@@ -57,35 +57,25 @@
 //! the listeners see the end → when the body ends, `observe` writes the
 //! request-log line. With the cache off, `proxy` relays the answer directly.
 
-pub mod admission;
-pub mod app;
-pub mod auth;
-pub mod browser;
+pub mod admin;
+pub mod api;
 pub mod cache;
-pub mod cache_cli;
-pub mod chat_body;
+pub mod caller;
 pub mod cli;
 pub mod config;
-pub mod dotenv;
-pub mod env_file;
+pub mod edge;
 pub mod error;
-pub mod flight;
-pub mod keys_cli;
-pub mod leader;
+pub mod headers;
 pub mod limits;
 pub mod metrics;
-pub mod observe;
+pub mod notes;
+pub mod pipeline;
 pub mod prices;
-pub mod providers;
-pub mod proxy;
-pub mod redact;
-pub mod reload;
-pub mod replay;
 pub mod request_log;
-pub mod routes;
-pub mod server;
 pub mod stats;
-pub mod telemetry;
+pub mod stream;
 pub mod tokens;
 pub mod upstream;
 pub mod usage;
+pub mod wire;
+pub mod wiring;

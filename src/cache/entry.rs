@@ -5,18 +5,10 @@ use axum::body::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::wire::BodyKind;
+
 /// Version of the metadata file's format.
 pub const ENTRY_FORMAT: u32 = 1;
-
-/// How the stored body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BodyKind {
-    /// A `chat.completion` JSON object.
-    Json,
-    /// `text/event-stream` with `chat.completion.chunk` data events.
-    Sse,
-}
 
 /// One chunk as it arrived: its offset from the start of the response and
 /// its length, so a replay can keep the original pace.

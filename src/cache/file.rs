@@ -18,24 +18,26 @@
 //!
 //! The store reads, lists and deletes only its own file names ([`names`]):
 //! the folder may hold other files, and they are never touched. Checking
-//! and purging live in [`check`].
+//! and purging live in [`check`]; the size cap (`[cache] max_total_bytes`,
+//! the oldest entries evicted past it) in [`index`].
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
 use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
 use super::key::CacheKey;
-use super::store::{CacheStore, Listed, StoreError};
+use super::store::{CacheStore, CheckReport, Listed, StoreError};
+use index::SizeIndex;
 use names::{BODY, FileName, META, REQUEST, SUFFIXES, TEMP_PREFIX};
 
 mod check;
+mod index;
 mod names;
-
-pub use check::{CheckReport, report_at_startup};
 
 /// Where damaged entries are moved, for a person to look at.
 pub const BROKEN_DIR: &str = "broken";
@@ -45,6 +47,10 @@ pub const BROKEN_DIR: &str = "broken";
 pub struct FileStore {
     dir: PathBuf,
     temp_counter: AtomicU64,
+    /// Past this total size the oldest entries are evicted.
+    max_total_bytes: Option<u64>,
+    /// Built on first need (eviction, totals).
+    index: Mutex<Option<SizeIndex>>,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -61,6 +67,12 @@ impl FileStore {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         Ok(Self::at(dir))
+    }
+
+    /// The store keeps at most `cap` bytes, evicting the oldest entries.
+    pub fn with_size_cap(mut self, cap: Option<u64>) -> Self {
+        self.max_total_bytes = cap;
+        self
     }
 
     /// The store in `dir`, which must be an existing folder (for the `cache`
@@ -81,7 +93,33 @@ impl FileStore {
         Self {
             dir,
             temp_counter: AtomicU64::new(0),
+            max_total_bytes: None,
+            index: Mutex::new(None),
         }
+    }
+
+    fn index(&self) -> MutexGuard<'_, Option<SizeIndex>> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a newly stored entry, then evicts the oldest past the cap.
+    /// Without a cap the index exists only once totals were asked for;
+    /// from then on it is kept current.
+    fn account_for(&self, entry: &CacheEntry, request_bytes: u64) -> Result<(), StoreError> {
+        let mut guard = self.index();
+        let Some(cap) = self.max_total_bytes else {
+            if let Some(index) = guard.as_mut() {
+                index.add_stored(entry, request_bytes);
+            }
+            return Ok(());
+        };
+        let index = SizeIndex::built(&mut guard, || self.list())?;
+        index.add_stored(entry, request_bytes);
+        while let Some(oldest) = index.oldest_over(cap) {
+            index.remove(&oldest);
+            self.delete(&oldest)?;
+        }
+        Ok(())
     }
 
     /// The folder.
@@ -174,7 +212,7 @@ impl FileStore {
 
     /// The keys of the entries whose key starts with `prefix` (lowercase
     /// hex), sorted. Judged from the file names alone: no entry is read.
-    pub fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
+    fn keys_by_prefix(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
         let mut keys = Vec::new();
         for item in fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
             let Ok(item) = item else { continue };
@@ -199,6 +237,10 @@ impl FileStore {
 }
 
 impl CacheStore for FileStore {
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
         let key = key.as_str();
         let Some(meta_bytes) = self
@@ -238,7 +280,8 @@ impl CacheStore for FileStore {
         self.write_atomic(&self.path(key, REQUEST), &pretty)?;
         self.write_atomic(&self.path(key, BODY), &entry.body)?;
         let meta = serde_json::to_vec_pretty(&entry.meta)?;
-        self.write_atomic(&self.path(key, META), &meta)
+        self.write_atomic(&self.path(key, META), &meta)?;
+        self.account_for(entry, request.len() as u64)
     }
 
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
@@ -278,6 +321,32 @@ impl CacheStore for FileStore {
             });
         }
         Ok(listed)
+    }
+
+    fn request_text(&self, key: &CacheKey) -> Result<Option<String>, StoreError> {
+        let path = self.path(key.as_str(), REQUEST);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
+    fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
+        self.keys_by_prefix(prefix)
+    }
+
+    fn totals(&self) -> Result<(u64, u64), StoreError> {
+        let mut guard = self.index();
+        SizeIndex::built(&mut guard, || self.list()).map(|index| index.totals())
+    }
+
+    fn check(&self, deep: bool) -> Result<CheckReport, StoreError> {
+        self.scan(deep)
+    }
+
+    fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
+        self.remove_reported(report)
     }
 }
 

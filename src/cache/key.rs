@@ -3,7 +3,7 @@
 //! What goes in, each part length-prefixed so no two different requests can
 //! produce the same input:
 //! 1. the key-scheme version (`llm-bridge-cache-v1`),
-//! 2. the endpoint (`chat/completions`),
+//! 2. the endpoint (`chat/completions`): each dialect keys its own requests,
 //! 3. the resolved provider's name and its base URL,
 //! 4. the upstream model,
 //! 5. the scope (`shared`, `key:<id>` or `group:<name>`; never a key),
@@ -18,16 +18,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-
-use crate::chat_body::ChatBody;
 
 /// Version of the canonical form; changing the form changes this.
 pub const KEY_SCHEME: &str = "llm-bridge-cache-v1";
 
 /// Fields never part of the key: the model is keyed in its resolved form, and
 /// streaming only changes the wire format of the same answer.
-const ALWAYS_IGNORED: &[&str] = &["model", "stream", "stream_options"];
+pub const ALWAYS_IGNORED: &[&str] = &["model", "stream", "stream_options"];
 
 /// A cache key: 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,9 +64,13 @@ pub struct KeyContext<'a> {
     pub ignored_fields: &'a [String],
 }
 
-/// The key of a request.
-pub fn derive(context: KeyContext<'_>, body: &ChatBody) -> Result<CacheKey, serde_json::Error> {
-    let canonical = canonical_body(body, context.ignored_fields)?;
+/// The key of a request whose top-level body fields are `fields` (in any
+/// order, values as written).
+pub fn derive<'a>(
+    context: KeyContext<'_>,
+    fields: impl Iterator<Item = (&'a str, &'a RawValue)>,
+) -> Result<CacheKey, serde_json::Error> {
+    let canonical = canonical_body(fields, context.ignored_fields)?;
     let mut hasher = Sha256::new();
     for part in [
         KEY_SCHEME.as_bytes(),
@@ -85,9 +88,12 @@ pub fn derive(context: KeyContext<'_>, body: &ChatBody) -> Result<CacheKey, serd
 }
 
 /// The body fields that matter, as sorted compact JSON.
-fn canonical_body(body: &ChatBody, ignored: &[String]) -> Result<Vec<u8>, serde_json::Error> {
+fn canonical_body<'a>(
+    body: impl Iterator<Item = (&'a str, &'a RawValue)>,
+    ignored: &[String],
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut fields = BTreeMap::new();
-    for (name, raw) in body.fields() {
+    for (name, raw) in body {
         if ALWAYS_IGNORED.contains(&name) || ignored.iter().any(|i| i == name) {
             continue;
         }
@@ -102,6 +108,7 @@ mod tests {
     use axum::body::Bytes;
 
     use super::*;
+    use crate::api::openai_chat::ChatBody;
 
     fn key_of(body: &str, scope: &str) -> CacheKey {
         let body = ChatBody::parse(Bytes::from(body.to_string())).unwrap();
@@ -115,7 +122,7 @@ mod tests {
                 scope,
                 ignored_fields: &ignored,
             },
-            &body,
+            body.fields(),
         )
         .unwrap()
     }

@@ -1,6 +1,7 @@
 //! The storage interface the request path and the CLI use, so a backend
 //! shared by several instances can replace the flat files without touching
-//! either.
+//! either. A store owns its storage policy: what it keeps (eviction past a
+//! size cap), how it scans itself for damage, and how it lists.
 //!
 //! Methods block (file or network I/O); async callers run them on tokio's
 //! blocking pool.
@@ -29,7 +30,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
     pub entries: u64,
-    /// Bytes on disk (all three files of every entry).
+    /// Bytes stored (every file of every entry).
     pub bytes: u64,
     pub oldest_ms: Option<u64>,
     pub newest_ms: Option<u64>,
@@ -42,14 +43,32 @@ pub struct Listed {
     pub disk_bytes: u64,
 }
 
+/// What a scan of the store found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Intact entries.
+    pub ok: u64,
+    /// Keys of entries that would never be served, and why.
+    pub broken: Vec<(String, String)>,
+    /// Leftovers of interrupted writes (never read).
+    pub leftovers: Vec<String>,
+    /// What is in the store's place but not the store's own (sorted);
+    /// never deleted.
+    pub foreign: Vec<String>,
+}
+
 /// A cache backend.
 pub trait CacheStore: Send + Sync + std::fmt::Debug {
+    /// Where the store is, for messages (a folder, a server).
+    fn location(&self) -> String;
+
     /// The entry, if there is a whole, intact one. A damaged entry is moved
     /// aside and reported as absent.
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError>;
 
     /// Stores an entry atomically: readers see all of it or none of it.
-    /// `request` is the client's request, stored for people to read.
+    /// `request` is the client's request, stored for people to read. The
+    /// store then keeps within its size cap, by its own rule.
     fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError>;
 
     /// Removes an entry; whether there was one.
@@ -57,6 +76,25 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
 
     /// Every intact entry's metadata (order unspecified).
     fn list(&self) -> Result<Vec<Listed>, StoreError>;
+
+    /// The request stored with an entry, as text.
+    fn request_text(&self, key: &CacheKey) -> Result<Option<String>, StoreError>;
+
+    /// The keys that start with `prefix` (lowercase hex), sorted, found
+    /// without reading every entry.
+    fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError>;
+
+    /// `(entries, bytes)` now, cheaply after the first call.
+    fn totals(&self) -> Result<(u64, u64), StoreError>;
+
+    /// Scans for entries that could never be served, leftovers of
+    /// interrupted writes and things that are not the store's own. `deep`
+    /// re-reads and checks every answer (slow on a big cache).
+    fn check(&self, deep: bool) -> Result<CheckReport, StoreError>;
+
+    /// Deletes what [`CacheStore::check`] reported as broken or left over
+    /// (never what is not the store's own); how many items went.
+    fn purge(&self, report: &CheckReport) -> Result<u64, StoreError>;
 
     /// Totals.
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -69,5 +107,40 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
             stats.newest_ms = Some(stats.newest_ms.map_or(created, |n| n.max(created)));
         }
         Ok(stats)
+    }
+
+    /// The start-up scan: counts entries and logs how many look broken.
+    /// Run off the request path; a huge store must never delay start-up.
+    fn report_at_startup(&self) {
+        let report = match self.check(false) {
+            Ok(report) => report,
+            Err(error) => return tracing::warn!(%error, "cache: start-up scan failed"),
+        };
+        let location = self.location();
+        if report.broken.is_empty() && report.leftovers.is_empty() {
+            return tracing::info!("cache: {} in {location}", entries(report.ok));
+        }
+        let broken = match report.broken.len() {
+            1 => "1 looks broken".to_string(),
+            n => format!("{n} look broken"),
+        };
+        let leftovers = match report.leftovers.len() {
+            1 => "1 temporary file was".to_string(),
+            n => format!("{n} temporary files were"),
+        };
+        tracing::warn!(
+            "cache: {} in {location}; {broken} and {leftovers} left by interrupted writes \
+             (none of them is ever served). `llm-bridge cache check` lists them, \
+             `llm-bridge cache check --purge` deletes them",
+            entries(report.ok),
+        );
+    }
+}
+
+/// `1 entry`, `2 entries`.
+fn entries(n: u64) -> String {
+    match n {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
     }
 }

@@ -42,12 +42,12 @@ fn or_list(items: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::cli::ServeArgs;
+    use crate::config::Overrides;
     use crate::config::{Config, Env};
 
     fn advice(env: &[(&str, &str)]) -> Option<String> {
         let env = Env::from_pairs(env.iter().copied());
-        Config::from_parts(&ServeArgs::default(), &env, None)
+        Config::from_parts(&Overrides::default(), &env, None)
             .unwrap()
             .missing_key_advice()
     }

@@ -1,5 +1,5 @@
 //! `[server] allowed_hosts`: the `Host` names the gateway answers to besides
-//! loopback ones, checked against DNS rebinding (see [`crate::browser`]).
+//! loopback ones, checked against DNS rebinding (see [`crate::edge::guard`]).
 //! Each entry is a host name or IP address, optionally with a port
 //! (`llm.internal`, `192.168.1.20:6688`, `[fd00::1]:6688`); no scheme, no
 //! path.

@@ -16,7 +16,22 @@ use toml::Spanned;
 
 use super::file::LoadedFile;
 use super::{AccessKey, ConfigError};
-use crate::limits::LimitConfig;
+
+/// The limits of one caller; `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// Requests a minute, all of them usable at once.
+    pub requests_per_minute: Option<NonZeroU32>,
+    /// Prompt plus completion tokens a minute.
+    pub tokens_per_minute: Option<NonZeroU64>,
+}
+
+impl LimitConfig {
+    /// Neither requests nor tokens are limited.
+    pub fn is_unlimited(&self) -> bool {
+        self.requests_per_minute.is_none() && self.tokens_per_minute.is_none()
+    }
+}
 
 /// `[limits]` as written.
 #[derive(Debug, Default, Deserialize)]

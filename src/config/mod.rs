@@ -9,10 +9,13 @@
 mod advice;
 mod builtin;
 mod cache;
+pub mod dotenv;
+pub mod env_file;
 mod file;
 mod file_error;
 mod hosts;
 mod limits;
+pub mod live;
 mod prices;
 mod providers;
 mod resilience;
@@ -27,8 +30,8 @@ use std::path::{Path, PathBuf};
 pub use builtin::{BARE_NAME_PREFIXES, BUILTIN_PROVIDERS};
 pub use cache::{CacheConfig, CacheMode, CacheScope};
 pub use file::{FileConfig, LoadedFile};
-pub use limits::LimitsConfig;
-pub use providers::{ModelTarget, ProviderConfig};
+pub use limits::{LimitConfig, LimitsConfig};
+pub use providers::{ModelTarget, ProviderConfig, ProviderKind};
 pub use resilience::{
     ConcurrencyLimit, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FIRST_BYTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT, RetryPolicy, Timeouts,
@@ -36,8 +39,6 @@ pub use resilience::{
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use stats::{DEFAULT_DATA_DIR, StatsConfig, resolve_data_dir};
-
-use crate::cli::ServeArgs;
 
 /// Default listen address: loopback only, the port LLM_cache.py used.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:6688";
@@ -49,6 +50,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Request log rotation, as the Python LLM Bridge did: 10 MB × 5 files.
 pub const DEFAULT_LOG_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_LOG_MAX_FILES: usize = 5;
+
+/// What the command line (or its environment variables) set for `serve`;
+/// `None` where it said nothing, so the config file and defaults apply.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    /// The config file to read.
+    pub config: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub cache_mode: Option<CacheMode>,
+    pub log_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
 
 /// A snapshot of the environment variables, taken once at start-up.
 #[derive(Debug, Clone, Default)]
@@ -165,13 +179,13 @@ pub struct Config {
 impl Config {
     /// Builds the configuration from flags (already merged with their
     /// environment variables by clap), the environment and the config file.
-    pub fn resolve(args: &ServeArgs, env: &Env) -> Result<Self, ConfigError> {
+    pub fn resolve(args: &Overrides, env: &Env) -> Result<Self, ConfigError> {
         Self::from_parts(args, env, load_file(args.config.as_deref())?)
     }
 
     /// Builds the configuration from an already-loaded config file.
     pub fn from_parts(
-        args: &ServeArgs,
+        args: &Overrides,
         env: &Env,
         file: Option<LoadedFile>,
     ) -> Result<Self, ConfigError> {
@@ -266,7 +280,7 @@ fn pick(flag: &Option<PathBuf>, file: &Option<PathBuf>, default: &str) -> PathBu
         .unwrap_or_else(|| PathBuf::from(default))
 }
 
-fn resolve_listen(args: &ServeArgs, file: Option<&LoadedFile>) -> Result<SocketAddr, ConfigError> {
+fn resolve_listen(args: &Overrides, file: Option<&LoadedFile>) -> Result<SocketAddr, ConfigError> {
     let (text, location) = match (&args.listen, file.and_then(|f| f.config.listen.as_ref())) {
         (Some(flag), _) => (flag.clone(), "--listen / LLM_BRIDGE_LISTEN".to_string()),
         (None, Some(value)) => (
@@ -303,7 +317,7 @@ impl AccessKey {
     pub fn id(&self) -> String {
         self.name
             .clone()
-            .unwrap_or_else(|| crate::auth::fingerprint(self.secret.expose()))
+            .unwrap_or_else(|| secret::fingerprint(self.secret.expose()))
     }
 }
 

@@ -82,12 +82,12 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::cli::ServeArgs;
+    use crate::config::Overrides;
     use crate::config::{Config, Env};
 
     fn resolve(text: &str) -> Result<Config, ConfigError> {
         let file = LoadedFile::parse(Path::new("llm-bridge.toml"), text.to_string())?;
-        Config::from_parts(&ServeArgs::default(), &Env::default(), Some(file))
+        Config::from_parts(&Overrides::default(), &Env::default(), Some(file))
     }
 
     fn error(text: &str) -> String {
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn without_a_file_the_built_in_table_applies() {
-        let config = Config::from_parts(&ServeArgs::default(), &Env::default(), None).unwrap();
+        let config = Config::from_parts(&Overrides::default(), &Env::default(), None).unwrap();
         assert_eq!(config.prices, PriceTable::builtin());
     }
 

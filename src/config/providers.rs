@@ -13,10 +13,19 @@ use super::file::{LoadedFile, ProviderSection};
 use super::resilience::{self, ConcurrencyLimit, RetryPolicy, Timeouts};
 use super::{ConfigError, Env, Secret};
 
+/// Which API a provider speaks (its adapter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI chat completions, and every server compatible with it.
+    OpenAi,
+}
+
 /// One upstream, validated.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: String,
+    /// The API it speaks.
+    pub kind: ProviderKind,
     /// OpenAI-compatible base URL without a trailing slash.
     pub base_url: Url,
     /// Its keys: `NAME_API_KEY` may list several, comma-separated; requests
@@ -186,6 +195,7 @@ fn build(
 
     Ok(ProviderConfig {
         name: name.to_string(),
+        kind: ProviderKind::OpenAi,
         base_url,
         api_keys,
         key_variable: key_vars.first().cloned().unwrap_or_default(),

@@ -32,6 +32,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// `key-` and the first 8 hex digits of the key's SHA-256: enough to tell
+/// callers apart in a log, useless for recovering the key.
+pub fn fingerprint(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("key-{}", &hex::encode(Sha256::digest(key.as_bytes()))[..8])
+}
+
 /// Enough of a secret to tell keys apart, never the whole: the first 3 and
 /// last 4 characters of 12 or more (what providers' dashboards show), else
 /// nothing.

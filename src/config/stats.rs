@@ -104,27 +104,27 @@ mod tests {
 
     #[test]
     fn serve_takes_data_dir_and_retention_from_flag_or_file() {
-        use crate::cli::ServeArgs;
+        use crate::config::Overrides;
         use crate::config::{Config, Env};
         let text = "data_dir = \"from-file\"\n[stats]\nretention_days = 30\n";
         let file = || LoadedFile::parse(Path::new("bridge.toml"), text.to_string()).unwrap();
         let env = Env::default();
-        let config = Config::from_parts(&ServeArgs::default(), &env, Some(file())).unwrap();
+        let config = Config::from_parts(&Overrides::default(), &env, Some(file())).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("from-file"));
         assert_eq!(config.stats.retention, Duration::from_secs(30 * 86_400));
-        let flag = ServeArgs {
+        let flag = Overrides {
             data_dir: Some("from-flag".into()),
-            ..ServeArgs::default()
+            ..Overrides::default()
         };
         let config = Config::from_parts(&flag, &env, Some(file())).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("from-flag"));
-        let config = Config::from_parts(&ServeArgs::default(), &env, None).unwrap();
+        let config = Config::from_parts(&Overrides::default(), &env, None).unwrap();
         assert_eq!(config.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(config.stats, StatsConfig::default());
 
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("llm-bridge.example.toml");
         let example = LoadedFile::read(&example).unwrap();
-        let config = Config::from_parts(&ServeArgs::default(), &env, Some(example)).unwrap();
+        let config = Config::from_parts(&Overrides::default(), &env, Some(example)).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("data"));
         assert_eq!(config.stats, StatsConfig::default());
     }

@@ -3,7 +3,7 @@ use std::path::Path;
 use super::*;
 
 fn resolve(
-    args: ServeArgs,
+    args: Overrides,
     env: &[(&str, &str)],
     text: Option<&str>,
 ) -> Result<Config, ConfigError> {
@@ -13,13 +13,13 @@ fn resolve(
     Config::from_parts(&args, &Env::from_pairs(env.iter().copied()), file)
 }
 
-fn error(args: ServeArgs, env: &[(&str, &str)], text: &str) -> String {
+fn error(args: Overrides, env: &[(&str, &str)], text: &str) -> String {
     resolve(args, env, Some(text)).unwrap_err().to_string()
 }
 
 #[test]
 fn defaults_need_nothing() {
-    let config = resolve(ServeArgs::default(), &[], None).unwrap();
+    let config = resolve(Overrides::default(), &[], None).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:6688");
     assert_eq!(config.cache_dir, PathBuf::from("llm_cache"));
     assert_eq!(config.log.dir, PathBuf::from("logs"));
@@ -47,15 +47,15 @@ fn defaults_need_nothing() {
 #[test]
 fn flag_beats_environment_beats_file_beats_default() {
     let text = "listen = \"127.0.0.1:7001\"\ncache_dir = \"from-file\"\nlog_dir = \"logs-file\"";
-    let from_file = resolve(ServeArgs::default(), &[], Some(text)).unwrap();
+    let from_file = resolve(Overrides::default(), &[], Some(text)).unwrap();
     assert_eq!(from_file.listen.port(), 7001);
     assert_eq!(from_file.cache_dir, PathBuf::from("from-file"));
 
     // clap merges flag and environment into the same field, the flag winning.
-    let args = ServeArgs {
+    let args = Overrides {
         listen: Some("127.0.0.1:7002".into()),
         cache_dir: Some("from-flag".into()),
-        ..ServeArgs::default()
+        ..Overrides::default()
     };
     let from_flag = resolve(args, &[], Some(text)).unwrap();
     assert_eq!(from_flag.listen.port(), 7002);
@@ -75,7 +75,7 @@ fn provider_keys_and_urls_come_from_the_environment() {
         ("TEAM_TOKEN", "team"),
     ];
     let text = "[providers.my-vllm]\nbase_url = \"http://gpu:8000/v1\"\n\n[providers.corp]\nbase_url = \"https://llm.corp/v1\"\napi_key_env = \"TEAM_TOKEN\"\n";
-    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let config = resolve(Overrides::default(), &env, Some(text)).unwrap();
     let key = |name: &str| {
         config
             .provider(name)
@@ -184,7 +184,7 @@ fn errors_name_the_file_line_and_field() {
         ),
     ];
     for (text, location, message) in cases {
-        let error = error(ServeArgs::default(), &[], text);
+        let error = error(Overrides::default(), &[], text);
         assert!(error.contains(location), "{text:?}: {error}");
         assert!(error.contains(message), "{text:?}: {error}");
     }
@@ -238,11 +238,11 @@ fn type_errors_name_the_field_path_and_the_accepted_form() {
         ),
     ];
     for (text, expected) in cases {
-        assert_eq!(error(ServeArgs::default(), &[], text), expected, "{text:?}");
+        assert_eq!(error(Overrides::default(), &[], text), expected, "{text:?}");
     }
     // Unknown keys are still named, under the table that holds them.
     let unknown = error(
-        ServeArgs::default(),
+        Overrides::default(),
         &[],
         "[providers.local]\nbase_url = \"http://x/v1\"\nmodelz = []",
     );
@@ -254,9 +254,9 @@ fn type_errors_name_the_field_path_and_the_accepted_form() {
 
 #[test]
 fn a_bad_listen_address_names_its_source() {
-    let args = ServeArgs {
+    let args = Overrides {
         listen: Some("nonsense".into()),
-        ..ServeArgs::default()
+        ..Overrides::default()
     };
     let error = resolve(args, &[], None).unwrap_err().to_string();
     assert!(error.contains("--listen / LLM_BRIDGE_LISTEN"), "{error}");
@@ -264,9 +264,9 @@ fn a_bad_listen_address_names_its_source() {
 
 #[test]
 fn open_addresses_need_access_keys() {
-    let open = ServeArgs {
+    let open = Overrides {
         listen: Some("0.0.0.0:6688".into()),
-        ..ServeArgs::default()
+        ..Overrides::default()
     };
     let refused = resolve(open.clone(), &[], None).unwrap_err();
     assert!(matches!(refused, ConfigError::OpenListenAddress { .. }));
@@ -298,7 +298,7 @@ fn access_key_names_and_keys_are_trimmed() {
         "ACCESS_API_KEYS",
         "alice: sk-1 ,bob :sk-2, carol\t:\tsk-3,dave: ",
     )];
-    let config = resolve(ServeArgs::default(), &env, None).unwrap();
+    let config = resolve(Overrides::default(), &env, None).unwrap();
     let keys: Vec<_> = config
         .access_keys
         .iter()
@@ -322,7 +322,7 @@ fn secrets_never_print() {
         ("ACCESS_API_KEYS", "acc-secret"),
     ];
     let text = "proxy = \"socks5://user:proxy-secret@127.0.0.1:1080\"\n[providers.openai]\nheaders = { Authorization = \"Bearer hdr-secret\" }";
-    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let config = resolve(Overrides::default(), &env, Some(text)).unwrap();
     let printed = format!("{config:?}");
     for secret in ["sk-very-secret", "acc-secret", "proxy-secret", "hdr-secret"] {
         assert!(!printed.contains(secret), "{secret} in {printed}");
@@ -332,7 +332,7 @@ fn secrets_never_print() {
 #[test]
 fn a_proxy_error_does_not_repeat_the_url() {
     let error = error(
-        ServeArgs::default(),
+        Overrides::default(),
         &[],
         "proxy = \"gopher://user:pw-secret@h:1\"",
     );
@@ -343,7 +343,7 @@ fn a_proxy_error_does_not_repeat_the_url() {
 fn the_shipped_example_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("llm-bridge.example.toml");
     let file = LoadedFile::read(&path).unwrap();
-    let config = Config::from_parts(&ServeArgs::default(), &Env::default(), Some(file)).unwrap();
+    let config = Config::from_parts(&Overrides::default(), &Env::default(), Some(file)).unwrap();
     assert_eq!(config.default_provider.as_deref(), Some("ollama"));
     assert_eq!(config.aliases.len(), 2);
     assert!(config.provider("corp").unwrap().proxy.is_some());
@@ -353,7 +353,7 @@ fn the_shipped_example_config_is_valid() {
 fn resilience_settings_merge_provider_over_top_level() {
     let env = [("DEEPSEEK_API_KEY", "sk-a, sk-b,,sk-c")];
     let text = "idle_timeout_secs = 30\ntotal_timeout_secs = 90\n[retry]\nmax_retries = 4\nbackoff_ms = 100\n\n[providers.deepseek]\nidle_timeout_secs = 20\nmax_concurrent = 3\nkey_cooldown_secs = 5\n[providers.deepseek.retry]\nmax_retries = 0\n\n[fallbacks]\n\"deepseek/deepseek-chat\" = [\"openrouter/deepseek/deepseek-chat\", \"qwen/qwen-plus\"]\n";
-    let config = resolve(ServeArgs::default(), &env, Some(text)).unwrap();
+    let config = resolve(Overrides::default(), &env, Some(text)).unwrap();
     let deepseek = config.provider("deepseek").unwrap();
     let keys: Vec<&str> = deepseek.api_keys.iter().map(|k| k.expose()).collect();
     assert_eq!(keys, ["sk-a", "sk-b", "sk-c"]);

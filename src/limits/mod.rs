@@ -43,20 +43,7 @@ use bucket::TokenBucket;
 pub use clock::{LimitClock, ManualClock};
 pub use refusal::{LimitKind, RateLimited};
 
-/// The limits of one caller; `None` means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LimitConfig {
-    /// Requests a minute, all of them usable at once.
-    pub requests_per_minute: Option<NonZeroU32>,
-    /// Prompt plus completion tokens a minute.
-    pub tokens_per_minute: Option<NonZeroU64>,
-}
-
-impl LimitConfig {
-    fn is_unlimited(&self) -> bool {
-        self.requests_per_minute.is_none() && self.tokens_per_minute.is_none()
-    }
-}
+pub use crate::config::LimitConfig;
 
 type RequestLimiter = RateLimiter<NotKeyed, InMemoryState, LimitClock, NoOpMiddleware<Nanos>>;
 

@@ -271,14 +271,14 @@ fn upstream_errors_retries_and_fallbacks() {
 }
 
 #[test]
-fn in_flight_counts_until_the_guard_drops() {
+fn in_flight_counts_from_start_to_end() {
     let metrics = Metrics::new();
-    let first = metrics.request_started();
-    let second = metrics.request_started();
+    metrics.response_started();
+    metrics.response_started();
     assert_has(&lines(&metrics), "llm_bridge_in_flight_requests 2");
-    drop(first);
+    metrics.response_ended();
     assert_has(&lines(&metrics), "llm_bridge_in_flight_requests 1");
-    drop(second);
+    metrics.response_ended();
     assert_has(&lines(&metrics), "llm_bridge_in_flight_requests 0");
 }
 

@@ -10,9 +10,6 @@
 //! A line never contains a key: callers appear as a short fingerprint.
 //! Bodies are included only with `log_bodies = true`.
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
 use serde::Serialize;
 
 pub mod batch;
@@ -24,51 +21,6 @@ use rotating::RotatingFile;
 
 /// File name of the current request log; rotated files get `.1`, `.2`, ….
 pub const REQUEST_LOG_FILE: &str = "requests.log";
-
-/// Largest body kept for the log when `log_bodies` is on, so one huge answer
-/// cannot balloon memory.
-pub const MAX_LOGGED_BODY_BYTES: usize = 256 * 1024;
-
-/// What the handlers learn about a request, filled in as it goes and
-/// written once when the response body ends.
-#[derive(Debug, Default, Clone)]
-pub struct LogEntry {
-    pub key_id: Option<String>,
-    pub model: Option<String>,
-    pub provider: Option<String>,
-    pub upstream_model: Option<String>,
-    pub stream: Option<bool>,
-    /// `HIT`, `MISS` or `BYPASS`.
-    pub cache: Option<&'static str>,
-    pub cache_key: Option<String>,
-    pub request_body: Option<Bytes>,
-    /// Token use, for the usage record.
-    pub metering: crate::usage::Metering,
-}
-
-/// Shared, per-request [`LogEntry`]. The lock is only ever held for a field
-/// update, never across an await.
-#[derive(Debug, Clone, Default)]
-pub struct LogSlot(Arc<Mutex<LogEntry>>);
-
-impl LogSlot {
-    /// Changes the entry.
-    pub fn update(&self, change: impl FnOnce(&mut LogEntry)) {
-        let mut entry = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        change(&mut entry);
-    }
-
-    /// A copy of the entry.
-    pub fn snapshot(&self) -> LogEntry {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-}
 
 /// One line of the request log.
 #[derive(Debug, Serialize)]
@@ -86,7 +38,7 @@ pub struct Record<'a> {
     pub cache_key: Option<&'a str>,
     pub status: u16,
     pub error: Option<&'a str>,
-    /// `complete`, `client_closed` or `upstream_error`.
+    /// `complete`, `client_closed`, `upstream_error` or `shutdown`.
     pub outcome: &'a str,
     pub ttfb_ms: Option<f64>,
     pub total_ms: f64,

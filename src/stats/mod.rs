@@ -1,4 +1,4 @@
-//! Usage statistics: every chat request as one row of an embedded SQLite
+//! Usage statistics: every request a dialect handled as one row of an embedded SQLite
 //! database (`<data_dir>/usage.sqlite3`), and the reports read from it.
 //!
 //! - [`store`]: the database file, its schema, and the one writer thread
@@ -7,12 +7,11 @@
 //! - [`query`]: reports over a time window, grouped by model, provider,
 //!   key or day, read on a connection of their own (safe while the server
 //!   writes: the database is in WAL mode).
-//! - [`cli`]: `llm-bridge stats`.
 //!
-//! What it does not own: building the records (the request path does) and
-//! the HTTP route over [`query::report`].
+//! What it does not own: building the records ([`crate::usage`]), the
+//! `llm-bridge stats` command ([`crate::cli::stats`]) and the HTTP route
+//! over [`query::report`] ([`crate::admin::stats`]).
 
-pub mod cli;
 pub mod query;
 pub mod store;
 mod writer;

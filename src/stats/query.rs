@@ -106,7 +106,7 @@ impl FromStr for GroupBy {
 }
 
 /// A moment as Unix ms: a duration back from now (`7d`, `12h`, see
-/// [`crate::cli::parse_duration`]), a date (`2026-11-01`, UTC midnight) or
+/// [`parse_duration`]), a date (`2026-11-01`, UTC midnight) or
 /// an RFC 3339 time (`2026-11-01T09:00:00+08:00`).
 pub fn parse_time(text: &str) -> Result<i64, String> {
     parse_time_at(text, super::store::now_ms())
@@ -127,7 +127,7 @@ pub fn parse_time_at(text: &str, now_ms: i64) -> Result<i64, String> {
     let looks_like_duration =
         text.starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':', 'T']);
     if looks_like_duration {
-        let back = crate::cli::parse_duration(text)?;
+        let back = parse_duration(text)?;
         let back_ms = i64::try_from(back.as_millis()).unwrap_or(i64::MAX);
         return Ok(now_ms.saturating_sub(back_ms));
     }
@@ -419,6 +419,29 @@ fn percentile(sorted: &[f64], p: usize) -> Option<f64> {
     }
     let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
     sorted.get(rank - 1).copied()
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `2w` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h or 7d"))?;
+    let unit_secs = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => return Err(format!("unknown unit `{other}`: use s, m, h, d or w")),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(unit_secs),
+    ))
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ const MAX_JPEG_SEGMENTS: usize = 256;
 
 /// Tokens of an `image_url` part's value: `{"url": …, "detail": …}` or,
 /// as some clients send it, the URL alone.
-pub(super) fn image_tokens(image_url: &Value) -> u64 {
+pub(crate) fn image_tokens(image_url: &Value) -> u64 {
     let (url, detail) = match image_url {
         Value::String(url) => (url.as_str(), None),
         other => (

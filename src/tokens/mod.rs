@@ -1,19 +1,14 @@
-//! Token estimates: a chat-completions prompt before the upstream call (to
-//! reserve tokens-per-minute), and plain text (to estimate a completion
-//! when the upstream reports no usage).
+//! Token counts: [`Usage`], what an answer used, and local estimates — a
+//! prompt before the upstream call (to reserve tokens-per-minute; each
+//! request format has its counting rule, [`openai_chat`] for chat
+//! completions) and plain text (to estimate a completion when the upstream
+//! reports no usage).
 //!
 //! Counting uses tiktoken's BPE tables: o200k_base for the gpt-4o, gpt-4.1,
 //! gpt-4.5, gpt-5, o1/o3/o4, gpt-oss and `chatgpt-*` families, cl100k_base
 //! for everything else — including other vendors' models, whose own
 //! tokenizers we do not ship, so for them the figure is an approximation.
-//! Messages follow OpenAI's published rule (its cookbook's
-//! `num_tokens_from_messages`): 3 tokens a message, the tokens of every
-//! string field (role, content, name, …), 1 more for `name`, and 3 to prime
-//! the reply. Tool and function definitions and tool calls count as their
-//! JSON text, which somewhat overstates what OpenAI charges for them;
-//! images follow the tile rule in [`image`]; audio and file parts count 0
-//! (their cost is not knowable from the request), so settling with the
-//! real usage corrects those.
+//! Images follow the tile rule in [`image`].
 //!
 //! Each table is built once, on first use (tens of milliseconds to a few
 //! hundred; see [`warm_up`]), and shared read-only by every thread. A
@@ -22,6 +17,11 @@
 //! error: an estimate must never fail a request.
 
 mod image;
+pub mod openai_chat;
+mod usage;
+
+pub use openai_chat::estimate_prompt_tokens;
+pub use usage::Usage;
 
 use std::sync::OnceLock;
 
@@ -29,12 +29,6 @@ use serde_json::Value;
 use tiktoken_rs::CoreBPE;
 use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
 
-/// Framing tokens of each message (`<|start|>{role}\n…<|end|>`).
-const TOKENS_PER_MESSAGE: u64 = 3;
-/// A message with a `name` costs one token more.
-const TOKENS_PER_NAME: u64 = 1;
-/// Every reply is primed with `<|start|>assistant<|message|>`.
-const REPLY_PRIMING: u64 = 3;
 /// Bytes a token for the fallback guess: OpenAI's rule of thumb for English.
 const FALLBACK_BYTES_PER_TOKEN: u64 = 4;
 
@@ -47,33 +41,9 @@ const O200K_FAMILIES: &[&str] = &[
 
 /// Which BPE table a model is counted with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Cl100k,
     O200k,
-}
-
-/// Estimated prompt tokens of a chat-completions request body (the JSON
-/// value), by OpenAI's published counting rule: per message 3 tokens +
-/// content tokens (+1 for `name`), plus 3 for the reply priming; text parts
-/// of array contents; tool/function definitions and tool calls counted as
-/// their JSON text; images by OpenAI's tile rule.
-pub fn estimate_prompt_tokens(model: &str, body: &serde_json::Value) -> u64 {
-    let encoding = encoding_for(model);
-    let mut total = 0u64;
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        for message in messages {
-            total = total
-                .saturating_add(TOKENS_PER_MESSAGE)
-                .saturating_add(message_tokens(encoding, message));
-        }
-        total = total.saturating_add(REPLY_PRIMING);
-    }
-    for key in ["tools", "functions"] {
-        if let Some(definitions) = body.get(key).filter(|v| !v.is_null()) {
-            total = total.saturating_add(json_tokens(encoding, definitions));
-        }
-    }
-    total
 }
 
 /// Tokens of a plain text (used later to estimate completions when the
@@ -102,58 +72,11 @@ pub fn warm_up() {
     }
 }
 
-fn message_tokens(encoding: Encoding, message: &Value) -> u64 {
-    let Some(fields) = message.as_object() else {
-        return json_tokens(encoding, message);
-    };
-    let mut total = 0u64;
-    for (key, value) in fields {
-        let tokens = match value {
-            _ if key == "content" => content_tokens(encoding, value),
-            Value::Null => 0,
-            Value::String(text) => count(encoding, text),
-            // tool_calls, function_call, audio references: their JSON text.
-            other => json_tokens(encoding, other),
-        };
-        total = total.saturating_add(tokens);
-        if key == "name" {
-            total = total.saturating_add(TOKENS_PER_NAME);
-        }
-    }
-    total
-}
-
-fn content_tokens(encoding: Encoding, content: &Value) -> u64 {
-    match content {
-        Value::Null => 0,
-        Value::String(text) => count(encoding, text),
-        Value::Array(parts) => parts
-            .iter()
-            .map(|part| part_tokens(encoding, part))
-            .fold(0, u64::saturating_add),
-        other => json_tokens(encoding, other),
-    }
-}
-
-fn part_tokens(encoding: Encoding, part: &Value) -> u64 {
-    let text_of = |key: &str| part.get(key).and_then(Value::as_str).unwrap_or_default();
-    match part.get("type").and_then(Value::as_str) {
-        Some("text") => count(encoding, text_of("text")),
-        Some("refusal") => count(encoding, text_of("refusal")),
-        Some("image_url") => part.get("image_url").map_or(0, image::image_tokens),
-        _ => match part {
-            Value::String(text) => count(encoding, text),
-            // input_audio, file and unknown parts: cost not knowable here.
-            _ => 0,
-        },
-    }
-}
-
-fn json_tokens(encoding: Encoding, value: &Value) -> u64 {
+pub(crate) fn json_tokens(encoding: Encoding, value: &Value) -> u64 {
     count(encoding, &value.to_string())
 }
 
-fn count(encoding: Encoding, text: &str) -> u64 {
+pub(crate) fn count(encoding: Encoding, text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
@@ -171,7 +94,7 @@ fn to_u64(n: usize) -> u64 {
 
 /// The model's encoding: our family list first (it also knows names the
 /// tiktoken crate may not, like `chatgpt-*`), then the crate's own table.
-fn encoding_for(model: &str) -> Encoding {
+pub(crate) fn encoding_for(model: &str) -> Encoding {
     // Gateway routes like `openai/gpt-4o` and fine-tunes like
     // `ft:gpt-4o-mini:org::id` name the base model after the decoration.
     let base = model.rsplit('/').next().unwrap_or(model);

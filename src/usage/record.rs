@@ -1,10 +1,8 @@
-//! One chat request as the usage store, the reports and the metrics see
-//! it, built once when the response body ends.
+//! One request as the usage store, the reports and the metrics see it,
+//! built once when the response body ends.
 
-use axum::body::Bytes;
-
-use super::Usage;
-use crate::request_log::LogEntry;
+use crate::notes::Notes;
+use crate::tokens::Usage;
 
 /// Where the answer came from, as the `x-cache` header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,40 +61,12 @@ pub struct UsageRecord {
     pub total_ms: f64,
 }
 
-/// What the request path learned about a chat request's token use, kept in
-/// its log slot until the response ends.
-#[derive(Debug, Clone, Default)]
-pub struct Metering {
-    /// The request is a chat completion (only those get a usage record).
-    pub chat: bool,
-    /// Usage the answer reported; for a hit, the stored answer's.
-    pub usage: Option<Usage>,
-    /// The answer's text, gathered when no usage was expected.
-    pub answer_text: Option<String>,
-    /// The request body, for a prompt estimate when no usage comes.
-    pub prompt: Option<Bytes>,
-    /// The answer came from another request's upstream call (single
-    /// flight): it cost nothing more, like a hit.
-    pub shared: bool,
-    /// A stream that ended before its end: how many events it had sent,
-    /// for a rough count of the completion so far.
-    pub events_before_end: Option<u64>,
-}
-
-impl Metering {
-    /// Whether building the record needs the tokenizer, which is slow
-    /// enough to be kept off the async threads.
-    pub fn needs_estimate(&self, status: u16) -> bool {
-        self.chat && self.usage.is_none() && (200..300).contains(&status) && self.prompt.is_some()
-    }
-}
-
-/// A finished request, as the request log saw it.
+/// A finished request, as its notes have it.
 #[derive(Debug)]
 pub struct Finished<'a> {
     pub time_ms: i64,
     pub request_id: &'a str,
-    pub entry: &'a LogEntry,
+    pub notes: &'a Notes,
     pub status: u16,
     pub ttfb_ms: Option<f64>,
     pub total_ms: f64,
@@ -111,7 +81,7 @@ impl UsageRecord {
         finished: &Finished<'_>,
         price: impl Fn(&str, &str, &Usage) -> Option<f64>,
     ) -> Self {
-        let entry = finished.entry;
+        let entry = finished.notes;
         let metering = &entry.metering;
         let success = (200..300).contains(&finished.status);
         let (usage, estimated) = match (metering.usage, success) {
@@ -164,7 +134,7 @@ impl UsageRecord {
 
 /// Local counts for an answer that reported no usage: the prompt from the
 /// request body, the completion from the gathered text.
-fn estimate(entry: &LogEntry) -> Option<Usage> {
+fn estimate(entry: &Notes) -> Option<Usage> {
     let metering = &entry.metering;
     let prompt = metering.prompt.as_ref()?;
     let model = entry
@@ -172,9 +142,8 @@ fn estimate(entry: &LogEntry) -> Option<Usage> {
         .as_deref()
         .or(entry.model.as_deref())
         .unwrap_or_default();
-    let body: serde_json::Value = serde_json::from_slice(prompt).ok()?;
     Some(Usage {
-        prompt_tokens: crate::tokens::estimate_prompt_tokens(model, &body),
+        prompt_tokens: (prompt.estimate)(model, &prompt.body),
         completion_tokens: match (&metering.answer_text, metering.events_before_end) {
             (Some(text), _) => crate::tokens::count_text_tokens(model, text),
             (None, Some(events)) => events,

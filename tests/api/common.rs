@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use llm_bridge::app::{self, AppState};
-use llm_bridge::cli::ServeArgs;
+use llm_bridge::config::Overrides as ServeArgs;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
 use llm_bridge::limits::LimitClock;
 use llm_bridge::request_log::batch::FlushGuard;
 use llm_bridge::request_log::{REQUEST_LOG_FILE, RequestLog};
+use llm_bridge::wiring::{self as app, AppState};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::net::TcpListener;

@@ -234,7 +234,7 @@ async fn unknown_urls_and_methods_get_openai_errors() {
 async fn every_listed_endpoint_is_routed() {
     let mock = MockUpstream::start().await;
     let gateway = Setup::on(&mock).start().await;
-    for endpoint in llm_bridge::routes::ENDPOINTS {
+    for endpoint in llm_bridge::wiring::router::ENDPOINTS {
         let (method, path) = endpoint.split_once(' ').unwrap();
         let path = path.replace("{id}", "deepseek/deepseek-chat");
         let request = match method {

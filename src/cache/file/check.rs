@@ -6,33 +6,19 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
 
 use super::names::{self, FileName, META, SUFFIXES};
 use super::{FileStore, io_error};
 use crate::cache::entry::EntryMeta;
 use crate::cache::key::CacheKey;
-use crate::cache::store::StoreError;
-use crate::cache::validate;
-
-/// What `check` found.
-#[derive(Debug, Default)]
-pub struct CheckReport {
-    /// Intact entries.
-    pub ok: u64,
-    /// Keys of entries that would never be served, and why.
-    pub broken: Vec<(String, String)>,
-    /// Temporary files left by an interrupted write.
-    pub leftovers: Vec<PathBuf>,
-    /// Names of files that are not the store's (sorted); never deleted.
-    pub foreign: Vec<String>,
-}
+use crate::cache::store::{CheckReport, StoreError};
+use crate::wire::Wire;
 
 impl FileStore {
     /// Scans the folder. `deep` also re-reads every response and checks it
     /// is a complete answer (slow on a big cache; the start-up scan is not
     /// deep).
-    pub fn check(&self, deep: bool) -> Result<CheckReport, StoreError> {
+    pub(super) fn scan(&self, deep: bool) -> Result<CheckReport, StoreError> {
         let mut report = CheckReport::default();
         let mut files: BTreeMap<CacheKey, Vec<&'static str>> = BTreeMap::new();
         for item in fs::read_dir(self.dir()).map_err(io_error(self.dir()))? {
@@ -44,7 +30,7 @@ impl FileStore {
             let name = item.file_name().to_string_lossy().into_owned();
             match names::classify(&name) {
                 FileName::Entry { key, suffix } => files.entry(key).or_default().push(suffix),
-                FileName::Temp => report.leftovers.push(item.path()),
+                FileName::Temp => report.leftovers.push(name),
                 FileName::Foreign => report.foreign.push(name),
             }
         }
@@ -69,7 +55,10 @@ impl FileStore {
 
     fn deep_check(&self, key: &str) -> Result<(), String> {
         match self.read_entry(key)? {
-            Some(e) => validate::check(e.meta.kind, &e.body)
+            // Every entry holds an OpenAI chat answer until entries record
+            // their wire.
+            Some(e) => Wire::OpenAiChat
+                .check(e.meta.kind, &e.body)
                 .map(|_| ())
                 .map_err(|why| format!("not a complete answer: {why}")),
             None => Err("vanished during the check".into()),
@@ -90,9 +79,9 @@ impl FileStore {
         Ok(())
     }
 
-    /// Deletes what `check` reported as broken or left over (never the
+    /// Deletes what `scan` reported as broken or left over (never the
     /// files that are not ours); how many files went.
-    pub fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
+    pub(super) fn remove_reported(&self, report: &CheckReport) -> Result<u64, StoreError> {
         let mut removed = 0;
         for (key, _) in &report.broken {
             for suffix in SUFFIXES {
@@ -104,52 +93,15 @@ impl FileStore {
                 }
             }
         }
-        for path in &report.leftovers {
-            match fs::remove_file(path) {
+        for name in &report.leftovers {
+            let path = self.dir().join(name);
+            match fs::remove_file(&path) {
                 Ok(()) => removed += 1,
                 // The write it belonged to finished or gave up meanwhile.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_error(path)(e)),
+                Err(e) => return Err(io_error(&path)(e)),
             }
         }
         Ok(removed)
-    }
-}
-
-/// The start-up scan: counts entries and logs how many look broken. Runs on
-/// a blocking thread while the server already serves, so even a huge cache
-/// never delays start-up.
-/// `1 entry`, `2 entries`.
-fn entries(n: u64) -> String {
-    match n {
-        1 => "1 entry".to_string(),
-        n => format!("{n} entries"),
-    }
-}
-
-pub fn report_at_startup(dir: &Path) {
-    let report = FileStore::open(dir).and_then(|store| store.check(false));
-    match report {
-        Ok(report) if report.broken.is_empty() && report.leftovers.is_empty() => {
-            tracing::info!("cache: {} in {}", entries(report.ok), dir.display());
-        }
-        Ok(report) => {
-            let broken = match report.broken.len() {
-                1 => "1 looks broken".to_string(),
-                n => format!("{n} look broken"),
-            };
-            let leftovers = match report.leftovers.len() {
-                1 => "1 temporary file was".to_string(),
-                n => format!("{n} temporary files were"),
-            };
-            tracing::warn!(
-                "cache: {} in {}; {broken} and {leftovers} left by interrupted writes (none of \
-                 them is ever served). `llm-bridge cache check` lists them, `llm-bridge cache \
-                 check --purge` deletes them",
-                entries(report.ok),
-                dir.display(),
-            );
-        }
-        Err(error) => tracing::warn!(%error, "cache: start-up scan failed"),
     }
 }

@@ -1,0 +1,230 @@
+//! `llm-bridge stats`: the usage report in a shell, as an aligned table,
+//! CSV or JSON. It reads the database on a connection of its own, so it
+//! works while the server runs.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use super::StatsArgs;
+use crate::config::resolve_data_dir;
+use crate::stats::query::{StatsQuery, StatsReport, StatsRow, report};
+
+/// How `stats` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StatsFormat {
+    /// Aligned columns with a total line.
+    #[default]
+    Table,
+    /// A header, one line per group and a `total` line; plain numbers.
+    Csv,
+    /// The whole report as one JSON object.
+    Json,
+}
+
+/// Prints the report for the window and grouping asked.
+pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
+    let dir = resolve_data_dir(args.data_dir.as_deref(), args.config.as_deref())
+        .map_err(|e| e.to_string())?;
+    let query = StatsQuery {
+        since: args.since,
+        until: args.until,
+        by: args.by,
+    };
+    let report = report(&dir, &query).map_err(|e| e.to_string())?;
+    let out = match args.format {
+        StatsFormat::Table => table(&report),
+        StatsFormat::Csv => csv(&report),
+        StatsFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            text.push('\n');
+            text
+        }
+    };
+    print!("{out}");
+    if args.format != StatsFormat::Table
+        && let Some(note) = &report.note
+    {
+        eprintln!("llm-bridge: {note}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn time(ms: Option<i64>, otherwise: &str) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || otherwise.to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+}
+
+/// `$12.3456`, or `?` when unknown. Amounts under a cent get six
+/// decimals, so a day of cheap-model requests does not show as `$0.0000`.
+fn cost(value: Option<f64>) -> String {
+    match value {
+        None => "?".to_string(),
+        Some(v) if v != 0.0 && v.abs() < 0.01 => format!("${v:.6}"),
+        Some(v) => format!("${v:.4}"),
+    }
+}
+
+/// Milliseconds for the table: two decimals below 10 ms (a cache hit or a
+/// local mock takes well under one, which would show as `0`), whole numbers
+/// from 10 ms up; `-` when there is no value.
+fn millis(value: Option<f64>) -> String {
+    match value {
+        None => "-".to_string(),
+        // Compared after rounding, so 9.996 shows as `10`, not `10.00`.
+        Some(v) if (v * 100.0).round() < 1000.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.0}"),
+    }
+}
+
+const TABLE_HEADERS: [&str; 12] = [
+    "REQUESTS",
+    "HITS",
+    "HIT RATE",
+    "ERRORS",
+    "PROMPT",
+    "COMPLETION",
+    "CACHED",
+    "COST",
+    "SAVED",
+    "P50 MS",
+    "P95 MS",
+    "TTFB P50",
+];
+
+fn table_cells(label: &str, row: &StatsRow) -> Vec<String> {
+    vec![
+        label.to_string(),
+        row.requests.to_string(),
+        row.hits.to_string(),
+        format!("{:.1}%", row.hit_rate * 100.0),
+        row.errors.to_string(),
+        row.prompt_tokens.to_string(),
+        row.completion_tokens.to_string(),
+        row.cached_tokens.to_string(),
+        cost(row.cost_usd),
+        cost(Some(row.cost_saved_usd)),
+        millis(row.latency_p50_ms),
+        millis(row.latency_p95_ms),
+        millis(row.ttfb_p50_ms),
+    ]
+}
+
+fn table(report: &StatsReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "usage from {}, {} to {}{}",
+        report.database.display(),
+        time(report.since_ms, "the start"),
+        time(report.until_ms, "now"),
+        report
+            .by
+            .map_or_else(String::new, |by| format!(", by {}", by.as_str()))
+    );
+    if let Some(note) = &report.note {
+        let _ = writeln!(out, "{note}");
+        return out;
+    }
+    let first = report
+        .by
+        .map_or_else(String::new, |by| by.as_str().to_ascii_uppercase());
+    let mut lines = vec![
+        std::iter::once(first)
+            .chain(TABLE_HEADERS.iter().map(|h| h.to_string()))
+            .collect::<Vec<_>>(),
+    ];
+    for row in &report.rows {
+        lines.push(table_cells(row.group.as_deref().unwrap_or(""), row));
+    }
+    lines.push(table_cells("total", &report.total));
+    let columns = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    out.push('\n');
+    for line in &lines {
+        let mut text = String::new();
+        for (c, cell) in line.iter().enumerate() {
+            let width = widths.get(c).copied().unwrap_or(0);
+            if c == 0 {
+                let _ = write!(text, "{cell:<width$}");
+            } else {
+                let _ = write!(text, "  {cell:>width$}");
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    }
+    let total = &report.total;
+    if total.cost_unknown_requests > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} of {} requests have no known cost (an error, no price for the model, or no \
+             token counts); COST adds up the others.",
+            total.cost_unknown_requests, total.requests
+        );
+    }
+    if total.estimated_requests > 0 {
+        let _ = writeln!(
+            out,
+            "{} requests have estimated token counts (the provider reported none).",
+            total.estimated_requests
+        );
+    }
+    out
+}
+
+/// The CSV header.
+pub const CSV_HEADER: &str = "group,requests,hits,hit_rate,errors,prompt_tokens,\
+    completion_tokens,cached_tokens,estimated_requests,cost_usd,cost_unknown_requests,\
+    cost_saved_usd,latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
+
+fn csv(report: &StatsReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{CSV_HEADER}");
+    for row in &report.rows {
+        csv_line(&mut out, row.group.as_deref().unwrap_or(""), row);
+    }
+    csv_line(&mut out, "total", &report.total);
+    out
+}
+
+fn csv_line(out: &mut String, label: &str, row: &StatsRow) {
+    let number = |value: Option<f64>| value.map_or_else(String::new, |v| v.to_string());
+    let _ = writeln!(
+        out,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        csv_field(label),
+        row.requests,
+        row.hits,
+        row.hit_rate,
+        row.errors,
+        row.prompt_tokens,
+        row.completion_tokens,
+        row.cached_tokens,
+        row.estimated_requests,
+        number(row.cost_usd),
+        row.cost_unknown_requests,
+        row.cost_saved_usd,
+        number(row.latency_p50_ms),
+        number(row.latency_p95_ms),
+        number(row.ttfb_p50_ms),
+    );
+}
+
+/// Quotes a field that holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}

@@ -1,0 +1,413 @@
+//! The gateway's Prometheus metrics: what requests, tokens, cost, upstream
+//! failures and the cache look like, rendered for `GET /metrics`.
+//!
+//! Each [`Metrics`] owns its own registry; there is no global recorder, so
+//! several gateways in one process (the integration tests) each count only
+//! their own requests. Chat requests are counted from their
+//! [`UsageRecord`] when the response ends; upstream errors, retries and
+//! fallbacks as they happen; values that live elsewhere (cache size,
+//! dropped usage records) are read at scrape time into a [`Snapshot`].
+//!
+//! Label values are bounded: the model name comes from clients, so it is cut
+//! to [`MAX_LABEL_CHARS`] characters, a request that never reached a
+//! provider has model `unknown`, and past [`MAX_MODELS`] distinct names new
+//! ones count as `other`. Escaping of quotes, backslashes and newlines is
+//! the encoder's.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::usage::{CacheStatus, UsageRecord};
+
+/// The scrape's content type. prometheus-client writes OpenMetrics text
+/// (counters as `name_total` under `# TYPE name counter`, a closing
+/// `# EOF`), which Prometheus reads under this type and asks for first; the
+/// older `text/plain; version=0.0.4` format would not match those names.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Longest label value kept, in characters: long enough for any real model
+/// name, short enough that a client cannot make the scrape huge.
+pub const MAX_LABEL_CHARS: usize = 100;
+
+/// Distinct model names counted before new ones become `other`, so a client
+/// inventing names cannot grow memory and the scrape without bound. Far
+/// more than any configuration routes to.
+pub const MAX_MODELS: usize = 500;
+
+/// Buckets for request duration and time to first byte, seconds: 1 ms for
+/// a cache hit to 5 min for a long reasoning answer.
+const TIME_BUCKETS: [f64; 17] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0,
+];
+
+type Timing = Family<TimingLabels, Histogram, fn() -> Histogram>;
+type Usd = Counter<f64, AtomicU64>;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    provider: String,
+    model: String,
+    status: u16,
+    cache: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimingLabels {
+    provider: String,
+    cache: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    provider: String,
+    model: String,
+    kind: &'static str,
+    estimated: bool,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    provider: String,
+    model: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    provider: String,
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FallbackLabels {
+    from: String,
+    to: String,
+}
+
+/// Values read at scrape time from the parts that own them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Entries in the response cache.
+    pub cache_entries: u64,
+    /// Their size on disk, bytes.
+    pub cache_bytes: u64,
+    /// Usage records dropped since start (the recorder's queue was full).
+    pub usage_dropped: u64,
+}
+
+/// One gateway's metrics. Shared behind an `Arc`; every method takes
+/// `&self` (the metric types are atomics and locked maps).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: Timing,
+    first_byte: Timing,
+    tokens: Family<TokenLabels, Counter>,
+    cost: Family<ModelLabels, Usd>,
+    cost_saved: Family<ModelLabels, Usd>,
+    upstream_errors: Family<ErrorLabels, Counter>,
+    retries: Family<ProviderLabels, Counter>,
+    fallbacks: Family<FallbackLabels, Counter>,
+    in_flight: Gauge,
+    shared_flights: Counter,
+    cache_entries: Gauge<u64, AtomicU64>,
+    cache_bytes: Gauge<u64, AtomicU64>,
+    usage_dropped: Counter,
+    models: Mutex<HashSet<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric at zero, registered under `llm_bridge_`.
+    pub fn new() -> Self {
+        let timing = || Family::new_with_constructor(time_histogram as fn() -> Histogram);
+        let metrics = Self {
+            registry: Registry::with_prefix("llm_bridge"),
+            requests: Family::default(),
+            duration: timing(),
+            first_byte: timing(),
+            tokens: Family::default(),
+            cost: Family::default(),
+            cost_saved: Family::default(),
+            upstream_errors: Family::default(),
+            retries: Family::default(),
+            fallbacks: Family::default(),
+            in_flight: Gauge::default(),
+            shared_flights: Counter::default(),
+            cache_entries: Gauge::default(),
+            cache_bytes: Gauge::default(),
+            usage_dropped: Counter::default(),
+            models: Mutex::new(HashSet::new()),
+        };
+        metrics.register()
+    }
+
+    fn register(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "requests",
+            "Chat requests by provider, model, HTTP status and x-cache (NONE: ended before the cache was consulted)",
+            self.requests.clone(),
+        );
+        r.register_with_unit(
+            "request_duration",
+            "Time from request to the end of the response body",
+            Unit::Seconds,
+            self.duration.clone(),
+        );
+        r.register_with_unit(
+            "time_to_first_byte",
+            "Time from request to the first byte of the response body",
+            Unit::Seconds,
+            self.first_byte.clone(),
+        );
+        r.register(
+            "tokens",
+            "Tokens by kind (prompt, completion, cached: the prompt tokens the provider served from its prompt cache); estimated=true for local counts",
+            self.tokens.clone(),
+        );
+        r.register(
+            "cost_usd",
+            "What requests cost, USD, from the price table; models without a price add nothing",
+            self.cost.clone(),
+        );
+        r.register(
+            "cost_saved_usd",
+            "What cache hits saved, USD: the cost of the answers they replayed",
+            self.cost_saved.clone(),
+        );
+        r.register(
+            "upstream_errors",
+            "Failed upstream attempts by provider and kind",
+            self.upstream_errors.clone(),
+        );
+        r.register(
+            "upstream_retries",
+            "Upstream attempts repeated after a failure",
+            self.retries.clone(),
+        );
+        r.register(
+            "fallbacks",
+            "Requests passed from a failing model to a fallback",
+            self.fallbacks.clone(),
+        );
+        r.register(
+            "in_flight_requests",
+            "Requests whose response has not ended",
+            self.in_flight.clone(),
+        );
+        r.register(
+            "shared_flights",
+            "Requests that joined an identical request's upstream call in flight instead of making their own",
+            self.shared_flights.clone(),
+        );
+        r.register(
+            "cache_entries",
+            "Entries in the response cache",
+            self.cache_entries.clone(),
+        );
+        r.register_with_unit(
+            "cache",
+            "Size of the response cache on disk",
+            Unit::Bytes,
+            self.cache_bytes.clone(),
+        );
+        r.register(
+            "usage_records_dropped",
+            "Usage records dropped because the usage store fell behind",
+            self.usage_dropped.clone(),
+        );
+        self
+    }
+
+    /// Counts a request that joined another's upstream call.
+    pub fn flight_joined(&self) {
+        self.shared_flights.inc();
+    }
+
+    /// Counts a finished chat request: the request, its timings, tokens and
+    /// cost.
+    pub fn record(&self, record: &UsageRecord) {
+        let provider = label(record.provider.as_deref());
+        let model = match record.provider {
+            Some(_) => self.model_label(
+                record
+                    .model_answered
+                    .as_deref()
+                    .or(record.model_asked.as_deref()),
+            ),
+            None => UNKNOWN.to_string(),
+        };
+        let cache = record.cache.map_or("NONE", CacheStatus::as_str);
+        self.requests
+            .get_or_create(&RequestLabels {
+                provider: provider.clone(),
+                model: model.clone(),
+                status: record.status,
+                cache,
+            })
+            .inc();
+        let timing = TimingLabels {
+            provider: provider.clone(),
+            cache,
+        };
+        self.duration
+            .get_or_create(&timing)
+            .observe(seconds(record.total_ms));
+        if let Some(ttfb) = record.ttfb_ms {
+            self.first_byte
+                .get_or_create(&timing)
+                .observe(seconds(ttfb));
+        }
+        // Tokens a provider processed: a hit's tokens were not spent again
+        // (they show as cost saved).
+        let counts = [
+            ("prompt", record.prompt_tokens),
+            ("completion", record.completion_tokens),
+            ("cached", record.cached_tokens),
+        ];
+        let spent = record.cache != Some(CacheStatus::Hit);
+        for (kind, count) in counts.into_iter().filter(|_| spent) {
+            if let Some(count) = count {
+                self.tokens
+                    .get_or_create(&TokenLabels {
+                        provider: provider.clone(),
+                        model: model.clone(),
+                        kind,
+                        estimated: record.estimated,
+                    })
+                    .inc_by(count);
+            }
+        }
+        let labels = ModelLabels { provider, model };
+        if let Some(cost) = usd(record.cost_usd) {
+            self.cost.get_or_create(&labels).inc_by(cost);
+        }
+        if let Some(saved) = usd(record.cost_saved_usd) {
+            self.cost_saved.get_or_create(&labels).inc_by(saved);
+        }
+    }
+
+    /// Counts a failed upstream attempt; `kind` is one of a few fixed words
+    /// (`unreachable`, `timeout`, `status_5xx`, `status_429`,
+    /// `stream_broken`).
+    pub fn upstream_error(&self, provider: &str, kind: &str) {
+        self.upstream_errors
+            .get_or_create(&ErrorLabels {
+                provider: label(Some(provider)),
+                kind: label(Some(kind)),
+            })
+            .inc();
+    }
+
+    /// Counts an upstream attempt repeated after a failure.
+    pub fn retry(&self, provider: &str) {
+        self.retries
+            .get_or_create(&ProviderLabels {
+                provider: label(Some(provider)),
+            })
+            .inc();
+    }
+
+    /// Counts a request passed from model `from` to fallback `to`.
+    pub fn fallback(&self, from: &str, to: &str) {
+        self.fallbacks
+            .get_or_create(&FallbackLabels {
+                from: self.model_label(Some(from)),
+                to: self.model_label(Some(to)),
+            })
+            .inc();
+    }
+
+    /// A response has begun: it counts as in flight until
+    /// [`Metrics::response_ended`].
+    pub fn response_started(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A response counted by [`Metrics::response_started`] has ended.
+    pub fn response_ended(&self) {
+        self.in_flight.dec();
+    }
+
+    /// Every metric as OpenMetrics text (serve it as [`CONTENT_TYPE`]),
+    /// with the scrape-time values from `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot) -> String {
+        self.cache_entries.set(snapshot.cache_entries);
+        self.cache_bytes.set(snapshot.cache_bytes);
+        // fetch_max keeps the counter monotonic when two scrapes race with
+        // snapshots taken a moment apart.
+        self.usage_dropped
+            .inner()
+            .fetch_max(snapshot.usage_dropped, Ordering::Relaxed);
+        let mut text = String::new();
+        if let Err(error) = encode(&mut text, &self.registry) {
+            // Writing to a String cannot fail; a metric's encoder could.
+            tracing::warn!(%error, "metrics could not be rendered in full");
+        }
+        text
+    }
+
+    /// A model name as a label value: cut to length, and `other` once
+    /// [`MAX_MODELS`] distinct names have been seen.
+    fn model_label(&self, model: Option<&str>) -> String {
+        let model = label(model);
+        let mut seen = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.contains(&model) {
+            return model;
+        }
+        if seen.len() >= MAX_MODELS {
+            return OTHER.to_string();
+        }
+        seen.insert(model.clone());
+        model
+    }
+}
+
+const UNKNOWN: &str = "unknown";
+const OTHER: &str = "other";
+
+fn time_histogram() -> Histogram {
+    Histogram::new(TIME_BUCKETS)
+}
+
+/// A label value: `unknown` when missing or blank, else cut to
+/// [`MAX_LABEL_CHARS`] characters.
+fn label(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        Some(text) if !text.is_empty() => text.chars().take(MAX_LABEL_CHARS).collect(),
+        _ => UNKNOWN.to_string(),
+    }
+}
+
+fn seconds(ms: f64) -> f64 {
+    ms.max(0.0) / 1000.0
+}
+
+/// An amount a counter can add: finite and not negative.
+fn usd(amount: Option<f64>) -> Option<f64> {
+    amount.filter(|a| a.is_finite() && *a >= 0.0)
+}
+
+#[cfg(test)]
+mod tests;

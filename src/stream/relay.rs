@@ -1,0 +1,234 @@
+//! Handing an answer's chunks to a client so that it can always tell a
+//! whole answer from a cut one.
+//!
+//! Chunks pass as they arrive (the same `Bytes`, no copy, no buffering),
+//! so a streamed token reaches the client as soon as it reaches the
+//! gateway. When the answer breaks off, an SSE client gets one final error
+//! event (never a made-up `data: [DONE]`); any other body fails only after
+//! what came before has been flushed.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
+use futures::Stream;
+use serde_json::json;
+
+use super::StreamFault;
+use crate::headers::X_ACCEL_BUFFERING;
+
+/// Headers every event stream gets: intermediaries such as nginx buffer
+/// responses unless told not to.
+pub fn mark_event_stream(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+}
+
+/// The client's body for a stream of chunks: SSE gets an error event before
+/// an early end, other bodies just end abnormally — after what was already
+/// sent has been flushed (see [`FlushedFailure`]).
+pub fn client_body<S>(is_sse: bool, chunks: S) -> Body
+where
+    S: Stream<Item = Result<Bytes, StreamFault>> + Send + Unpin + 'static,
+{
+    if is_sse {
+        Body::from_stream(SseRelay::new(chunks))
+    } else {
+        Body::from_stream(FlushedFailure::new(chunks))
+    }
+}
+
+/// A body that fails only after what came before the failure has left.
+/// hyper writes the head and body chunks into a buffer and flushes it when
+/// the body is pending; a body that fails while the buffer is full drops it
+/// and resets the connection, so a client whose answer broke right after
+/// its first bytes would get nothing at all, not even the status line. So
+/// before the failure the body is pending once (waking itself at once),
+/// and the client always gets an HTTP response whose body is cut.
+struct FlushedFailure<S> {
+    inner: S,
+    failure: Option<StreamFault>,
+    flushed: bool,
+}
+
+impl<S> FlushedFailure<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            failure: None,
+            flushed: false,
+        }
+    }
+}
+
+impl<S> Stream for FlushedFailure<S>
+where
+    S: Stream<Item = Result<Bytes, StreamFault>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(fault) = this.failure {
+            if std::mem::replace(&mut this.flushed, true) {
+                return Poll::Ready(Some(Err(std::io::Error::other(fault))));
+            }
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Err(fault))) => {
+                this.failure = Some(fault);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(chunk))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Relays an SSE stream. If the upstream fails mid-stream, the client gets
+/// one OpenAI-shaped `error` event, never a made-up `data: [DONE]`, so no
+/// client mistakes a cut answer for a whole one. After a timeout (ours) the
+/// stream then ends cleanly; after a broken upstream the connection is
+/// aborted, as the upstream's was.
+///
+/// After the error event the relay returns `Pending` once (waking itself at
+/// once) before the error: hyper flushes what it has written whenever a body
+/// is pending, but drops unflushed bytes when a body fails, and the client
+/// must receive the error event.
+struct SseRelay<S> {
+    inner: S,
+    at_event_boundary: bool,
+    phase: RelayPhase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelayPhase {
+    Relaying,
+    /// The error event is out; let hyper flush it.
+    Flushing,
+    /// Now fail, so the connection is aborted instead of ended cleanly.
+    Failing,
+    Ended,
+}
+
+impl<S> SseRelay<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            at_event_boundary: true,
+            phase: RelayPhase::Relaying,
+        }
+    }
+}
+
+/// The event sent when the upstream fails mid-stream.
+pub fn stream_error_event(fault: StreamFault, at_event_boundary: bool) -> Bytes {
+    let error = json!({"error": {
+        "message": fault.to_string(),
+        "type": "upstream_error",
+        "param": null,
+        "code": fault.code(),
+    }});
+    // Close a half-sent event first so the error event parses on its own.
+    let lead = if at_event_boundary { "" } else { "\n\n" };
+    Bytes::from(format!("{lead}data: {error}\n\n"))
+}
+
+impl<S> Stream for SseRelay<S>
+where
+    S: Stream<Item = Result<Bytes, StreamFault>> + Unpin,
+{
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.phase {
+            RelayPhase::Relaying => {}
+            RelayPhase::Flushing => {
+                this.phase = RelayPhase::Failing;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            RelayPhase::Failing => {
+                this.phase = RelayPhase::Ended;
+                return Poll::Ready(Some(Err(std::io::Error::other("upstream stream failed"))));
+            }
+            RelayPhase::Ended => return Poll::Ready(None),
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if !chunk.is_empty() {
+                    this.at_event_boundary =
+                        chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(fault))) => {
+                this.phase = if fault.is_timeout() {
+                    RelayPhase::Ended
+                } else {
+                    RelayPhase::Flushing
+                };
+                Poll::Ready(Some(Ok(stream_error_event(fault, this.at_event_boundary))))
+            }
+            Poll::Ready(None) => {
+                this.phase = RelayPhase::Ended;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::Response;
+
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What a raw client receives from a body that yields `chunks`.
+    async fn served(chunks: Vec<Result<Bytes, StreamFault>>, sse: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let chunks = std::sync::Arc::new(std::sync::Mutex::new(Some(chunks)));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let chunks = chunks.lock().unwrap().take().unwrap_or_default();
+                async move { Response::new(client_body(sse, futures::stream::iter(chunks))) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        socket
+            .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        let _ = socket.read_to_end(&mut received).await;
+        String::from_utf8_lossy(&received).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_body_failing_right_after_its_first_chunk_still_sends_the_head() {
+        // The failure is ready at once, as when a flight's listener catches
+        // up on a leader that already saw the upstream break.
+        let chunks = vec![
+            Ok(Bytes::from_static(b"{\"id\":\"cut")),
+            Err(StreamFault::Broken),
+        ];
+        let received = served(chunks, false).await;
+        assert!(received.starts_with("HTTP/1.1 200 OK"), "{received:?}");
+        assert!(received.contains("{\"id\":\"cut"), "{received:?}");
+        assert!(
+            !received.ends_with("0\r\n\r\n"),
+            "the body must not end cleanly"
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! The wire format of answers: what an upstream's answer is made of, how
+//! to tell a complete one, where its usage is, and how its two forms (one
+//! JSON body, or an SSE stream) convert into each other.
+//!
+//! The exchange between a dialect and an adapter is OpenAI chat
+//! completions ([`openai_chat`]): adapters hand the pipeline answers in it,
+//! dialects render it for their clients, and the pipeline looks into it only
+//! through [`Wire`]. This sits below both sides, so neither depends on the
+//! other.
+
+pub mod openai_chat;
+
+use axum::http::HeaderValue;
+use serde::{Deserialize, Serialize};
+
+use crate::tokens::Usage;
+
+/// How an answer's body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    /// One JSON object.
+    Json,
+    /// `text/event-stream`.
+    Sse,
+}
+
+/// JSON or SSE, from a content type.
+pub fn body_kind(content_type: Option<&HeaderValue>) -> Option<BodyKind> {
+    let value = content_type?
+        .to_str()
+        .ok()?
+        .trim_start()
+        .to_ascii_lowercase();
+    if value.starts_with("text/event-stream") {
+        Some(BodyKind::Sse)
+    } else if value.starts_with("application/json") {
+        Some(BodyKind::Json)
+    } else {
+        None
+    }
+}
+
+/// An answer format, as an adapter names the answers it hands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// OpenAI chat completions: `chat.completion`, `chat.completion.chunk`.
+    OpenAiChat,
+}
+
+impl Wire {
+    /// Checks a complete body before it is stored; on success, the usage
+    /// it reports.
+    pub fn check(
+        self,
+        kind: BodyKind,
+        body: &[u8],
+    ) -> Result<Option<serde_json::Value>, openai_chat::Uncacheable> {
+        match self {
+            Self::OpenAiChat => openai_chat::check(kind, body),
+        }
+    }
+
+    /// A reader of the usage in a body of `kind` as it passes;
+    /// `gather_text` when none is expected (for an estimate).
+    pub fn probe(self, kind: BodyKind, gather_text: bool) -> openai_chat::UsageProbe {
+        match self {
+            Self::OpenAiChat => openai_chat::UsageProbe::new(kind, gather_text),
+        }
+    }
+
+    /// The usage of a stored answer's `usage` value.
+    pub fn stored_usage(self, value: &serde_json::Value) -> Option<Usage> {
+        match self {
+            Self::OpenAiChat => openai_chat::usage_from_value(value),
+        }
+    }
+}

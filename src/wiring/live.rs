@@ -1,0 +1,99 @@
+//! What a configuration reload replaces, built whole from one [`Config`]:
+//! the providers and their keys, the access keys, the guards, the rate
+//! limits, the model list, the prices. A request takes the pieces it needs
+//! through [`Current`] handles and keeps them to its end, so a reload never
+//! changes a request in flight.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::admin::health::HealthView;
+use crate::api::models::ModelList;
+use crate::config::Config;
+use crate::config::live::Current;
+use crate::edge::auth::AccessKeys;
+use crate::edge::guard::Guards;
+use crate::limits::RateLimits;
+use crate::pipeline::Routing;
+use crate::prices::PriceTable;
+use crate::upstream::Registry;
+use crate::upstream::redact::Redactor;
+
+/// One configuration and everything built from it.
+#[derive(Debug)]
+pub struct Live {
+    pub config: Config,
+    pub access_keys: Arc<AccessKeys>,
+    pub guards: Arc<Guards>,
+    pub routing: Arc<Routing>,
+    pub models: Arc<ModelList>,
+    pub health: Arc<HealthView>,
+    pub prices: Arc<PriceTable>,
+}
+
+impl Live {
+    /// Builds providers (one HTTP client each) and the derived data.
+    pub fn build(config: Config, limits: Arc<RateLimits>) -> Result<Self, reqwest::Error> {
+        let registry = Arc::new(Registry::from_config(&config)?);
+        let access_keys = AccessKeys::new(&config.access_keys);
+        let keyed = access_keys.required();
+        let redactor = Redactor::new(
+            config
+                .providers
+                .iter()
+                .flat_map(|p| p.api_keys.iter().map(|k| k.expose())),
+        );
+        let routing = Routing {
+            registry: Arc::clone(&registry),
+            limits,
+            limit_settings: config.limits.clone(),
+            redactor,
+        };
+        Ok(Self {
+            access_keys: Arc::new(access_keys),
+            guards: Arc::new(Guards::new(
+                keyed,
+                &config.cors_origins,
+                &config.allowed_hosts,
+            )),
+            models: Arc::new(ModelList::new(&registry, !keyed)),
+            health: Arc::new(HealthView {
+                registry,
+                access_keys_required: keyed,
+                default_provider: config.default_provider.clone(),
+            }),
+            routing: Arc::new(routing),
+            prices: Arc::new(config.prices.clone()),
+            config,
+        })
+    }
+}
+
+/// The live configuration, swapped whole on reload.
+#[derive(Debug, Clone)]
+pub struct LiveCell(Arc<RwLock<Arc<Live>>>);
+
+impl LiveCell {
+    pub fn new(live: Live) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(live))))
+    }
+
+    /// The configuration now.
+    pub fn now(&self) -> Arc<Live> {
+        let live = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(&live)
+    }
+
+    /// Replaces the configuration; requests in flight keep theirs.
+    pub fn replace(&self, next: Live) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+    }
+
+    /// A handle on one piece of the configuration.
+    pub fn piece<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        pick: fn(&Live) -> &Arc<T>,
+    ) -> Current<T> {
+        let cell = self.clone();
+        Current::new(move || Arc::clone(pick(&cell.now())))
+    }
+}

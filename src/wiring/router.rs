@@ -1,0 +1,88 @@
+//! The route table and the layers around it. Every API route is served
+//! both with and without the `/v1` prefix, because clients differ on
+//! whether they append it.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{Method, Uri};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+use super::AppState;
+use crate::admin::{health, metrics, stats};
+use crate::api::{models, openai_chat};
+use crate::config::live::Current;
+use crate::edge::auth::require_access_key;
+use crate::edge::body::read_whole;
+use crate::edge::guard::{Guards, cors_layer};
+use crate::edge::{self, EdgeState};
+use crate::error::AppError;
+
+/// Every endpoint, as `--help` and the unknown-URL error list them (the
+/// `/v1` ones are also served without `/v1`). One list, so the help and the
+/// error cannot drift apart; a test requests each one to check the router
+/// has it.
+pub const ENDPOINTS: &[&str] = &[
+    "POST /v1/chat/completions",
+    "GET /v1/models",
+    "GET /v1/models/{id}",
+    "GET /health",
+    "GET /metrics",
+    "GET /api/stats",
+];
+
+/// [`ENDPOINTS`] as one line: `POST /v1/chat/completions, GET /v1/models, …`.
+pub fn endpoint_list() -> String {
+    ENDPOINTS.join(", ")
+}
+
+/// The whole application: the routes (access keys checked on the API
+/// routes and `/metrics`, which shows model names and spend, not on
+/// `/health`) and the edge layers every request passes.
+pub fn build(state: AppState) -> Router {
+    let chat = Router::new()
+        .route("/v1/chat/completions", post(openai_chat::chat_completions))
+        .route("/chat/completions", post(openai_chat::chat_completions))
+        .route_layer(from_fn_with_state(state.clone(), read_whole));
+    let api = Router::new()
+        .merge(chat)
+        .route("/v1/models", get(models::list_models))
+        .route("/models", get(models::list_models))
+        .route("/v1/models/{*id}", get(models::retrieve_model))
+        .route("/models/{*id}", get(models::retrieve_model))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/stats", get(stats::stats))
+        .route_layer(from_fn_with_state(state.clone(), require_access_key));
+    let guards: Current<Guards> = EdgeState::from_ref(&state).guards;
+    Router::new()
+        .merge(api)
+        .route("/health", get(health::health))
+        .fallback(unknown_url)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes))
+        .layer(cors_layer(move |origin| {
+            guards.now().origins.allows(origin)
+        }))
+        .layer(from_fn_with_state(state.clone(), edge::around))
+        .with_state(state)
+}
+
+async fn unknown_url(method: Method, uri: Uri) -> AppError {
+    AppError::NotFound(format!(
+        "unknown URL: {method} {}. Endpoints: {}",
+        shorten(uri.path()),
+        endpoint_list()
+    ))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> AppError {
+    AppError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}",
+        shorten(uri.path())
+    ))
+}
+
+/// Client-controlled text in an error message is kept short.
+fn shorten(text: &str) -> String {
+    text.chars().take(200).collect()
+}

@@ -1,0 +1,255 @@
+//! The gateway's state, built once from the configuration, and the narrow
+//! handles each handler, layer and task takes of it (axum's `FromRef`):
+//! nothing outside the wiring ever holds the whole of it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::FromRef;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+use super::live::{Live, LiveCell};
+use super::server::Stopping;
+use super::sink::RequestSink;
+use crate::admin::health::{HealthState, ReloadStatus};
+use crate::admin::metrics::MetricsState;
+use crate::admin::stats::StatsState;
+use crate::api::models::ModelList;
+use crate::cache::{Cache, StoreError, open_store};
+use crate::config::Config;
+use crate::config::live::Current;
+use crate::edge::EdgeState;
+use crate::edge::auth::AccessKeys;
+use crate::edge::body::BodyLimits;
+use crate::limits::{LimitClock, RateLimits};
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::pipeline::flight::Flights;
+use crate::request_log::RequestLog;
+use crate::stats::{StoreGuard, UsageStore};
+
+/// Everything the gateway shares; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+struct Shared {
+    /// The configuration the server started with. Its listen address,
+    /// folders, cache, log and `[server]` settings hold until a restart;
+    /// everything else is read from [`Shared::live`].
+    config: Config,
+    live: LiveCell,
+    reloads: watch::Sender<ReloadStatus>,
+    /// Writes out queued usage records when taken and dropped.
+    usage_guard: Mutex<Option<StoreGuard>>,
+    stopping: Stopping,
+    /// Usage records still being built (estimates on the blocking pool);
+    /// the usage store is closed only after them.
+    accounting: TaskTracker,
+    // The handles, built once and cloned per request.
+    edge: EdgeState,
+    access_keys: Current<AccessKeys>,
+    body_limits: BodyLimits,
+    pipeline: Pipeline,
+    models: Current<ModelList>,
+    metrics_state: MetricsState,
+    stats_state: StatsState,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("cannot open the cache: {0}")]
+    Cache(#[from] StoreError),
+}
+
+impl AppState {
+    /// Builds providers (one HTTP client each) and the derived data.
+    pub fn new(config: Config, request_log: RequestLog) -> Result<Self, StateError> {
+        Self::with_limit_clock(config, request_log, LimitClock::system())
+    }
+
+    /// [`AppState::new`] with the clock rate limits run on (tests move it).
+    pub fn with_limit_clock(
+        config: Config,
+        request_log: RequestLog,
+        clock: LimitClock,
+    ) -> Result<Self, StateError> {
+        install_tls_provider();
+        let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
+        let live = LiveCell::new(Live::build(config.clone(), Arc::new(limits))?);
+        let (usage_store, usage_guard) = open_usage_store(&config);
+        let store = open_store(&config.cache_dir, config.cache.max_total_bytes)?;
+        let cache = Arc::new(Cache::new(config.cache.clone(), store));
+        let metrics = Arc::new(Metrics::new());
+        let stopping = Stopping::default();
+        let accounting = TaskTracker::new();
+        let log_bodies = request_log.log_bodies();
+        let sink = RequestSink {
+            request_log,
+            metrics: Arc::clone(&metrics),
+            usage_store: usage_store.clone(),
+            prices: live.piece(|live| &live.prices),
+            accounting: accounting.clone(),
+        };
+        let edge = EdgeState {
+            guards: live.piece(|live| &live.guards),
+            max_header_bytes: config.server.max_header_bytes,
+            streams_cut: stopping.streams_cut.clone(),
+            sink: Arc::new(sink),
+        };
+        let pipeline = Pipeline {
+            routing: live.piece(|live| &live.routing),
+            cache: Arc::clone(&cache),
+            flights: Arc::new(Flights::default()),
+            metrics: Arc::clone(&metrics),
+            background: stopping.background.clone(),
+            log_bodies,
+        };
+        Ok(Self(Arc::new(Shared {
+            access_keys: live.piece(|live| &live.access_keys),
+            models: live.piece(|live| &live.models),
+            body_limits: BodyLimits {
+                max_bytes: config.max_body_bytes,
+                read_timeout: config.server.body_read_timeout,
+            },
+            metrics_state: MetricsState {
+                metrics,
+                cache,
+                usage_store: usage_store.clone(),
+            },
+            stats_state: StatsState {
+                store: usage_store,
+                data_dir: config.data_dir.clone(),
+            },
+            usage_guard: Mutex::new(usage_guard),
+            edge,
+            pipeline,
+            live,
+            reloads: watch::Sender::new(ReloadStatus::default()),
+            stopping,
+            accounting,
+            config,
+        })))
+    }
+
+    /// The configuration the server started with.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The cache's store (for the start-up scan).
+    pub fn cache_store(&self) -> Arc<dyn crate::cache::CacheStore> {
+        Arc::clone(&self.0.pipeline.cache.store)
+    }
+
+    /// The current configuration and what is built from it.
+    pub fn live(&self) -> Arc<Live> {
+        self.0.live.now()
+    }
+
+    /// Replaces the live configuration with `config`. Requests in flight
+    /// keep the one they started with. Rate-limit state carries over for
+    /// keys whose limits did not change.
+    pub fn replace_config(&self, config: Config) -> Result<(), StateError> {
+        let current = self.live();
+        let limits = current
+            .routing
+            .limits
+            .reconfigure(config.limits.default, config.limits.per_key.clone());
+        let next = Live::build(config, Arc::new(limits))?;
+        self.0.live.replace(next);
+        Ok(())
+    }
+
+    /// Records the outcome of a reload for `/health`.
+    pub fn note_reload(&self, ok: bool) {
+        self.0.reloads.send_modify(|status| {
+            status.reloads += 1;
+            status.failed += u64::from(!ok);
+            status.last_failed = !ok;
+        });
+    }
+
+    /// Reload outcomes as they happen.
+    pub fn reloads(&self) -> watch::Receiver<ReloadStatus> {
+        self.0.reloads.subscribe()
+    }
+
+    /// The shutdown's tasks and signal.
+    pub(super) fn stopping(&self) -> Stopping {
+        self.0.stopping.clone()
+    }
+
+    /// Writes out the queued usage records, after the records still being
+    /// built, and stops the store's writer (waiting a few seconds at most);
+    /// records after this are dropped. Called once the server has stopped.
+    pub async fn close_usage_store(&self) {
+        self.0.accounting.close();
+        if tokio::time::timeout(ACCOUNTING_PATIENCE, self.0.accounting.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("usage records still being estimated at shutdown are dropped");
+        }
+        let guard = self
+            .0
+            .usage_guard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(guard) = guard {
+            let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
+        }
+    }
+}
+
+/// Longest wait at shutdown for usage records still being built: an
+/// estimate takes milliseconds, even for a long prompt.
+const ACCOUNTING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The usage store, or none when it cannot be opened (the gateway then
+/// runs without statistics).
+fn open_usage_store(config: &Config) -> (Option<UsageStore>, Option<StoreGuard>) {
+    match UsageStore::open(&config.data_dir, config.stats.retention) {
+        Ok((store, guard)) => (Some(store), Some(guard)),
+        Err(error) => {
+            tracing::warn!("running without usage statistics: {error}");
+            (None, None)
+        }
+    }
+}
+
+/// reqwest is built without a bundled crypto provider; ring is ours.
+fn install_tls_provider() {
+    // Err means one is installed already, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+macro_rules! narrow_handles {
+    ($($handle:ty => |$shared:ident| $value:expr;)*) => {
+        $(impl FromRef<AppState> for $handle {
+            fn from_ref(state: &AppState) -> Self {
+                let $shared = &state.0;
+                $value
+            }
+        })*
+    };
+}
+
+narrow_handles! {
+    EdgeState => |shared| shared.edge.clone();
+    Current<AccessKeys> => |shared| shared.access_keys.clone();
+    BodyLimits => |shared| shared.body_limits;
+    Pipeline => |shared| shared.pipeline.clone();
+    Current<ModelList> => |shared| shared.models.clone();
+    MetricsState => |shared| shared.metrics_state.clone();
+    StatsState => |shared| shared.stats_state.clone();
+    HealthState => |shared| HealthState {
+        view: shared.live.piece(|live| &live.health),
+        cache_mode: shared.config.cache.mode,
+        reloads: shared.reloads.subscribe(),
+    };
+}
