@@ -1,61 +1,78 @@
-//! llm-bridge: one binary between OpenAI-style clients and every LLM
+//! llm-bridge: one binary between every LLM client and every LLM
 //! provider.
 //!
-//! # Layout
-//! - [`cli`]: command-line flags.
-//! - [`config`]: flags, environment and config file → validated [`config::Config`].
-//! - [`app`]: shared state and the router.
-//! - [`server`]: the accept loop: connection limits, request-head limits,
-//!   graceful shutdown.
-//! - [`observe`]: request id, host, origin and head-size checks, provider
-//!   header, request-log line, the end of answers at a shutdown.
-//! - [`auth`]: access keys and pass-through of the client's provider key.
-//! - [`admission`]: the rate limits as the request path applies them.
-//! - [`browser`]: which web-page origins may call and which `Host` names are
-//!   answered; CORS.
-//! - [`limits`]: per-access-key requests and tokens per minute.
-//! - [`tokens`]: prompt and text token estimates (tiktoken).
-//! - [`prices`]: what tokens cost: the built-in price table and `[prices]`.
-//! - [`metrics`]: Prometheus metrics for `GET /metrics`.
-//! - [`routes`]: the HTTP endpoints.
-//! - [`chat_body`]: the one parse of a chat-completions body.
-//! - [`providers`]: the [`providers::Provider`] trait, adapters and model routing.
-//! - [`upstream`]: calling upstream: retries, key rotation, the concurrency
-//!   gate, timeouts and fallbacks.
-//! - [`redact`]: masking provider keys (and a passed-through client key) an
-//!   upstream echoes in its answers.
-//! - [`proxy`]: relaying the answer as a stream.
-//! - [`cache`]: keys, entries, the [`cache::CacheStore`] trait and its flat-file
-//!   store, what may be stored, conversions between JSON and SSE answers.
-//! - [`flight`]: single flight: one upstream call, many listeners.
-//! - [`leader`]: the task that reads the upstream for a flight and stores
-//!   the answer.
-//! - [`replay`]: cache hits as SSE or JSON, at once or paced.
-//! - [`cache_cli`]: `llm-bridge cache …`.
-//! - [`dotenv`]: how `.env` joins the environment: reading it, naming a
-//!   bad line, warning about variables the real environment shadows.
-//! - [`dotenv`]: reading `.env` for the configuration: its lines, and the
-//!   names the environment shadows.
-//! - [`reload`]: watching `.env` and the config file; live reload.
-//! - [`env_file`]: editing `.env` in place: quoting, atomic replacement.
-//! - [`keys_cli`]: `llm-bridge keys …`.
-//! - [`request_log`]: the batched, rotated JSON-lines request log.
-//! - [`usage`]: reading usage from answers as they pass; the usage record.
-//! - [`stats`]: the usage database (one row per chat request, written off the
-//!   request path) and `llm-bridge stats` reports over it.
-//! - [`telemetry`]: the stderr log.
-//! - [`error`]: the request path's error type, rendered as OpenAI errors.
+//! # Layout, in the order a request meets it
+//! - [`wiring`]: the composition root, the one module that knows every
+//!   other: the state and the narrow handles handed out of it, the router
+//!   and its layers, the serve loop, live reload, the sink of finished
+//!   requests.
+//! - [`config`]: flags, environment, `.env` and the config file → one
+//!   validated [`config::Config`]; [`config::live::Current`] handles on the
+//!   parts a reload replaces.
+//! - [`edge`]: the inbound layers in order: request id, head size, `Host`
+//!   and `Origin` guards, access keys, the body within its limits, and the
+//!   end of every request (its log line, usage record and metrics).
+//! - [`api`]: the inbound dialects (today OpenAI chat completions, and the
+//!   model list), each turning its requests into the pipeline's exchange.
+//! - [`pipeline`]: dialect-free: route → key → lookup → flight → leader →
+//!   relay → store; replay of hits.
+//! - [`cache`]: keys, entries, the [`cache::CacheStore`] trait and its
+//!   flat-file store (which owns eviction, scanning and listing).
+//! - [`upstream`]: the providers and their adapters; the call with retries,
+//!   key rotation, gates, timeouts and fallbacks; keys an upstream echoes,
+//!   masked.
+//! - [`stream`]: the one SSE reader, body time limits, the relay to a
+//!   client.
+//! - [`wire`]: the exchange's answer format (OpenAI chat): completeness,
+//!   usage, the conversions between JSON and SSE.
+//! - Accounting: [`usage`] (the record of a request), [`stats`] (the usage
+//!   database and its reports), [`metrics`] (Prometheus), [`prices`],
+//!   [`tokens`] (counts and estimates), [`request_log`], [`limits`] (rate
+//!   limit state).
+//! - [`admin`]: `/health`, `/metrics`, `/api/stats`.
+//! - [`cli`]: the flags and the `cache`, `keys` and `stats` commands.
+//! - Shared vocabulary: [`headers`], [`error`] (the request path's error
+//!   type and its OpenAI rendering), [`caller`] (who sent a request),
+//!   [`notes`] (what a request learns on its way).
+//!
+//! Dependencies point one way: each module above uses only those after it
+//! in this list, or the shared vocabulary; only [`wiring`] (and `main`)
+//! uses everything. Accounting modules use only vocabulary and each other;
+//! stages reach them through the narrow handles the wiring hands out.
 //!
 //! # One request
-//! `observe` assigns the request id and checks the host and origin → `auth` checks the
-//! access key → `routes::chat` parses the body once (model, messages,
-//! stream) → `providers::Registry` picks provider and upstream model → the
-//! cache key is derived → a hit is replayed from disk (`replay`) → a miss
-//! joins or starts a flight: the leader task has the provider build the
-//! upstream request, sends it on the provider's pooled client, hands each
-//! chunk to every listener as it arrives and stores a complete answer before
-//! the listeners see the end → when the body ends, `observe` writes the
-//! request-log line. With the cache off, `proxy` relays the answer directly.
+//! [`edge::around`] gives the request its id and notes and checks head size,
+//! host and origin → [`edge::auth`] checks the access key and attaches the
+//! [`caller::Caller`] → [`edge::body`] reads the body within its limits →
+//! the dialect's handler ([`api::openai_chat::chat_completions`]) parses it
+//! into an [`pipeline::Exchange`] → [`pipeline::serve`] routes the model
+//! ([`upstream::Registry`]), counts the request against its rate limits,
+//! derives the cache key, replays a hit ([`pipeline::replay`]) or joins or
+//! leads a flight ([`pipeline::flight`]): the leader's task
+//! ([`pipeline::leader`]) calls upstream once ([`upstream::call`], the
+//! adapter building the provider's request), hands each chunk to every
+//! listener as it arrives and stores a complete answer before the listeners
+//! see the end; each listener's chunks pass its tap (usage noted, the
+//! dialect's rendering) → when the response body ends, [`edge::finish`]
+//! hands the request to the sink: request-log line, usage record, metrics.
+//!
+//! # Adding a dialect or an adapter
+//! A **dialect** (an API clients speak) is a folder under [`api`] with:
+//! a type implementing [`pipeline::ParsedRequest`] (its body parsed once:
+//! model, stream flag, the fields that decide the answer, the request
+//! written in the exchange's form, its prompt-counting rule), a type
+//! implementing [`pipeline::Dialect`] (its endpoint name, and answers in
+//! the exchange's [`wire::Wire`] rendered for its clients, streamed and
+//! whole), and a handler that builds the [`pipeline::Exchange`] and calls
+//! [`pipeline::serve`]; plus one route in [`wiring::router`].
+//!
+//! An **adapter** (a provider API) is a module under [`upstream::adapters`]
+//! implementing [`upstream::adapters::Adapter`]: where its requests go, how
+//! its key is sent, its request body from the exchange's, and the
+//! [`wire::Wire`] its answers come in (with that wire's rules in [`wire`]
+//! when it is a new one); plus a [`config::ProviderKind`] and its arm in
+//! [`upstream::adapters::for_provider`]. Sending, retries, timeouts, the
+//! cache and accounting are shared and need nothing.
 
 pub mod admin;
 pub mod api;

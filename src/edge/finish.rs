@@ -146,7 +146,8 @@ impl Observer {
     }
 }
 
-/// The response body, watched. See the module docs.
+/// The response body, watched to its end: counts and copies what passes,
+/// finishes the request once, and ends early for a shutdown.
 pub struct ObservedBody {
     inner: Body,
     observer: Observer,

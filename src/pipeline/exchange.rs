@@ -19,7 +19,7 @@ use crate::notes::Prompt;
 use crate::stream::Chunk;
 use crate::wire::{BodyKind, Wire};
 
-/// One parsed request. See the module docs.
+/// One parsed request: what it is and how to write it for an upstream.
 pub trait ParsedRequest: Send + Sync + std::fmt::Debug {
     /// The model name as the client wrote it.
     fn model(&self) -> &str;
@@ -68,7 +68,8 @@ impl ReplyForm {
     }
 }
 
-/// An inbound API's rendering side. See the module docs.
+/// An inbound API's rendering side: answers in the exchange's wire turned
+/// into what its client reads.
 pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The endpoint, as cache keys and logs name it (`chat/completions`).
     fn endpoint(&self) -> &'static str;

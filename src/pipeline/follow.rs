@@ -26,7 +26,8 @@ pub fn no_answer(provider: &str) -> Response {
     .into_response()
 }
 
-/// See the module docs. `max_bytes` bounds what is gathered for a
+/// A listener's response: its head, then its chunks live, or the whole
+/// answer in the other form. `max_bytes` bounds what is gathered for a
 /// conversion; `None` when the flight sends its listeners to the cache.
 pub async fn respond(
     mut subscription: Subscription,
@@ -84,7 +85,8 @@ async fn gathered(subscription: &mut Subscription, max_bytes: u64) -> Option<Byt
     }
 }
 
-/// A listener's answer in the other form: see the module docs.
+/// A listener's answer in the other form, once the whole answer is in: a
+/// 502 when it broke off or grew past `max_bytes`.
 async fn converted(
     mut subscription: Subscription,
     mut head: AnswerHead,

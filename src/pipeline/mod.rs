@@ -109,7 +109,8 @@ struct Serving<'a> {
     tap: ClientTap,
 }
 
-/// Serves one request: see the module docs.
+/// Serves one request: routed, counted, keyed, then answered from the
+/// cache, a flight, or the upstream directly.
 pub async fn serve(
     pipeline: &Pipeline,
     incoming: Incoming,

@@ -23,7 +23,8 @@ use crate::stream::timeout::{Limits, Timed};
 use crate::stream::{Chunk, StreamFault};
 use crate::wire::openai_chat::UsageProbe;
 
-/// See the module docs.
+/// An upstream body: its first chunk, then the rest within its time
+/// limits, redacted, with the provider's slot held and tokens settled.
 pub struct UpstreamBody {
     first: Option<Bytes>,
     rest: Timed<BoxStream<'static, Result<Bytes, String>>>,

@@ -93,7 +93,8 @@ impl Answer {
     }
 }
 
-/// Tries each target in turn until one answers. See the module docs.
+/// Tries each target in turn until one commits to an answer; the last
+/// failure otherwise (its response relayed, or a 502/503/504).
 pub async fn call(plan: &CallPlan) -> Result<Answer, AppError> {
     let mut outcome = Err(AppError::UpstreamUnreachable {
         provider: String::new(),

@@ -147,7 +147,8 @@ impl Redactor {
     }
 }
 
-/// One body's redaction: see the module docs.
+/// One body's redaction, chunk by chunk: the tail of a chunk that could
+/// begin a secret waits for the next chunk.
 pub struct StreamRedaction {
     redactor: Redactor,
     /// The end of the last chunk, which could be the start of a secret.

@@ -86,7 +86,14 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let stopping = Stopping::default();
         let accounting = TaskTracker::new();
-        let log_bodies = request_log.log_bodies();
+        let pipeline = Pipeline {
+            routing: live.piece(|live| &live.routing),
+            cache: Arc::clone(&cache),
+            flights: Arc::new(Flights::default()),
+            metrics: Arc::clone(&metrics),
+            background: stopping.background.clone(),
+            log_bodies: request_log.log_bodies(),
+        };
         let sink = RequestSink {
             request_log,
             metrics: Arc::clone(&metrics),
@@ -94,21 +101,8 @@ impl AppState {
             prices: live.piece(|live| &live.prices),
             accounting: accounting.clone(),
         };
-        let edge = EdgeState {
-            guards: live.piece(|live| &live.guards),
-            max_header_bytes: config.server.max_header_bytes,
-            streams_cut: stopping.streams_cut.clone(),
-            sink: Arc::new(sink),
-        };
-        let pipeline = Pipeline {
-            routing: live.piece(|live| &live.routing),
-            cache: Arc::clone(&cache),
-            flights: Arc::new(Flights::default()),
-            metrics: Arc::clone(&metrics),
-            background: stopping.background.clone(),
-            log_bodies,
-        };
         Ok(Self(Arc::new(Shared {
+            edge: edge_state(&config, &live, &stopping, sink),
             access_keys: live.piece(|live| &live.access_keys),
             models: live.piece(|live| &live.models),
             body_limits: BodyLimits {
@@ -125,7 +119,6 @@ impl AppState {
                 data_dir: config.data_dir.clone(),
             },
             usage_guard: Mutex::new(usage_guard),
-            edge,
             pipeline,
             live,
             reloads: watch::Sender::new(ReloadStatus::default()),
@@ -209,6 +202,21 @@ impl AppState {
 /// Longest wait at shutdown for usage records still being built: an
 /// estimate takes milliseconds, even for a long prompt.
 const ACCOUNTING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The outermost layer's handle.
+fn edge_state(
+    config: &Config,
+    live: &LiveCell,
+    stopping: &Stopping,
+    sink: RequestSink,
+) -> EdgeState {
+    EdgeState {
+        guards: live.piece(|live| &live.guards),
+        max_header_bytes: config.server.max_header_bytes,
+        sink: Arc::new(sink),
+        streams_cut: stopping.streams_cut.clone(),
+    }
+}
 
 /// The usage store, or none when it cannot be opened (the gateway then
 /// runs without statistics).

@@ -51,3 +51,80 @@ fn the_readme_layout_names_every_module() {
         );
     }
 }
+
+/// The top-level modules each top-level module of `src/` uses, read from
+/// its code (comments and test modules left out).
+fn module_uses() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut uses = std::collections::BTreeMap::new();
+    let mut folders = vec![src.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(&src).unwrap();
+            let module = relative.components().next().unwrap();
+            let module = module
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string();
+            if ["main", "lib"].contains(&module.as_str()) || path.ends_with("tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+            let used: &mut std::collections::BTreeSet<String> =
+                uses.entry(module.clone()).or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (at, _) in line.match_indices("crate::") {
+                    let rest = &line[at + 7..];
+                    let names: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(list) => list.split([',', '}']).collect(),
+                        None => vec![rest],
+                    };
+                    for name in names {
+                        let name: String = name
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && name != module && name != "self" {
+                            used.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    uses
+}
+
+#[test]
+fn the_top_level_modules_use_each_other_one_way() {
+    let uses = module_uses();
+    assert!(uses.len() > 15, "{uses:?}");
+    // A cycle shows as a module reachable from itself.
+    for start in uses.keys() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<&String> = uses[start].iter().collect();
+        while let Some(module) = todo.pop() {
+            assert_ne!(module, start, "{start} reaches itself: {uses:?}");
+            if seen.insert(module.clone())
+                && let Some(next) = uses.get(module)
+            {
+                todo.extend(next);
+            }
+        }
+    }
+    // Only the composition root, and the commands it serves, use it.
+    for (module, used) in &uses {
+        if module != "cli" {
+            assert!(!used.contains("wiring"), "{module} uses the wiring");
+        }
+        assert!(!used.contains("cli"), "{module} uses the command line");
+    }
+}

@@ -30,7 +30,8 @@ pub struct Call {
     pub headers: HeaderMap,
 }
 
-/// One provider API. See the module docs.
+/// One provider API: where its requests go, how the key is sent, and the
+/// wire its answers come in.
 pub trait Adapter: Send + Sync + std::fmt::Debug {
     /// Which API it speaks.
     fn kind(&self) -> ProviderKind;

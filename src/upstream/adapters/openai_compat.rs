@@ -11,7 +11,7 @@ use super::{Adapter, Call};
 use crate::config::ProviderKind;
 use crate::wire::Wire;
 
-/// See the module docs.
+/// The identity adapter of an OpenAI-compatible provider: its chat URL.
 #[derive(Debug)]
 pub struct OpenAiCompat {
     chat_url: reqwest::Url,

@@ -71,7 +71,8 @@ pub struct UpstreamRequest {
     pub key: Option<usize>,
 }
 
-/// One upstream: see the module docs.
+/// One upstream: its name, keys, limits and client, and the adapter that
+/// speaks its API.
 #[derive(Debug)]
 pub struct Provider {
     name: String,
