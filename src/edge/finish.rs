@@ -20,6 +20,7 @@ use http_body::{Frame, SizeHint};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::notes::{NoteSlot, Notes};
+use crate::stream::relay::{Ending, Step, error_event};
 use crate::stream::sse::ends_event;
 
 /// Largest part of a response body copied for the log when bodies are
@@ -160,17 +161,6 @@ pub struct ObservedBody {
     at_event_boundary: bool,
 }
 
-/// Where an answer ended by the shutdown is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    Running,
-    /// A JSON body is cut: pending once so what was sent is flushed.
-    Flushing,
-    /// Then it fails, so the client sees a cut body, not a whole one.
-    Failing,
-    Ended,
-}
-
 impl ObservedBody {
     /// Watches `inner`, the body of a response with `status`; `error` is
     /// the gateway's own error code when it answered with one.
@@ -226,8 +216,7 @@ impl ObservedBody {
             let event = shutdown_event(self.at_event_boundary);
             return Poll::Ready(Some(Ok(Frame::data(event))));
         }
-        self.ending = Ending::Flushing;
-        cx.waker().wake_by_ref();
+        self.ending.flush_then_fail(cx);
         Poll::Pending
     }
 
@@ -243,14 +232,12 @@ impl ObservedBody {
 
 /// The last event of a stream the shutdown ends.
 fn shutdown_event(at_event_boundary: bool) -> Bytes {
-    let error = serde_json::json!({"error": {
-        "message": "llm-bridge is shutting down: the answer was cut before its end",
-        "type": "server_error",
-        "param": null,
-        "code": "server_shutdown",
-    }});
-    let lead = if at_event_boundary { "" } else { "\n\n" };
-    Bytes::from(format!("{lead}data: {error}\n\n"))
+    error_event(
+        "llm-bridge is shutting down: the answer was cut before its end",
+        "server_error",
+        "server_shutdown",
+        at_event_boundary,
+    )
 }
 
 impl HttpBody for ObservedBody {
@@ -262,18 +249,13 @@ impl HttpBody for ObservedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
-        match this.ending {
-            Ending::Running => {}
-            Ending::Flushing => {
-                this.ending = Ending::Failing;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Ending::Failing => {
-                this.ending = Ending::Ended;
+        match this.ending.step(cx) {
+            Step::Run => {}
+            Step::Pending => return Poll::Pending,
+            Step::Fail => {
                 return Poll::Ready(Some(Err(axum::Error::new("the server is shutting down"))));
             }
-            Ending::Ended => return Poll::Ready(None),
+            Step::End => return Poll::Ready(None),
         }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {

@@ -12,16 +12,13 @@ use super::{Serving, admission, follow, replay};
 use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::config::CacheMode;
 use crate::error::AppError;
+use crate::limits::TokenReservation;
 use crate::stream::relay::client_body;
 use crate::upstream::{self, CallPlan};
 
 /// Call and relay, without the cache.
 pub(super) async fn relay(serving: &Serving<'_>, plan: &CallPlan) -> Response {
-    let request = &serving.exchange.request;
-    let caller = &serving.incoming.caller;
-    let reserved =
-        admission::reserve_tokens(serving.routing, caller, request.model(), request.prompt()).await;
-    let tokens = match reserved {
+    let tokens = match reserve(serving).await {
         Ok(tokens) => tokens,
         Err(error) => return error.into_response(),
     };
@@ -40,6 +37,14 @@ pub(super) async fn relay(serving: &Serving<'_>, plan: &CallPlan) -> Response {
             error.into_response()
         }
     }
+}
+
+/// Reserves the prompt's tokens for the caller's limit, before an upstream
+/// call.
+async fn reserve(serving: &Serving<'_>) -> Result<Option<TokenReservation>, AppError> {
+    let request = &serving.exchange.request;
+    let caller = &serving.incoming.caller;
+    admission::reserve_tokens(serving.routing, caller, request.model(), request.prompt()).await
 }
 
 /// The lookups a request may make, by its cache mode and `Cache-Control`.
@@ -182,10 +187,7 @@ async fn lead(
         return Flown::Hit(entry);
     }
     let request = &serving.exchange.request;
-    let caller = &serving.incoming.caller;
-    let reserved =
-        admission::reserve_tokens(serving.routing, caller, request.model(), request.prompt()).await;
-    let tokens = match reserved {
+    let tokens = match reserve(serving).await {
         Ok(tokens) => tokens,
         Err(error) => {
             // Followers are other callers: they look again and one of them

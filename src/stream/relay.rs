@@ -16,6 +16,7 @@ use futures::Stream;
 use serde_json::json;
 
 use super::StreamFault;
+use super::sse::ends_event;
 use crate::headers::X_ACCEL_BUFFERING;
 
 /// Headers every event stream gets: intermediaries such as nginx buffer
@@ -39,17 +40,66 @@ where
     }
 }
 
-/// A body that fails only after what came before the failure has left.
-/// hyper writes the head and body chunks into a buffer and flushes it when
-/// the body is pending; a body that fails while the buffer is full drops it
-/// and resets the connection, so a client whose answer broke right after
-/// its first bytes would get nothing at all, not even the status line. So
-/// before the failure the body is pending once (waking itself at once),
-/// and the client always gets an HTTP response whose body is cut.
+/// Where a body that is to end abnormally stands. hyper writes the head and
+/// body chunks into a buffer and flushes it when the body is pending; a body
+/// that fails while the buffer is full drops it and resets the connection,
+/// so a client whose answer broke right after its first bytes would get
+/// nothing at all, not even the status line. So before failing, a body is
+/// pending once (waking itself at once), and the client always gets what
+/// was sent before the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Chunks pass.
+    Running,
+    /// What was sent is being flushed.
+    Flushing,
+    /// Now fail, so the body is cut, not ended cleanly.
+    Failing,
+    Ended,
+}
+
+/// What a body that is ending does on this poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Still running: poll the inner body.
+    Run,
+    Pending,
+    Fail,
+    End,
+}
+
+impl Ending {
+    /// Starts the flush before a failure (the caller returns `Pending`).
+    pub fn flush_then_fail(&mut self, cx: &mut Context<'_>) {
+        *self = Self::Flushing;
+        cx.waker().wake_by_ref();
+    }
+
+    /// The step of this poll, moving on to the next.
+    pub fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        match *self {
+            Self::Running => Step::Run,
+            Self::Flushing => {
+                *self = Self::Failing;
+                cx.waker().wake_by_ref();
+                Step::Pending
+            }
+            Self::Failing => {
+                *self = Self::Ended;
+                Step::Fail
+            }
+            Self::Ended => Step::End,
+        }
+    }
+}
+
+/// A body that fails only after what came before the failure has left (see
+/// [`Ending`]), so the client always gets an HTTP response whose body is
+/// cut.
 struct FlushedFailure<S> {
     inner: S,
     failure: Option<StreamFault>,
-    flushed: bool,
+    ending: Ending,
 }
 
 impl<S> FlushedFailure<S> {
@@ -57,7 +107,7 @@ impl<S> FlushedFailure<S> {
         Self {
             inner,
             failure: None,
-            flushed: false,
+            ending: Ending::Running,
         }
     }
 }
@@ -70,22 +120,22 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(fault) = this.failure {
-            if std::mem::replace(&mut this.flushed, true) {
+        match this.ending.step(cx) {
+            Step::Run => {}
+            Step::Pending => return Poll::Pending,
+            Step::Fail => {
+                let fault = this.failure.unwrap_or(StreamFault::Broken);
                 return Poll::Ready(Some(Err(std::io::Error::other(fault))));
             }
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
+            Step::End => return Poll::Ready(None),
         }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Err(fault))) => {
                 this.failure = Some(fault);
-                cx.waker().wake_by_ref();
+                this.ending.flush_then_fail(cx);
                 Poll::Pending
             }
-            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(chunk))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            other => other.map(|item| item.map(|chunk| chunk.map_err(std::io::Error::other))),
         }
     }
 }
@@ -94,26 +144,12 @@ where
 /// one OpenAI-shaped `error` event, never a made-up `data: [DONE]`, so no
 /// client mistakes a cut answer for a whole one. After a timeout (ours) the
 /// stream then ends cleanly; after a broken upstream the connection is
-/// aborted, as the upstream's was.
-///
-/// After the error event the relay returns `Pending` once (waking itself at
-/// once) before the error: hyper flushes what it has written whenever a body
-/// is pending, but drops unflushed bytes when a body fails, and the client
-/// must receive the error event.
+/// aborted, as the upstream's was, once the error event has been flushed
+/// (see [`Ending`]).
 struct SseRelay<S> {
     inner: S,
     at_event_boundary: bool,
-    phase: RelayPhase,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RelayPhase {
-    Relaying,
-    /// The error event is out; let hyper flush it.
-    Flushing,
-    /// Now fail, so the connection is aborted instead of ended cleanly.
-    Failing,
-    Ended,
+    ending: Ending,
 }
 
 impl<S> SseRelay<S> {
@@ -121,22 +157,33 @@ impl<S> SseRelay<S> {
         Self {
             inner,
             at_event_boundary: true,
-            phase: RelayPhase::Relaying,
+            ending: Ending::Running,
         }
     }
 }
 
-/// The event sent when the upstream fails mid-stream.
-pub fn stream_error_event(fault: StreamFault, at_event_boundary: bool) -> Bytes {
+/// A last SSE event carrying an OpenAI-shaped error. A half-sent event is
+/// closed first (`at_event_boundary` false), so the error event parses on
+/// its own.
+pub fn error_event(message: &str, kind: &str, code: &str, at_event_boundary: bool) -> Bytes {
     let error = json!({"error": {
-        "message": fault.to_string(),
-        "type": "upstream_error",
+        "message": message,
+        "type": kind,
         "param": null,
-        "code": fault.code(),
+        "code": code,
     }});
-    // Close a half-sent event first so the error event parses on its own.
     let lead = if at_event_boundary { "" } else { "\n\n" };
     Bytes::from(format!("{lead}data: {error}\n\n"))
+}
+
+/// The event sent when the upstream fails mid-stream.
+pub fn stream_error_event(fault: StreamFault, at_event_boundary: bool) -> Bytes {
+    error_event(
+        &fault.to_string(),
+        "upstream_error",
+        fault.code(),
+        at_event_boundary,
+    )
 }
 
 impl<S> Stream for SseRelay<S>
@@ -147,37 +194,33 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.phase {
-            RelayPhase::Relaying => {}
-            RelayPhase::Flushing => {
-                this.phase = RelayPhase::Failing;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            RelayPhase::Failing => {
-                this.phase = RelayPhase::Ended;
+        match this.ending.step(cx) {
+            Step::Run => {}
+            Step::Pending => return Poll::Pending,
+            Step::Fail => {
                 return Poll::Ready(Some(Err(std::io::Error::other("upstream stream failed"))));
             }
-            RelayPhase::Ended => return Poll::Ready(None),
+            Step::End => return Poll::Ready(None),
         }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 if !chunk.is_empty() {
-                    this.at_event_boundary =
-                        chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n");
+                    this.at_event_boundary = ends_event(&chunk);
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(fault))) => {
-                this.phase = if fault.is_timeout() {
-                    RelayPhase::Ended
+                // The error event goes now; a timeout then ends cleanly, a
+                // broken upstream is cut after a flush.
+                this.ending = if fault.is_timeout() {
+                    Ending::Ended
                 } else {
-                    RelayPhase::Flushing
+                    Ending::Flushing
                 };
                 Poll::Ready(Some(Ok(stream_error_event(fault, this.at_event_boundary))))
             }
             Poll::Ready(None) => {
-                this.phase = RelayPhase::Ended;
+                this.ending = Ending::Ended;
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
