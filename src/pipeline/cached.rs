@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::flight::{self, End, Event, Flight, Joined, Subscription};
 use super::leader::{self, LeaderJob, StoreJob};
-use super::{Serving, admission, follow, replay};
+use super::{Serving, follow, rate_limits, replay};
 use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::config::CacheMode;
 use crate::error::AppError;
@@ -44,7 +44,7 @@ pub(super) async fn relay(serving: &Serving<'_>, plan: &CallPlan) -> Response {
 async fn reserve(serving: &Serving<'_>) -> Result<Option<TokenReservation>, AppError> {
     let request = &serving.exchange.request;
     let caller = &serving.incoming.caller;
-    admission::reserve_tokens(serving.routing, caller, request.model(), request.prompt()).await
+    rate_limits::reserve_tokens(serving.routing, caller, request.model(), request.prompt()).await
 }
 
 /// The lookups a request may make, by its cache mode and `Cache-Control`.

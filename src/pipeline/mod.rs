@@ -3,7 +3,7 @@
 //!
 //! 1. route: the model name → provider and upstream model, plus fallbacks
 //!    ([`crate::upstream::Registry`]); the request counts against its key's
-//!    requests per minute ([`admission`]);
+//!    requests per minute ([`rate_limits`]);
 //! 2. key: the cache key from the request's deciding fields
 //!    ([`crate::cache::key`]);
 //! 3. look up: a hit is replayed in the request's form ([`replay`]);
@@ -16,12 +16,12 @@
 //! With the cache off, step 4 is a plain call and relay ([`cached::relay`]).
 //! What a dialect provides and the pipeline asks of it: [`exchange`].
 
-pub mod admission;
 mod cached;
 pub mod exchange;
 pub mod flight;
 pub mod follow;
 pub mod leader;
+pub mod rate_limits;
 pub mod replay;
 pub mod tap;
 
@@ -120,7 +120,7 @@ pub async fn serve(
     let routing = pipeline.routing.now();
     let routes = routing.registry.plan(exchange.request.model())?;
     let route = &routes[0];
-    admission::count_request(&routing, &incoming.caller)?;
+    rate_limits::count_request(&routing, &incoming.caller)?;
     incoming.slot.update(|notes| {
         notes.provider = Some(route.provider.name().to_string());
         notes.upstream_model = Some(route.upstream_model.clone());

@@ -20,7 +20,7 @@ use crate::upstream::redact::Redactor;
 
 /// One configuration and everything built from it.
 #[derive(Debug)]
-pub struct Live {
+pub struct LiveConfig {
     pub config: Config,
     pub access_keys: Arc<AccessKeys>,
     pub guards: Arc<Guards>,
@@ -30,7 +30,7 @@ pub struct Live {
     pub prices: Arc<PriceTable>,
 }
 
-impl Live {
+impl LiveConfig {
     /// Builds providers (one HTTP client each) and the derived data.
     pub fn build(config: Config, limits: Arc<RateLimits>) -> Result<Self, reqwest::Error> {
         let registry = Arc::new(Registry::from_config(&config)?);
@@ -70,28 +70,28 @@ impl Live {
 
 /// The live configuration, swapped whole on reload.
 #[derive(Debug, Clone)]
-pub struct LiveCell(Arc<RwLock<Arc<Live>>>);
+pub struct LiveConfigCell(Arc<RwLock<Arc<LiveConfig>>>);
 
-impl LiveCell {
-    pub fn new(live: Live) -> Self {
+impl LiveConfigCell {
+    pub fn new(live: LiveConfig) -> Self {
         Self(Arc::new(RwLock::new(Arc::new(live))))
     }
 
     /// The configuration now.
-    pub fn now(&self) -> Arc<Live> {
+    pub fn now(&self) -> Arc<LiveConfig> {
         let live = self.0.read().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(&live)
     }
 
     /// Replaces the configuration; requests in flight keep theirs.
-    pub fn replace(&self, next: Live) {
+    pub fn replace(&self, next: LiveConfig) {
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
     }
 
     /// A handle on one piece of the configuration.
     pub fn piece<T: ?Sized + Send + Sync + 'static>(
         &self,
-        pick: fn(&Live) -> &Arc<T>,
+        pick: fn(&LiveConfig) -> &Arc<T>,
     ) -> Current<T> {
         let cell = self.clone();
         Current::new(move || Arc::clone(pick(&cell.now())))

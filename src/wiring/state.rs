@@ -8,7 +8,7 @@ use axum::extract::FromRef;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
-use super::live::{Live, LiveCell};
+use super::live::{LiveConfig, LiveConfigCell};
 use super::server::Stopping;
 use super::sink::RequestSink;
 use crate::admin::health::{HealthState, ReloadStatus};
@@ -38,7 +38,7 @@ struct Shared {
     /// folders, cache, log and `[server]` settings hold until a restart;
     /// everything else is read from [`Shared::live`].
     config: Config,
-    live: LiveCell,
+    live: LiveConfigCell,
     reloads: watch::Sender<ReloadStatus>,
     /// Writes out queued usage records when taken and dropped.
     usage_guard: Mutex<Option<StoreGuard>>,
@@ -79,7 +79,7 @@ impl AppState {
     ) -> Result<Self, StateError> {
         install_tls_provider();
         let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
-        let live = LiveCell::new(Live::build(config.clone(), Arc::new(limits))?);
+        let live = LiveConfigCell::new(LiveConfig::build(config.clone(), Arc::new(limits))?);
         let (usage_store, usage_guard) = open_usage_store(&config);
         let store = open_store(&config.cache_dir, config.cache.max_total_bytes)?;
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
@@ -139,7 +139,7 @@ impl AppState {
     }
 
     /// The current configuration and what is built from it.
-    pub fn live(&self) -> Arc<Live> {
+    pub fn live(&self) -> Arc<LiveConfig> {
         self.0.live.now()
     }
 
@@ -152,7 +152,7 @@ impl AppState {
             .routing
             .limits
             .reconfigure(config.limits.default, config.limits.per_key.clone());
-        let next = Live::build(config, Arc::new(limits))?;
+        let next = LiveConfig::build(config, Arc::new(limits))?;
         self.0.live.replace(next);
         Ok(())
     }
@@ -206,7 +206,7 @@ const ACCOUNTING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(
 /// The outermost layer's handle.
 fn edge_state(
     config: &Config,
-    live: &LiveCell,
+    live: &LiveConfigCell,
     stopping: &Stopping,
     sink: RequestSink,
 ) -> EdgeState {
