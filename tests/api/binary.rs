@@ -2,45 +2,14 @@
 //! its providers pointed at the mock, its stderr lines on a channel.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-use crate::common::chat_body;
+use crate::common::{PATIENCE, chat_body};
 use crate::mock_upstream::MockUpstream;
-
-/// Far above every bound under test.
-const PATIENCE: Duration = Duration::from_secs(15);
-
-/// Reads SSE text until `needle` has arrived.
-pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
-    let mut seen = String::new();
-    while !seen.contains(needle) {
-        let chunk = timeout(PATIENCE, response.chunk())
-            .await
-            .expect("a chunk in time")
-            .unwrap()
-            .expect("the stream went on");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    seen
-}
-
-/// Reads the rest of a body until it ends, cleanly or not.
-pub async fn read_to_end(mut response: reqwest::Response) -> String {
-    let mut seen = String::new();
-    loop {
-        match timeout(PATIENCE, response.chunk())
-            .await
-            .expect("the stream moved on in time")
-        {
-            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            Ok(None) | Err(_) => return seen,
-        }
-    }
-}
+use crate::reader::read_until;
 
 /// How to start the binary, beyond the mock's URL in `.env`.
 #[derive(Default)]

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use llm_bridge::config::Overrides as ServeArgs;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
@@ -18,6 +19,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::mock_upstream::MockUpstream;
+
+/// How long any test waits for something that should happen at once (a
+/// chunk, a log line, a request at the mock, an exit): far above every bound
+/// under test, so a slow machine never fails a test that would pass, while
+/// a hang still ends.
+pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// Provider key values the tests use, to check where they show up.
 pub const OPENAI_KEY: &str = "sk-openai-test-1111";
@@ -176,9 +183,9 @@ impl Gateway {
 
     /// Scrapes `/metrics` until it mentions `needle` (records are counted
     /// when a response body ends, just after the client has it), at most
-    /// ten seconds.
+    /// [`PATIENCE`].
     pub async fn scrape_metrics_until(&self, needle: &str) -> String {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        tokio::time::timeout(PATIENCE, async {
             loop {
                 let response = self.client.get(self.url("/metrics")).send().await.unwrap();
                 let text = response.text().await.unwrap();

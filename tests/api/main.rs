@@ -6,6 +6,7 @@ mod binary;
 mod common;
 mod docs;
 mod mock_upstream;
+mod reader;
 
 mod auth;
 mod browser;

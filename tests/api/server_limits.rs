@@ -10,14 +10,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::binary::{Binary, read_to_end, read_until};
-use crate::common::{Setup, chat_body, expect_error};
+use crate::binary::Binary;
+use crate::common::{PATIENCE, Setup, chat_body, expect_error};
 use crate::mock_upstream::{MockUpstream, Reply};
+use crate::reader::{last_event, read_to_end, read_until};
 use llm_bridge::stats::query::{StatsQuery, report};
 
-/// Far above every bound under test, so a slow machine never fails a test
-/// that would pass; a hang still ends.
-const PATIENCE: Duration = Duration::from_secs(15);
 const ONE_HUNDRED_MB: usize = 100 * 1024 * 1024;
 
 /// Reads until the peer closes (EOF or reset) and returns what arrived.
@@ -416,9 +414,7 @@ async fn a_stream_outlasting_the_grace_period_ends_with_an_event_and_is_recorded
     let log = gateway.stop_and_read_log().await;
     let rest = read_to_end(response).await;
     assert!(!rest.contains("[DONE]"), "{rest}");
-    let last = rest.trim_end().rsplit("\n\n").next().unwrap();
-    let event: serde_json::Value =
-        serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+    let event = last_event(&rest);
     assert_eq!(event["error"]["code"], "server_shutdown", "told: {rest}");
     expect_error(waiting.await.unwrap(), 503, "server_shutdown").await;
 

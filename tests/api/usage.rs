@@ -4,16 +4,12 @@
 //! store, `stats`, `/api/stats` and `/metrics`, and a stuck store never
 //! holds up an answer.
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use llm_bridge::stats::query::{GroupBy, StatsQuery, report};
 use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::mock_upstream::*;
-
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A streamed answer the way OpenAI sends it with `include_usage`: content
 /// chunks with `usage: null`, then one chunk with empty `choices` and the
