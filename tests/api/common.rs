@@ -238,12 +238,7 @@ impl Gateway {
 
     /// File names in the log folder, sorted.
     pub fn log_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.log_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        names_in(&self.log_dir)
     }
 }
 
@@ -257,6 +252,17 @@ pub fn cache_status(response: &reqwest::Response) -> (String, String) {
             .unwrap_or_default()
     };
     (header("x-cache"), header("x-cache-key"))
+}
+
+/// Every name in a folder that must exist (files and folders alike),
+/// sorted.
+pub fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Names of the files in a folder (not recursive), sorted.
