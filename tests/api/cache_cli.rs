@@ -5,8 +5,6 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use serde_json::{Value, json};
-
 use crate::command::{bridge, run, spawn_listening, stdout};
 use crate::common::*;
 use crate::mock_upstream::*;
@@ -84,14 +82,7 @@ async fn stats_list_show_rm_prune_clear() {
 
     let pruned = stdout(&run(dir.path(), &["cache", "prune", "--older-than", "1h"]));
     assert_eq!(pruned, "removed 0 entries\n");
-    let meta_path = dir
-        .path()
-        .join("llm_cache")
-        .join(format!("{openai}.meta.json"));
-    let mut meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
-    meta["created_ms"] = json!(meta["created_ms"].as_u64().unwrap() - 2 * 3_600_000);
-    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    age_entry(&dir.path().join("llm_cache"), &openai, 2 * 3600);
     let pruned = stdout(&run(dir.path(), &["cache", "prune", "--older-than", "1h"]));
     assert_eq!(pruned, "removed 1 entry\n");
 

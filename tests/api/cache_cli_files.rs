@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::cache_cli::filled;
 use crate::command::{run, stdout};
 use crate::common::*;
@@ -123,15 +121,7 @@ async fn eviction_past_the_size_cap_leaves_them() {
         .config("[cache]\nmax_total_bytes = 4000")
         .start()
         .await;
-    let mut keys = Vec::new();
-    for n in 0..6 {
-        let mut body = chat_body("gpt-4.1", false);
-        body["messages"][0]["content"] = json!(format!("question {n}"));
-        let response = gateway.chat(&body).await;
-        keys.push(cache_status(&response).1);
-        // Read to the end: the entry is stored (and the cap applied) first.
-        response.text().await.unwrap();
-    }
+    let keys = gateway.ask_questions(6).await;
     gateway.stop().await;
     assert!(
         !cache.join(format!("{}.meta.json", keys[0])).exists(),

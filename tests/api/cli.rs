@@ -4,6 +4,7 @@
 use std::process::Stdio;
 
 use crate::command::{bridge, folder_with, spawn_listening};
+use crate::common::provider;
 
 #[tokio::test]
 async fn starts_with_no_config_and_serves_health() {
@@ -21,12 +22,7 @@ async fn starts_with_no_config_and_serves_health() {
         .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    let deepseek = health["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "deepseek")
-        .unwrap();
+    let deepseek = provider(&health, "deepseek");
     assert_eq!(deepseek["has_key"], true, ".env was loaded");
     assert!(dir.path().join("llm_cache").is_dir());
     assert!(dir.path().join("logs").is_dir());

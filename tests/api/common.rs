@@ -209,6 +209,21 @@ impl Gateway {
         self.chat_request().json(body).send().await.unwrap()
     }
 
+    /// Asks `count` different questions of gpt-4.1 (not streamed), each
+    /// answer read to its end (so it is stored, and the size cap applied,
+    /// before the next); returns their cache keys in order.
+    pub async fn ask_questions(&self, count: usize) -> Vec<String> {
+        let mut keys = Vec::new();
+        for n in 0..count {
+            let mut body = chat_body("gpt-4.1", false);
+            body["messages"][0]["content"] = serde_json::json!(format!("question {n}"));
+            let response = self.chat(&body).await;
+            keys.push(cache_status(&response).1);
+            response.text().await.unwrap();
+        }
+        keys
+    }
+
     /// Tells the server to stop without waiting for it; [`Gateway::stop`]
     /// then waits.
     pub fn begin_stop(&mut self) {
@@ -242,16 +257,37 @@ impl Gateway {
     }
 }
 
+/// A response header as text, empty when it is missing.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
 /// The `x-cache` and `x-cache-key` headers.
 pub fn cache_status(response: &reqwest::Response) -> (String, String) {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    };
-    (header("x-cache"), header("x-cache-key"))
+    (header(response, "x-cache"), header(response, "x-cache-key"))
+}
+
+/// The provider called `name` in a `/health` body.
+pub fn provider<'a>(health: &'a Value, name: &str) -> &'a Value {
+    health["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()
+}
+
+/// Makes the entry `key` in `cache_dir` `secs` seconds older.
+pub fn age_entry(cache_dir: &std::path::Path, key: &str, secs: u64) {
+    let path = cache_dir.join(format!("{key}.meta.json"));
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let created = meta["created_ms"].as_u64().unwrap();
+    meta["created_ms"] = serde_json::json!(created - secs * 1000);
+    std::fs::write(&path, meta.to_string()).unwrap();
 }
 
 /// Every name in a folder that must exist (files and folders alike),

@@ -30,14 +30,6 @@ fn throttled(retry_after: &str) -> Reply {
     )
 }
 
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
 fn paths(mock: &MockUpstream) -> Vec<String> {
     mock.recorded().into_iter().map(|r| r.path).collect()
 }
@@ -372,14 +364,7 @@ async fn wait_for_queue(gateway: &Gateway, count: u64) {
     tokio::time::timeout(PATIENCE, async {
         loop {
             let health: serde_json::Value = gateway.get_json("/health").await;
-            let deepseek = health["providers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| p["name"] == "deepseek")
-                .unwrap()
-                .clone();
-            if deepseek["queued"] == count {
+            if provider(&health, "deepseek")["queued"] == count {
                 return;
             }
             tokio::task::yield_now().await;
