@@ -7,6 +7,7 @@ mod command;
 mod common;
 mod docs;
 mod mock_upstream;
+mod raw_http;
 mod reader;
 
 mod auth;
@@ -32,6 +33,7 @@ mod routing;
 mod sdk;
 mod security;
 mod server_limits;
+mod shutdown;
 mod startup;
 mod stats_cli;
 mod streaming;

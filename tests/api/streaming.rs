@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::common::*;
 use crate::mock_upstream::*;
+use crate::raw_http::content_length;
 use crate::reader::{extend_until, last_event, read_ending, read_to_end, read_until};
 
 #[tokio::test]
@@ -132,21 +133,13 @@ async fn resetting_upstream() -> String {
     url
 }
 
+/// Whether `request` holds a whole head and the body it announces.
 fn complete_request(request: &[u8]) -> bool {
     let text = String::from_utf8_lossy(request);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
         return false;
     };
-    let length = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().to_string())
-        })
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    body.len() >= length
+    body.len() >= content_length(head).unwrap_or(0)
 }
 
 #[tokio::test]
