@@ -1,6 +1,13 @@
 //! Shared test harness: a real llm-bridge server in-process on port 0, with
 //! its own temp folders, configured from an environment snapshot and an
-//! optional config file text.
+//! optional config file text; the one [`PATIENCE`] bound every wait uses;
+//! and the small readings of its answers and folders that many test files
+//! make (headers, cache status, error bodies, folder listings, entry ages,
+//! providers in `/health`).
+//!
+//! Not here: the real binary ([`crate::binary`], [`crate::command`]),
+//! reading streamed bodies ([`crate::reader`]), raw TCP
+//! ([`crate::raw_http`]), the upstream ([`crate::mock_upstream`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

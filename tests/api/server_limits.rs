@@ -11,12 +11,20 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use crate::binary::Binary;
-use crate::common::{PATIENCE, Setup, chat_body, expect_error};
+use crate::common::{Gateway, PATIENCE, Setup, chat_body, expect_error};
 use crate::mock_upstream::MockUpstream;
 use crate::raw_http::{GET_HEALTH, read_one_response, read_until_closed, status_line};
 use crate::reader::{read_to_end, read_until};
 
 const ONE_HUNDRED_MB: usize = 100 * 1024 * 1024;
+
+/// A gateway on `mock` that gives a request head one second.
+async fn with_header_timeout(mock: &MockUpstream) -> Gateway {
+    Setup::on(mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await
+}
 
 /// GET /health on a fresh connection answers 200: the server is still up.
 async fn assert_still_serving(addr: std::net::SocketAddr) {
@@ -30,10 +38,7 @@ async fn assert_still_serving(addr: std::net::SocketAddr) {
 #[tokio::test]
 async fn a_client_trickling_its_request_head_is_disconnected() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
     writer
         .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
@@ -61,10 +66,7 @@ async fn a_client_trickling_its_request_head_is_disconnected() {
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut silent = TcpStream::connect(gateway.addr).await.unwrap();
     let received = timeout(PATIENCE, read_until_closed(&mut silent))
         .await
@@ -76,10 +78,7 @@ async fn a_connection_that_sends_nothing_is_closed() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
     stream.write_all(GET_HEALTH).await.unwrap();
     let response = read_one_response(&mut stream).await;
@@ -99,10 +98,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 async fn a_response_outlasting_the_header_timeout_is_not_cut() {
     let mock = MockUpstream::start().await;
     mock.push_gated_answer("deepseek-chat", &["first", "second"]);
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
     let mut seen = read_until(&mut response, "first").await;
     // Deliberately longer than the header timeout: the stream must survive it.
