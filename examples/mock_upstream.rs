@@ -11,7 +11,7 @@
 
 // The mock is shared with the tests, which may unwrap; this file may not.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#[path = "../tests/api/mock_upstream.rs"]
+#[path = "../tests/api/mock_upstream/mod.rs"]
 mod mock_upstream;
 
 use std::net::ToSocketAddrs;

@@ -1,46 +1,18 @@
-//! The real `llm-bridge` binary under test: started in a temp folder with
-//! its providers pointed at the mock, its stderr lines on a channel.
+//! The real `llm-bridge` binary under test as a running server: started in
+//! a temp folder with its providers pointed at the mock, its stderr lines
+//! on a channel, signalled and waited for. One-shot commands are
+//! [`crate::command`]'s.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-use crate::common::chat_body;
+use crate::command::{BRIDGE, bridge, clean_command, folder_with, listening_base, run};
+use crate::common::{PATIENCE, chat_body};
 use crate::mock_upstream::MockUpstream;
-
-/// Far above every bound under test.
-const PATIENCE: Duration = Duration::from_secs(15);
-
-/// Reads SSE text until `needle` has arrived.
-pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
-    let mut seen = String::new();
-    while !seen.contains(needle) {
-        let chunk = timeout(PATIENCE, response.chunk())
-            .await
-            .expect("a chunk in time")
-            .unwrap()
-            .expect("the stream went on");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    seen
-}
-
-/// Reads the rest of a body until it ends, cleanly or not.
-pub async fn read_to_end(mut response: reqwest::Response) -> String {
-    let mut seen = String::new();
-    loop {
-        match timeout(PATIENCE, response.chunk())
-            .await
-            .expect("the stream moved on in time")
-        {
-            Ok(Some(chunk)) => seen.push_str(&String::from_utf8_lossy(&chunk)),
-            Ok(None) | Err(_) => return seen,
-        }
-    }
-}
+use crate::reader::read_until;
 
 /// How to start the binary, beyond the mock's URL in `.env`.
 #[derive(Default)]
@@ -55,6 +27,25 @@ pub struct Launch<'a> {
     pub open_files: Option<u32>,
     /// Variables in its process environment besides `PATH`.
     pub process_env: &'a [(&'a str, &'a str)],
+}
+
+/// A temp folder with the `.env` (and `llm-bridge.toml`) `launch` asks for.
+fn folder_for(mock: &MockUpstream, launch: &Launch<'_>) -> tempfile::TempDir {
+    let key = if launch.no_key {
+        ""
+    } else {
+        "DEEPSEEK_API_KEY=sk-test\n"
+    };
+    let env = format!(
+        "DEEPSEEK_BASE_URL={}\n{key}{}",
+        mock.url("/deepseek/v1"),
+        launch.extra_env
+    );
+    let dir = folder_with(".env", &env);
+    if let Some(config) = launch.config {
+        std::fs::write(dir.path().join("llm-bridge.toml"), config).unwrap();
+    }
+    dir
 }
 
 /// The real binary in a temp folder, providers pointed at `mock`, with its
@@ -95,43 +86,22 @@ impl Binary {
         // The test's own HTTP clients need the TLS provider the gateway
         // installs for itself; with no gateway in this process, install it.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(".env"),
-            format!(
-                "DEEPSEEK_BASE_URL={}\n{}{}",
-                mock.url("/deepseek/v1"),
-                if launch.no_key {
-                    ""
-                } else {
-                    "DEEPSEEK_API_KEY=sk-test\n"
-                },
-                launch.extra_env
-            ),
-        )
-        .unwrap();
-        if let Some(config) = launch.config {
-            std::fs::write(dir.path().join("llm-bridge.toml"), config).unwrap();
-        }
-        let binary = env!("CARGO_BIN_EXE_llm-bridge");
+        let dir = folder_for(mock, &launch);
         let mut command = match launch.open_files {
-            None => tokio::process::Command::new(binary),
+            None => bridge(dir.path()),
             Some(limit) => {
-                let mut shell = tokio::process::Command::new("sh");
+                let mut shell = clean_command("sh", dir.path());
                 let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
-                shell.args(["-c", &script, binary]);
+                shell.args(["-c", &script, BRIDGE]);
                 shell
             }
         };
-        let mut child = command
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+        command
             .envs(launch.process_env.iter().copied())
             .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = tokio::process::Command::from(command)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -141,10 +111,7 @@ impl Binary {
             .expect("the binary started")
             .unwrap()
             .unwrap_or_default();
-        let base = line
-            .strip_prefix("llm-bridge listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
+        let base = listening_base(&line);
         let (lines, stderr) = mpsc::unbounded_channel();
         let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
         tokio::spawn(async move {
@@ -193,12 +160,7 @@ impl Binary {
 
     /// Runs `llm-bridge ARGS` in the binary's folder (e.g. `keys set`).
     pub fn run(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-            .current_dir(self.dir.path())
-            .env_clear()
-            .args(args)
-            .output()
-            .unwrap()
+        run(self.dir.path(), args)
     }
 
     /// `POST /v1/chat/completions` with `body`, and `key` as Bearer.

@@ -3,10 +3,6 @@
 use crate::common::*;
 use crate::mock_upstream::*;
 
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers()[name].to_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_foreign_page_cannot_spend_the_users_keys() {
     let mock = MockUpstream::start().await;

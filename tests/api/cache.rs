@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::mock_upstream::*;
+use crate::reader::{first_chunk, read_to_end};
 
 #[tokio::test]
 async fn key_order_whitespace_naming_and_stream_share_one_entry() {
@@ -150,9 +151,8 @@ async fn assert_never_cached(gateway: &Gateway, mock: &MockUpstream, body: &Valu
     for _ in 0..2 {
         let response = gateway.chat(body).await;
         assert_eq!(cache_status(&response).0, "MISS");
-        let mut response = response;
         // Read to the end, tolerating an abnormal end.
-        while let Ok(Some(_)) = response.chunk().await {}
+        read_to_end(response).await;
     }
     assert_eq!(
         mock.hits(),
@@ -228,13 +228,10 @@ async fn a_cut_stream_is_never_cached() {
     for _ in 0..2 {
         mock.push_reply(Reply::CutSse(events[..3].to_vec()));
         let mut response = gateway.chat(&chat_body("gpt-4.1", true)).await;
-        let first = response.chunk().await.unwrap().unwrap();
-        assert!(!first.is_empty());
+        let mut text = first_chunk(&mut response).await;
+        assert!(!text.is_empty());
         mock.release();
-        let mut text = String::from_utf8(first.to_vec()).unwrap();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
+        text.push_str(&read_to_end(response).await);
         assert!(!text.contains("[DONE]"));
     }
     assert_eq!(mock.hits(), 2);

@@ -3,30 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-use serde_json::{Value, json};
-
+use crate::command::{bridge, run, spawn_listening, stdout};
 use crate::common::*;
 use crate::mock_upstream::*;
-
-pub fn bridge(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A cache folder with two entries; returns their keys.
 pub async fn filled(dir: &Path) -> (String, String) {
@@ -50,7 +31,7 @@ async fn stats_list_show_rm_prune_clear() {
     let dir = tempfile::tempdir().unwrap();
     let (deepseek, openai) = filled(dir.path()).await;
 
-    let stats = bridge(dir.path(), &["cache", "stats"]);
+    let stats = run(dir.path(), &["cache", "stats"]);
     assert!(stats.status.success());
     let text = stdout(&stats);
     assert!(text.contains("entries: 2"), "{text}");
@@ -63,7 +44,7 @@ async fn stats_list_show_rm_prune_clear() {
         "{text}"
     );
 
-    let list = stdout(&bridge(
+    let list = stdout(&run(
         dir.path(),
         &["cache", "list", "--model", "deepseek-chat"],
     ));
@@ -71,7 +52,7 @@ async fn stats_list_show_rm_prune_clear() {
         list.contains(&deepseek) && !list.contains(&openai),
         "{list}"
     );
-    let limited = stdout(&bridge(dir.path(), &["cache", "list", "--limit", "1"]));
+    let limited = stdout(&run(dir.path(), &["cache", "list", "--limit", "1"]));
     assert_eq!(
         limited.lines().count(),
         2,
@@ -79,49 +60,34 @@ async fn stats_list_show_rm_prune_clear() {
     );
     assert!(limited.contains(&openai), "newest first: {limited}");
 
-    let show = bridge(dir.path(), &["cache", "show", &deepseek]);
+    let show = run(dir.path(), &["cache", "show", &deepseek]);
     assert!(show.status.success());
     let text = stdout(&show);
     assert!(text.contains("REQUEST") && text.contains("RESPONSE") && text.contains("METADATA"));
     assert!(text.contains("\"content\": \"hi\""), "{text}");
     assert!(text.contains("Hello from the mock"), "{text}");
-    let missing = bridge(dir.path(), &["cache", "show", &"0".repeat(64)]);
+    let missing = run(dir.path(), &["cache", "show", &"0".repeat(64)]);
     assert_eq!(missing.status.code(), Some(2));
 
-    let removed = bridge(dir.path(), &["cache", "rm", &deepseek]);
+    let removed = run(dir.path(), &["cache", "rm", &deepseek]);
     assert!(removed.status.success());
     assert!(stdout(&removed).contains(&format!("removed {deepseek}")));
     assert_eq!(
-        bridge(dir.path(), &["cache", "rm", &deepseek])
-            .status
-            .code(),
+        run(dir.path(), &["cache", "rm", &deepseek]).status.code(),
         Some(1)
     );
-    let bad = bridge(dir.path(), &["cache", "rm", "../../etc/passwd"]);
+    let bad = run(dir.path(), &["cache", "rm", "../../etc/passwd"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a cache key"));
 
-    let pruned = stdout(&bridge(
-        dir.path(),
-        &["cache", "prune", "--older-than", "1h"],
-    ));
+    let pruned = stdout(&run(dir.path(), &["cache", "prune", "--older-than", "1h"]));
     assert_eq!(pruned, "removed 0 entries\n");
-    let meta_path = dir
-        .path()
-        .join("llm_cache")
-        .join(format!("{openai}.meta.json"));
-    let mut meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
-    meta["created_ms"] = json!(meta["created_ms"].as_u64().unwrap() - 2 * 3_600_000);
-    std::fs::write(&meta_path, meta.to_string()).unwrap();
-    let pruned = stdout(&bridge(
-        dir.path(),
-        &["cache", "prune", "--older-than", "1h"],
-    ));
+    age_entry(&dir.path().join("llm_cache"), &openai, 2 * 3600);
+    let pruned = stdout(&run(dir.path(), &["cache", "prune", "--older-than", "1h"]));
     assert_eq!(pruned, "removed 1 entry\n");
 
     filled(dir.path()).await;
-    let cleared = stdout(&bridge(dir.path(), &["cache", "clear"]));
+    let cleared = stdout(&run(dir.path(), &["cache", "clear"]));
     assert_eq!(cleared, "removed 2 entries\n");
     assert!(files_in(&dir.path().join("llm_cache")).is_empty());
 }
@@ -131,7 +97,7 @@ async fn check_finds_and_purges_what_could_never_be_served() {
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path()).await;
     let cache = dir.path().join("llm_cache");
-    assert!(bridge(dir.path(), &["cache", "check"]).status.success());
+    assert!(run(dir.path(), &["cache", "check"]).status.success());
     // An LLM_cache.py-era file holding an error, and a write cut short.
     std::fs::write(
         cache.join(format!("{}.txt", "ab".repeat(32))),
@@ -151,17 +117,17 @@ async fn check_finds_and_purges_what_could_never_be_served() {
          1 temporary file left by an interrupted write\n",
         "ab".repeat(32)
     );
-    let check = bridge(dir.path(), &["cache", "--cache-dir", "llm_cache", "check"]);
+    let check = run(dir.path(), &["cache", "--cache-dir", "llm_cache", "check"]);
     assert_eq!(check.status.code(), Some(1));
     assert_eq!(
         stdout(&check),
         format!("{broken}run `llm-bridge cache check --purge` to delete them\n")
     );
 
-    let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
+    let purge = run(dir.path(), &["cache", "check", "--purge"]);
     assert_eq!(purge.status.code(), Some(0));
     assert_eq!(stdout(&purge), format!("{broken}purged: 2 files removed\n"));
-    let again = bridge(dir.path(), &["cache", "check"]);
+    let again = run(dir.path(), &["cache", "check"]);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(stdout(&again), "2 entries intact\nnothing broken\n");
     assert_eq!(files_in(&cache).len(), 6);
@@ -173,7 +139,7 @@ async fn check_names_what_it_found_in_the_singular_too() {
     let (deepseek, _) = filled(dir.path()).await;
     let cache = dir.path().join("llm_cache");
     assert_eq!(
-        stdout(&bridge(dir.path(), &["cache", "rm", &deepseek])),
+        stdout(&run(dir.path(), &["cache", "rm", &deepseek])),
         format!("removed {deepseek}\n")
     );
     // Only a leftover: nothing is an entry that could never be served.
@@ -183,13 +149,13 @@ async fn check_names_what_it_found_in_the_singular_too() {
     )
     .unwrap();
     let found = "1 entry intact\n1 temporary file left by an interrupted write\n";
-    let check = bridge(dir.path(), &["cache", "check"]);
+    let check = run(dir.path(), &["cache", "check"]);
     assert_eq!(check.status.code(), Some(1));
     assert_eq!(
         stdout(&check),
         format!("{found}run `llm-bridge cache check --purge` to delete it\n")
     );
-    let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
+    let purge = run(dir.path(), &["cache", "check", "--purge"]);
     assert_eq!(purge.status.code(), Some(0));
     assert_eq!(stdout(&purge), format!("{found}purged: 1 file removed\n"));
     assert_eq!(files_in(&cache).len(), 3);
@@ -201,27 +167,13 @@ async fn the_server_reports_broken_entries_at_start_and_honours_the_mode_variabl
     let cache = dir.path().join("llm_cache");
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join(format!("{}.txt", "ef".repeat(32))), "poisoned").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut command = bridge(dir.path());
+    command
         .env("LLM_BRIDGE_CACHE_MODE", "offline")
         .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+        .stderr(Stdio::piped());
+    let (mut child, base) = spawn_listening(&mut command).await;
     let stderr = child.stderr.take().unwrap();
-    let base = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line.trim()
-            .trim_start_matches("llm-bridge listening on ")
-            .to_string()
-    })
-    .await
-    .unwrap();
     let warning = tokio::task::spawn_blocking(move || {
         BufReader::new(stderr)
             .lines()

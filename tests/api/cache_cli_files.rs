@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
-use crate::cache_cli::{bridge, filled, stdout};
+use crate::cache_cli::filled;
+use crate::command::{run, stdout};
 use crate::common::*;
 use crate::mock_upstream::*;
 
@@ -61,7 +60,7 @@ async fn check_lists_them_apart_and_purge_leaves_them() {
     filled(dir.path()).await;
     let cache = dir.path().join("llm_cache");
     plant(&cache);
-    let only_foreign = bridge(dir.path(), &["cache", "check"]);
+    let only_foreign = run(dir.path(), &["cache", "check"]);
     assert_eq!(only_foreign.status.code(), Some(0));
     assert_eq!(
         stdout(&only_foreign),
@@ -77,13 +76,13 @@ async fn check_lists_them_apart_and_purge_leaves_them() {
          never served\n1 temporary file left by an interrupted write\n{}",
         foreign_section()
     );
-    let check = bridge(dir.path(), &["cache", "check"]);
+    let check = run(dir.path(), &["cache", "check"]);
     assert_eq!(check.status.code(), Some(1));
     assert_eq!(
         stdout(&check),
         format!("{found}run `llm-bridge cache check --purge` to delete them\n")
     );
-    let purge = bridge(dir.path(), &["cache", "check", "--purge"]);
+    let purge = run(dir.path(), &["cache", "check", "--purge"]);
     assert_eq!(purge.status.code(), Some(0));
     assert_eq!(stdout(&purge), format!("{found}purged: 2 files removed\n"));
     assert_planted(&cache);
@@ -97,14 +96,14 @@ async fn clear_and_prune_leave_them() {
     let cache = dir.path().join("llm_cache");
     filled(dir.path()).await;
     plant(&cache);
-    let pruned = bridge(dir.path(), &["cache", "prune", "--older-than", "0s"]);
+    let pruned = run(dir.path(), &["cache", "prune", "--older-than", "0s"]);
     assert_eq!(pruned.status.code(), Some(0));
     assert_eq!(stdout(&pruned), "removed 2 entries\n");
     assert_planted(&cache);
     assert_eq!(files_in(&cache), foreign_names(), "only the entries went");
 
     filled(dir.path()).await;
-    let cleared = bridge(dir.path(), &["cache", "clear"]);
+    let cleared = run(dir.path(), &["cache", "clear"]);
     assert_eq!(cleared.status.code(), Some(0));
     assert_eq!(stdout(&cleared), "removed 2 entries\n");
     assert_planted(&cache);
@@ -122,15 +121,7 @@ async fn eviction_past_the_size_cap_leaves_them() {
         .config("[cache]\nmax_total_bytes = 4000")
         .start()
         .await;
-    let mut keys = Vec::new();
-    for n in 0..6 {
-        let mut body = chat_body("gpt-4.1", false);
-        body["messages"][0]["content"] = json!(format!("question {n}"));
-        let response = gateway.chat(&body).await;
-        keys.push(cache_status(&response).1);
-        // Read to the end: the entry is stored (and the cap applied) first.
-        response.text().await.unwrap();
-    }
+    let keys = gateway.ask_questions(6).await;
     gateway.stop().await;
     assert!(
         !cache.join(format!("{}.meta.json", keys[0])).exists(),

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::cache_cli::{bridge, filled, stderr, stdout};
+use crate::cache_cli::filled;
+use crate::command::{run, stderr, stdout};
 
 /// The keys `cache list` printed, in order.
 fn listed_keys(text: &str) -> Vec<String> {
@@ -44,7 +45,7 @@ async fn list_takes_the_model_as_routed_as_written_or_as_upstream() {
         ("openai/deepseek-chat", vec![]),
         ("deepseek/", vec![]),
     ] {
-        let output = bridge(dir.path(), &["cache", "list", "--model", model]);
+        let output = run(dir.path(), &["cache", "list", "--model", model]);
         assert_eq!(output.status.code(), Some(0), "{model}");
         assert_eq!(listed_keys(&stdout(&output)), expected, "{model}");
     }
@@ -55,13 +56,13 @@ async fn show_and_rm_take_a_unique_start_of_a_key() {
     let dir = tempfile::tempdir().unwrap();
     let (deepseek, openai) = filled(dir.path()).await;
     let cache = dir.path().join("llm_cache");
-    let whole = bridge(dir.path(), &["cache", "show", &deepseek]);
+    let whole = run(dir.path(), &["cache", "show", &deepseek]);
     assert_eq!(whole.status.code(), Some(0));
     for start in [
         deepseek[..8].to_string(),
         deepseek[..20].to_ascii_uppercase(),
     ] {
-        let short = bridge(dir.path(), &["cache", "show", &start]);
+        let short = run(dir.path(), &["cache", "show", &start]);
         assert_eq!(short.status.code(), Some(0), "{start}: {}", stderr(&short));
         assert_eq!(stdout(&short), stdout(&whole), "{start}");
     }
@@ -86,13 +87,13 @@ async fn show_and_rm_take_a_unique_start_of_a_key() {
         ),
     ] {
         for command in ["show", "rm"] {
-            let output = bridge(dir.path(), &["cache", command, arg]);
+            let output = run(dir.path(), &["cache", command, arg]);
             assert_eq!(output.status.code(), Some(2), "{command} {arg}");
             assert_eq!(stdout(&output), "", "{command} {arg}");
             assert_eq!(stderr(&output), format!("llm-bridge: {message}\n"));
         }
     }
-    let nothing = bridge(dir.path(), &["cache", "show", "abcdef02"]);
+    let nothing = run(dir.path(), &["cache", "show", "abcdef02"]);
     assert_eq!(nothing.status.code(), Some(2));
     assert_eq!(
         stderr(&nothing),
@@ -100,20 +101,20 @@ async fn show_and_rm_take_a_unique_start_of_a_key() {
     );
 
     // A bad key among good ones removes nothing.
-    let refused = bridge(dir.path(), &["cache", "rm", &deepseek[..8], "abcdef01"]);
+    let refused = run(dir.path(), &["cache", "rm", &deepseek[..8], "abcdef01"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(cache.join(format!("{deepseek}.meta.json")).exists());
-    let removed = bridge(dir.path(), &["cache", "rm", "abcdef010", &deepseek[..8]]);
+    let removed = run(dir.path(), &["cache", "rm", "abcdef010", &deepseek[..8]]);
     assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
     assert_eq!(
         stdout(&removed),
         format!("removed {}\nremoved {deepseek}\n", twins[0])
     );
-    let missing = bridge(dir.path(), &["cache", "rm", "abcdef02"]);
+    let missing = run(dir.path(), &["cache", "rm", "abcdef02"]);
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(stdout(&missing), "no entry's key starts with abcdef02\n");
     // One twin left: its start is unique now.
-    let last = bridge(dir.path(), &["cache", "show", "abcdef01"]);
+    let last = run(dir.path(), &["cache", "show", "abcdef01"]);
     assert_eq!(last.status.code(), Some(0), "{}", stderr(&last));
 }
 
@@ -136,7 +137,7 @@ fn every_command_refuses_a_folder_that_does_not_exist() {
     for command in commands {
         let mut args = vec!["cache", "--cache-dir", nowhere];
         args.extend_from_slice(command);
-        let output = bridge(dir.path(), &args);
+        let output = run(dir.path(), &args);
         assert_eq!(output.status.code(), Some(2), "{command:?}");
         assert_eq!(stdout(&output), "", "{command:?}");
         assert_eq!(
@@ -145,7 +146,7 @@ fn every_command_refuses_a_folder_that_does_not_exist() {
             "{command:?}"
         );
         // The default folder, from no flag at all.
-        let output = bridge(dir.path(), &[&["cache"], command].concat());
+        let output = run(dir.path(), &[&["cache"], command].concat());
         assert_eq!(output.status.code(), Some(2), "{command:?}");
         assert_eq!(
             stderr(&output),
@@ -159,7 +160,7 @@ fn every_command_refuses_a_folder_that_does_not_exist() {
     );
 
     std::fs::write(dir.path().join("a-file"), "").unwrap();
-    let output = bridge(dir.path(), &["cache", "--cache-dir", "a-file", "stats"]);
+    let output = run(dir.path(), &["cache", "--cache-dir", "a-file", "stats"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr(&output),

@@ -19,15 +19,6 @@ async fn send(gateway: &Gateway, body: &Value, headers: &[(&str, &str)]) -> (Str
     (status, response.text().await.unwrap())
 }
 
-/// Makes the stored entry `secs` seconds old.
-fn age_entry(gateway: &Gateway, key: &str, secs: u64) {
-    let path = gateway.cache_dir.join(format!("{key}.meta.json"));
-    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let created = meta["created_ms"].as_u64().unwrap();
-    meta["created_ms"] = json!(created - secs * 1000);
-    std::fs::write(&path, meta.to_string()).unwrap();
-}
-
 fn scripted(mock: &MockUpstream, contents: &[&str]) {
     for content in contents {
         mock.push_reply(Reply::Json(
@@ -77,7 +68,7 @@ async fn max_age_and_ttl_skip_old_entries() {
     let response = gateway.chat(&body).await;
     let key = cache_status(&response).1;
     response.text().await.unwrap();
-    age_entry(&gateway, &key, 3600);
+    age_entry(&gateway.cache_dir, &key, 3600);
 
     let hit = gateway.chat(&body).await;
     assert_eq!(cache_status(&hit).0, "HIT");
@@ -104,7 +95,7 @@ async fn max_age_and_ttl_skip_old_entries() {
         "HIT"
     );
 
-    age_entry(&gateway, &key, 7300);
+    age_entry(&gateway.cache_dir, &key, 7300);
     assert_eq!(send(&gateway, &body, &[]).await.0, "MISS", "past the TTL");
     assert_eq!(mock.hits(), 3);
 }
@@ -200,14 +191,7 @@ async fn the_size_cap_evicts_the_oldest_entries() {
         .config("[cache]\nmax_total_bytes = 4000")
         .start()
         .await;
-    let mut keys = Vec::new();
-    for n in 0..6 {
-        let mut body = chat_body("gpt-4.1", false);
-        body["messages"][0]["content"] = json!(format!("question {n}"));
-        let response = gateway.chat(&body).await;
-        keys.push(cache_status(&response).1);
-        response.text().await.unwrap();
-    }
+    let keys = gateway.ask_questions(6).await;
     let metas: Vec<String> = files_in(&gateway.cache_dir)
         .into_iter()
         .filter(|f| f.ends_with(".meta.json"))

@@ -1,16 +1,12 @@
 //! In-flight behaviour: one upstream call for identical requests, and
 //! answers completed (and stored) after the client went away.
 
-use std::time::Duration;
-
 use futures::future::join_all;
 use serde_json::Value;
 
 use crate::common::*;
 use crate::mock_upstream::*;
-
-/// Generous bound on waits for events that should come at once.
-const PATIENCE: Duration = Duration::from_secs(10);
+use crate::reader::{first_chunk, rest};
 
 /// Scripts a streamed answer of `pieces` that stops after `split` events
 /// until released; returns all its events.
@@ -22,26 +18,6 @@ fn gated(mock: &MockUpstream, pieces: &[&str], split: usize) -> Vec<String> {
         after: after.to_vec(),
     });
     events
-}
-
-async fn first_chunk(response: &mut reqwest::Response) -> String {
-    let chunk = tokio::time::timeout(PATIENCE, response.chunk())
-        .await
-        .expect("a first chunk in time")
-        .unwrap()
-        .expect("a first chunk");
-    String::from_utf8(chunk.to_vec()).unwrap()
-}
-
-async fn rest(response: &mut reqwest::Response, mut text: String) -> String {
-    while let Some(chunk) = tokio::time::timeout(PATIENCE, response.chunk())
-        .await
-        .expect("the rest in time")
-        .unwrap()
-    {
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    text
 }
 
 #[tokio::test]

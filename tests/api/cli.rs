@@ -1,42 +1,19 @@
 //! The real binary, run as a user would: start-up, `--help`, and the
 //! start-up errors.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn bridge(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_llm-bridge"));
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null());
-    command
-}
+use crate::command::{bridge, folder_with, spawn_listening};
+use crate::common::provider;
 
 #[tokio::test]
 async fn starts_with_no_config_and_serves_health() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".env"), "DEEPSEEK_API_KEY=sk-from-dotenv\n").unwrap();
-    let mut child = bridge(dir.path())
+    let dir = folder_with(".env", "DEEPSEEK_API_KEY=sk-from-dotenv\n");
+    let mut command = bridge(dir.path());
+    command
         .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("llm-bridge listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
+        .stderr(Stdio::null());
+    let (mut child, base) = spawn_listening(&mut command).await;
     let health: serde_json::Value = reqwest::get(base.replace("/v1", "/health"))
         .await
         .unwrap()
@@ -45,12 +22,7 @@ async fn starts_with_no_config_and_serves_health() {
         .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    let deepseek = health["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "deepseek")
-        .unwrap();
+    let deepseek = provider(&health, "deepseek");
     assert_eq!(deepseek["has_key"], true, ".env was loaded");
     assert!(dir.path().join("llm_cache").is_dir());
     assert!(dir.path().join("logs").is_dir());
@@ -125,12 +97,10 @@ fn help_and_serve_help_list_every_endpoint() {
 
 #[test]
 fn an_invalid_config_file_names_the_file_line_and_field() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("llm-bridge.toml"),
+    let dir = folder_with(
+        "llm-bridge.toml",
         "listen = \"127.0.0.1:0\"\n\n[providers.local]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodelz = [\"x\"]\n",
-    )
-    .unwrap();
+    );
     let output = bridge(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -167,12 +137,7 @@ fn an_invalid_config_file_names_the_file_line_and_field() {
 
 #[test]
 fn a_value_of_the_wrong_type_names_its_field_and_form() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("llm-bridge.toml"),
-        "[server]\nmax_body_bytes = \"10MB\"\n",
-    )
-    .unwrap();
+    let dir = folder_with("llm-bridge.toml", "[server]\nmax_body_bytes = \"10MB\"\n");
     let output = bridge(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
@@ -184,12 +149,10 @@ fn a_value_of_the_wrong_type_names_its_field_and_form() {
 
 #[test]
 fn a_broken_env_is_reported_once_by_line_without_its_text() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
+    let dir = folder_with(
+        ".env",
         "# keys\nDEEPSEEK_API_KEY=sk-fine\nOPENAI_API_KEY='sk-SECRET-unterminated\nA=1\n",
-    )
-    .unwrap();
+    );
     let output = bridge(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(

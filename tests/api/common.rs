@@ -1,9 +1,17 @@
 //! Shared test harness: a real llm-bridge server in-process on port 0, with
 //! its own temp folders, configured from an environment snapshot and an
-//! optional config file text.
+//! optional config file text; the one [`PATIENCE`] bound every wait uses;
+//! and the small readings of its answers and folders that many test files
+//! make (headers, cache status, error bodies, folder listings, entry ages,
+//! providers in `/health`).
+//!
+//! Not here: the real binary ([`crate::binary`], [`crate::command`]),
+//! reading streamed bodies ([`crate::reader`]), raw TCP
+//! ([`crate::raw_http`]), the upstream ([`crate::mock_upstream`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use llm_bridge::config::Overrides as ServeArgs;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
@@ -18,6 +26,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::mock_upstream::MockUpstream;
+
+/// How long any test waits for something that should happen at once (a
+/// chunk, a log line, a request at the mock, an exit): far above every bound
+/// under test, so a slow machine never fails a test that would pass, while
+/// a hang still ends.
+pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// Provider key values the tests use, to check where they show up.
 pub const OPENAI_KEY: &str = "sk-openai-test-1111";
@@ -176,9 +190,9 @@ impl Gateway {
 
     /// Scrapes `/metrics` until it mentions `needle` (records are counted
     /// when a response body ends, just after the client has it), at most
-    /// ten seconds.
+    /// [`PATIENCE`].
     pub async fn scrape_metrics_until(&self, needle: &str) -> String {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        tokio::time::timeout(PATIENCE, async {
             loop {
                 let response = self.client.get(self.url("/metrics")).send().await.unwrap();
                 let text = response.text().await.unwrap();
@@ -200,6 +214,21 @@ impl Gateway {
     /// POSTs `body` to `/v1/chat/completions`.
     pub async fn chat(&self, body: &Value) -> reqwest::Response {
         self.chat_request().json(body).send().await.unwrap()
+    }
+
+    /// Asks `count` different questions of gpt-4.1 (not streamed), each
+    /// answer read to its end (so it is stored, and the size cap applied,
+    /// before the next); returns their cache keys in order.
+    pub async fn ask_questions(&self, count: usize) -> Vec<String> {
+        let mut keys = Vec::new();
+        for n in 0..count {
+            let mut body = chat_body("gpt-4.1", false);
+            body["messages"][0]["content"] = serde_json::json!(format!("question {n}"));
+            let response = self.chat(&body).await;
+            keys.push(cache_status(&response).1);
+            response.text().await.unwrap();
+        }
+        keys
     }
 
     /// Tells the server to stop without waiting for it; [`Gateway::stop`]
@@ -231,25 +260,52 @@ impl Gateway {
 
     /// File names in the log folder, sorted.
     pub fn log_files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.log_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        names_in(&self.log_dir)
     }
+}
+
+/// A response header as text, empty when it is missing.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }
 
 /// The `x-cache` and `x-cache-key` headers.
 pub fn cache_status(response: &reqwest::Response) -> (String, String) {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    };
-    (header("x-cache"), header("x-cache-key"))
+    (header(response, "x-cache"), header(response, "x-cache-key"))
+}
+
+/// The provider called `name` in a `/health` body.
+pub fn provider<'a>(health: &'a Value, name: &str) -> &'a Value {
+    health["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()
+}
+
+/// Makes the entry `key` in `cache_dir` `secs` seconds older.
+pub fn age_entry(cache_dir: &std::path::Path, key: &str, secs: u64) {
+    let path = cache_dir.join(format!("{key}.meta.json"));
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let created = meta["created_ms"].as_u64().unwrap();
+    meta["created_ms"] = serde_json::json!(created - secs * 1000);
+    std::fs::write(&path, meta.to_string()).unwrap();
+}
+
+/// Every name in a folder that must exist (files and folders alike),
+/// sorted.
+pub fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Names of the files in a folder (not recursive), sorted.

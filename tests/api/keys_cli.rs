@@ -3,36 +3,14 @@
 //! alone.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use crate::command::{bridge, folder_with, stderr, stdout};
+use crate::common::names_in;
+
+/// `llm-bridge keys ARGS` in `dir`.
 fn keys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .arg("keys")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The names in `dir`, sorted: no temporary file may be left behind.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    bridge(dir).arg("keys").args(args).output().unwrap()
 }
 
 const BEFORE: &str = "\
@@ -84,7 +62,8 @@ QWEN_API_KEY=\"it's \\$ecret\"
     let value = |name: &str| read.iter().find(|(n, _)| n == name).unwrap().1.clone();
     assert_eq!(value("DEEPSEEK_API_KEY"), "new deepseek #2");
     assert_eq!(value("QWEN_API_KEY"), "it's $ecret");
-    assert_eq!(files(dir.path()), [".env"]);
+    // No temporary file is left behind.
+    assert_eq!(names_in(dir.path()), [".env"]);
 }
 
 #[test]
@@ -124,16 +103,14 @@ fn set_creates_a_missing_file_readable_by_its_owner_only() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    assert_eq!(files(&dir.path().join("conf")), ["keys.env"]);
+    assert_eq!(names_in(&dir.path().join("conf")), ["keys.env"]);
     assert!(!dir.path().join(".env").exists());
 }
 
 #[test]
 fn the_file_can_come_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir.path())
-        .env_clear()
+    let output = bridge(dir.path())
         .env("LLM_BRIDGE_ENV_FILE", "other.env")
         .args(["keys", "set", "A=1"])
         .output()
@@ -168,7 +145,7 @@ ACCESS_API_KEYS=team-a,team-b
 # OPENAI_API_KEY=sk-commented-out
 LLM_BRIDGE_LISTEN=127.0.0.1:6688"
     );
-    assert_eq!(files(dir.path()), [".env"]);
+    assert_eq!(names_in(dir.path()), [".env"]);
 
     let output = keys(dir.path(), &["unset", "NEVER_SET"]);
     assert!(output.status.success());
@@ -180,12 +157,10 @@ LLM_BRIDGE_LISTEN=127.0.0.1:6688"
 
 #[test]
 fn list_masks_every_value() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
+    let dir = folder_with(
+        ".env",
         "# keys\nOPENAI_API_KEY=sk-proj-SECRETSECRET1111\nexport QWEN_API_KEY='short'\nEMPTY=\nOPENAI_API_KEY=sk-later\n",
-    )
-    .unwrap();
+    );
     let output = keys(dir.path(), &["list"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
@@ -202,12 +177,10 @@ fn list_masks_every_value() {
 
 #[test]
 fn list_names_the_line_dotenvy_stops_at() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("keys.env"),
+    let dir = folder_with(
+        "keys.env",
         "A=sk-aaaaaaaaaaaaaaaa\nB=oops sk-SECRET-in-a-bad-line\nC=1\n",
-    )
-    .unwrap();
+    );
     let output = keys(dir.path(), &["list", "--env-file", "keys.env"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stdout(&output), "A  sk-…aaaa\n");
@@ -220,9 +193,7 @@ fn list_names_the_line_dotenvy_stops_at() {
 fn set_and_unset_warn_when_the_environment_shadows_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-            .current_dir(dir.path())
-            .env_clear()
+        bridge(dir.path())
             .env("OPENAI_API_KEY", "sk-from-shell-1111")
             .env("QWEN_API_KEY", "sk-same-2222")
             .arg("keys")
@@ -259,12 +230,10 @@ fn set_and_unset_warn_when_the_environment_shadows_the_file() {
 
 #[test]
 fn list_reports_a_broken_env_once() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
+    let dir = folder_with(
+        ".env",
         "A=sk-aaaaaaaaaaaaaaaa\nB='sk-SECRET-unterminated\nC=1\n",
-    )
-    .unwrap();
+    );
     let output = keys(dir.path(), &["list"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
@@ -295,5 +264,5 @@ fn bad_input_exits_2_and_leaves_the_file_alone() {
         assert_eq!(stdout(&output), "", "{args:?}");
         assert_eq!(std::fs::read_to_string(&env).unwrap(), BEFORE, "{args:?}");
     }
-    assert_eq!(files(dir.path()), [".env"]);
+    assert_eq!(names_in(dir.path()), [".env"]);
 }

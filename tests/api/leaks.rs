@@ -2,11 +2,10 @@
 //! reload, `/health`), and provider keys an upstream echoes back in its
 //! answers (bodies, headers, stream events, the request log).
 
-use std::process::Stdio;
-
 use serde_json::json;
 
 use crate::binary::Binary;
+use crate::command::{folder_with, run};
 use crate::common::*;
 use crate::mock_upstream::*;
 
@@ -15,19 +14,8 @@ const LEAKY_URL: &str = "http://user:PASSWORD-CANARY@example.com/v1?key=QUERY-CA
 
 #[tokio::test]
 async fn a_bad_base_url_is_reported_without_its_credentials() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".env"),
-        format!("OPENAI_BASE_URL={LEAKY_URL}\n"),
-    )
-    .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir.path())
-        .env_clear()
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let dir = folder_with(".env", &format!("OPENAI_BASE_URL={LEAKY_URL}\n"));
+    let output = run(dir.path(), &["--listen", "127.0.0.1:0"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("OPENAI_BASE_URL"), "{stderr}");

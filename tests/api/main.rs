@@ -1,11 +1,21 @@
 //! Integration tests: the real server on port 0 against a mock upstream on
 //! port 0, over real HTTP. One test binary, so it compiles once.
+//!
+//! The first group of modules is what the tests share: `common` (the
+//! in-process gateway and `PATIENCE`), `binary` (the real binary serving),
+//! `command` (the real binary as a one-shot command), `reader` (streamed
+//! bodies), `raw_http` (HTTP by hand over TCP) and `mock_upstream` (the
+//! scriptable upstream, one file per dialect); `docs` checks the README.
+//! The rest are the tests, one file per subject.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod binary;
+mod command;
 mod common;
 mod docs;
 mod mock_upstream;
+mod raw_http;
+mod reader;
 
 mod auth;
 mod browser;
@@ -30,6 +40,7 @@ mod routing;
 mod sdk;
 mod security;
 mod server_limits;
+mod shutdown;
 mod startup;
 mod stats_cli;
 mod streaming;

@@ -130,14 +130,7 @@ async fn health_shows_providers_and_never_a_key() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["access_keys_required"], true);
     assert_eq!(health["cache_mode"], "read-write");
-    let providers = health["providers"].as_array().unwrap();
-    let find = |name: &str| {
-        providers
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let find = |name: &str| provider(&health, name);
     assert_eq!(find("openai")["has_key"], true);
     assert_eq!(find("gemini")["has_key"], false);
     assert_eq!(

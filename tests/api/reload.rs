@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
-use crate::binary::{Binary, read_to_end};
+use crate::binary::Binary;
 use crate::mock_upstream::*;
+use crate::reader::read_to_end;
 
 fn ask(content: &str) -> serde_json::Value {
     json!({"model": "deepseek-chat", "messages": [{"role": "user", "content": content}]})

@@ -1,61 +1,29 @@
-//! The accept loop's bounds and the graceful stop, seen from real sockets:
-//! slow and oversized clients are shed with the server staying up, the
-//! connection cap holds clients back, and stopping lets streams finish (or
-//! cuts them after the grace period). Raw TCP where a well-behaved HTTP
-//! client would not misbehave the way an attacker does.
+//! The accept loop's bounds, seen from real sockets: slow and oversized
+//! clients are shed with the server staying up, the connection cap holds
+//! clients back, and running out of file descriptors is survived. Raw TCP
+//! where a well-behaved HTTP client would not misbehave the way an attacker
+//! does. The graceful stop is `shutdown.rs`'s.
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::binary::{Binary, read_to_end, read_until};
-use crate::common::{Setup, chat_body, expect_error};
-use crate::mock_upstream::{MockUpstream, Reply};
-use llm_bridge::stats::query::{StatsQuery, report};
+use crate::binary::Binary;
+use crate::common::{Gateway, PATIENCE, Setup, chat_body, expect_error};
+use crate::mock_upstream::MockUpstream;
+use crate::raw_http::{GET_HEALTH, read_one_response, read_until_closed, status_line};
+use crate::reader::{read_to_end, read_until};
 
-/// Far above every bound under test, so a slow machine never fails a test
-/// that would pass; a hang still ends.
-const PATIENCE: Duration = Duration::from_secs(15);
 const ONE_HUNDRED_MB: usize = 100 * 1024 * 1024;
 
-/// Reads until the peer closes (EOF or reset) and returns what arrived.
-async fn read_until_closed(reader: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 16 * 1024];
-    loop {
-        match reader.read(&mut buffer).await {
-            Ok(0) | Err(_) => return received,
-            Ok(n) => received.extend_from_slice(&buffer[..n]),
-        }
-    }
-}
-
-/// Reads one `content-length` response off a keep-alive connection.
-async fn read_one_response(stream: &mut TcpStream) -> String {
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut buffer).await.unwrap();
-        assert!(n > 0, "closed mid-response: {received:?}");
-        received.extend_from_slice(&buffer[..n]);
-        let text = String::from_utf8_lossy(&received).to_string();
-        let Some(head_end) = text.find("\r\n\r\n") else {
-            continue;
-        };
-        let length: usize = text[..head_end]
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().unwrap())
-            })
-            .expect("a content-length");
-        if received.len() >= head_end + 4 + length {
-            return text;
-        }
-    }
+/// A gateway on `mock` that gives a request head one second.
+async fn with_header_timeout(mock: &MockUpstream) -> Gateway {
+    Setup::on(mock)
+        .config("[server]\nheader_read_timeout_secs = 1\n")
+        .start()
+        .await
 }
 
 /// GET /health on a fresh connection answers 200: the server is still up.
@@ -67,21 +35,10 @@ async fn assert_still_serving(addr: std::net::SocketAddr) {
     assert_eq!(response.status(), 200);
 }
 
-fn status_line(response: &[u8]) -> String {
-    String::from_utf8_lossy(response)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_client_trickling_its_request_head_is_disconnected() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let (mut reader, mut writer) = TcpStream::connect(gateway.addr).await.unwrap().into_split();
     writer
         .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
@@ -109,10 +66,7 @@ async fn a_client_trickling_its_request_head_is_disconnected() {
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut silent = TcpStream::connect(gateway.addr).await.unwrap();
     let received = timeout(PATIENCE, read_until_closed(&mut silent))
         .await
@@ -124,15 +78,9 @@ async fn a_connection_that_sends_nothing_is_closed() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let mock = MockUpstream::start().await;
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(GET_HEALTH).await.unwrap();
     let response = read_one_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(!response.to_ascii_lowercase().contains("connection: close"));
@@ -150,10 +98,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 async fn a_response_outlasting_the_header_timeout_is_not_cut() {
     let mock = MockUpstream::start().await;
     mock.push_gated_answer("deepseek-chat", &["first", "second"]);
-    let gateway = Setup::on(&mock)
-        .config("[server]\nheader_read_timeout_secs = 1\n")
-        .start()
-        .await;
+    let gateway = with_header_timeout(&mock).await;
     let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
     let mut seen = read_until(&mut response, "first").await;
     // Deliberately longer than the header timeout: the stream must survive it.
@@ -305,10 +250,7 @@ async fn a_100_mb_body_gets_413_without_being_held_in_memory() {
 /// that is now stuck mid-body.
 async fn held_connection(addr: std::net::SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(GET_HEALTH).await.unwrap();
     let response = read_one_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     stream
@@ -348,127 +290,6 @@ async fn past_max_connections_a_client_waits_until_one_closes() {
         .unwrap()
         .unwrap();
     assert_eq!(response.status(), 200);
-}
-
-/// Waits until new clients are refused or closed unanswered: the listener
-/// is gone. A client that slipped in before that is still served, so keep
-/// trying.
-async fn wait_until_refused(addr: std::net::SocketAddr) {
-    timeout(PATIENCE, async {
-        loop {
-            let Ok(mut stream) = TcpStream::connect(addr).await else {
-                return;
-            };
-            let _ = stream
-                .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
-                .await;
-            if read_until_closed(&mut stream).await.is_empty() {
-                return;
-            }
-            // Pacing between attempts only.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("new connections were refused after the stop");
-}
-
-#[tokio::test]
-async fn stopping_refuses_new_clients_and_lets_a_stream_finish() {
-    let mock = MockUpstream::start().await;
-    let events = mock.push_gated_answer("deepseek-chat", &["first", "second"]);
-    let mut gateway = Setup::on(&mock).start().await;
-    let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
-    let mut seen = read_until(&mut response, "first").await;
-
-    gateway.begin_stop();
-    wait_until_refused(gateway.addr).await;
-    mock.release();
-    seen.push_str(&read_to_end(response).await);
-    assert_eq!(seen, events.concat());
-    timeout(PATIENCE, gateway.stop())
-        .await
-        .expect("the server stopped once the stream ended");
-}
-
-#[tokio::test]
-async fn a_stream_outlasting_the_grace_period_ends_with_an_event_and_is_recorded() {
-    let mock = MockUpstream::start().await;
-    mock.push_gated_answer("deepseek-chat", &["first", "never"]);
-    mock.push_reply(Reply::Stall);
-    let mut gateway = Setup::on(&mock)
-        .config("[server]\nshutdown_grace_secs = 1\n")
-        .start()
-        .await;
-    let mut response = gateway.chat(&chat_body("deepseek-chat", true)).await;
-    read_until(&mut response, "first").await;
-    // A second request, still waiting for its provider at the end.
-    let waiting = tokio::spawn({
-        let request = gateway.chat_request().json(&chat_body("gpt-4.1", false));
-        async move { request.send().await.unwrap() }
-    });
-    mock.wait_for_hits(2, PATIENCE).await;
-
-    timeout(PATIENCE, gateway.stop())
-        .await
-        .expect("the server stopped after the grace period");
-    let report = report(&gateway.data_dir, &StatsQuery::default()).unwrap();
-    let log = gateway.stop_and_read_log().await;
-    let rest = read_to_end(response).await;
-    assert!(!rest.contains("[DONE]"), "{rest}");
-    let last = rest.trim_end().rsplit("\n\n").next().unwrap();
-    let event: serde_json::Value =
-        serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
-    assert_eq!(event["error"]["code"], "server_shutdown", "told: {rest}");
-    expect_error(waiting.await.unwrap(), 503, "server_shutdown").await;
-
-    let outcomes: Vec<String> = log
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].to_string())
-        .collect();
-    assert_eq!(outcomes, ["\"shutdown\"", "\"shutdown\""], "{log}");
-    let total = &report.total;
-    assert_eq!(total.requests, 2, "both recorded: {report:?}");
-    assert_eq!(total.errors, 1, "the 503");
-    assert_eq!(total.estimated_requests, 1, "the stream, estimated so far");
-    assert!(
-        total.prompt_tokens > 0 && total.completion_tokens > 0,
-        "{total:?}"
-    );
-}
-
-#[tokio::test]
-async fn sigterm_lets_the_binary_finish_a_stream_flush_its_log_and_exit_0() {
-    let mock = MockUpstream::start().await;
-    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
-    let mut binary = Binary::start(&mock).await;
-    let response = binary.open_gated_stream().await;
-
-    binary.signal("-TERM");
-    binary.logged("stopped accepting").await;
-    mock.release();
-    let rest = read_to_end(response).await;
-    assert!(rest.ends_with("data: [DONE]\n\n"), "{rest}");
-    assert_eq!(binary.exit_code().await, Some(0));
-
-    let log = std::fs::read_to_string(binary.dir.path().join("logs/requests.log")).unwrap();
-    let line: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
-    assert_eq!(line["model"], "deepseek-chat", "{log}");
-}
-
-#[tokio::test]
-async fn a_second_signal_stops_the_binary_at_once() {
-    let mock = MockUpstream::start().await;
-    mock.push_gated_answer("deepseek-chat", &["first", "second"]);
-    let mut binary = Binary::start(&mock).await;
-    let response = binary.open_gated_stream().await;
-
-    binary.signal("-TERM");
-    binary.logged("stopped accepting").await;
-    binary.signal("-INT");
-    assert_eq!(binary.exit_code().await, Some(1));
-    let rest = read_to_end(response).await;
-    assert!(!rest.contains("[DONE]"), "{rest}");
 }
 
 #[tokio::test]

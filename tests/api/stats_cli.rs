@@ -2,12 +2,14 @@
 //! through the usage store.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use llm_bridge::stats::UsageStore;
 use llm_bridge::usage::{CacheStatus, UsageRecord};
 use serde_json::Value;
+
+use crate::command::bridge;
 
 /// 2026-11-01T00:00:00Z.
 const DAY_ONE: i64 = 1_793_491_200_000;
@@ -20,11 +22,9 @@ const HEADER: &str = "group,requests,hits,hit_rate,errors,prompt_tokens,completi
     latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
 const TOTAL: &str = "total,5,1,0.2,1,410,205,80,1,0.0032,1,0.001,500,3000,50";
 
+/// `llm-bridge stats ARGS` in `dir`, with `env` besides `PATH`.
 fn stats(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    bridge(dir)
         .envs(env.iter().copied())
         .arg("stats")
         .args(args)

@@ -1,27 +1,12 @@
 //! Streams reach the client chunk by chunk, and broken streams end
 //! abnormally.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::common::*;
 use crate::mock_upstream::*;
-
-/// Generous bound for events that should happen at once; only a broken
-/// gateway (one that buffers) ever waits this long.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-async fn read_until(response: &mut reqwest::Response, seen: &mut String, needle: &str) {
-    while !seen.contains(needle) {
-        let chunk = tokio::time::timeout(PATIENCE, response.chunk())
-            .await
-            .expect("the gateway passes each chunk on without waiting for the next")
-            .unwrap()
-            .expect("stream ended early");
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-}
+use crate::raw_http::content_length;
+use crate::reader::{extend_until, last_event, read_ending, read_to_end, read_until};
 
 #[tokio::test]
 async fn the_first_chunk_arrives_before_the_second_is_sent() {
@@ -35,14 +20,13 @@ async fn the_first_chunk_arrives_before_the_second_is_sent() {
     assert_eq!(response.headers()["cache-control"], "no-cache");
     assert_eq!(response.headers()["x-accel-buffering"], "no");
 
-    let mut seen = String::new();
     // The mock is holding "second" until released: whatever arrives now was
     // passed on while the upstream stream was still open.
-    read_until(&mut response, &mut seen, "first").await;
+    let mut seen = read_until(&mut response, "first").await;
     assert!(!seen.contains("second"));
 
     mock.release();
-    read_until(&mut response, &mut seen, "[DONE]").await;
+    extend_until(&mut response, &mut seen, "[DONE]").await;
     assert!(response.chunk().await.unwrap().is_none());
     assert_eq!(seen, events.concat());
 }
@@ -56,27 +40,18 @@ async fn a_cut_stream_ends_with_an_error_event_and_no_done() {
 
     let mut response = gateway.chat(&chat_body("gpt-4.1", true)).await;
     assert_eq!(response.status(), 200);
-    let mut seen = String::new();
-    read_until(&mut response, &mut seen, "partial").await;
+    let mut seen = read_until(&mut response, "partial").await;
     mock.release();
-    let ended_abnormally = loop {
-        match tokio::time::timeout(PATIENCE, response.chunk())
-            .await
-            .unwrap()
-        {
-            Ok(Some(chunk)) => seen.push_str(std::str::from_utf8(&chunk).unwrap()),
-            Ok(None) => break false,
-            Err(_) => break true,
-        }
-    };
+    let (rest, ended_cleanly) = read_ending(response).await;
+    seen.push_str(&rest);
+    let ended_abnormally = !ended_cleanly;
     assert!(
         ended_abnormally,
         "the connection must not end cleanly: {seen}"
     );
     assert!(seen.starts_with(&events[..2].concat()));
     assert!(!seen.contains("[DONE]"));
-    let last = seen.trim_end().rsplit("\n\n").next().unwrap();
-    let error: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+    let error = last_event(&seen);
     assert_eq!(error["error"]["code"], "upstream_stream_error");
 }
 
@@ -90,15 +65,9 @@ async fn an_error_event_after_half_an_event_starts_on_its_own_line() {
     mock.push_reply(Reply::CutSse(vec![half.into()]));
     let gateway = Setup::on(&mock).start().await;
     let mut response = gateway.chat(&chat_body("gpt-4.1", true)).await;
-    let mut seen = String::new();
-    read_until(&mut response, &mut seen, "half").await;
+    let mut seen = read_until(&mut response, "half").await;
     mock.release();
-    while let Ok(Some(chunk)) = tokio::time::timeout(PATIENCE, response.chunk())
-        .await
-        .unwrap()
-    {
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    seen.push_str(&read_to_end(response).await);
     assert!(
         seen.starts_with(&format!("{half}\n\ndata: {{\"error\"")),
         "{seen}"
@@ -164,21 +133,13 @@ async fn resetting_upstream() -> String {
     url
 }
 
+/// Whether `request` holds a whole head and the body it announces.
 fn complete_request(request: &[u8]) -> bool {
     let text = String::from_utf8_lossy(request);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
         return false;
     };
-    let length = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().to_string())
-        })
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    body.len() >= length
+    body.len() >= content_length(head).unwrap_or(0)
 }
 
 #[tokio::test]

@@ -4,16 +4,13 @@
 //! store, `stats`, `/api/stats` and `/metrics`, and a stuck store never
 //! holds up an answer.
 
-use std::time::Duration;
-
 use axum::http::StatusCode;
 use llm_bridge::stats::query::{GroupBy, StatsQuery, report};
 use serde_json::{Value, json};
 
+use crate::command::run;
 use crate::common::*;
 use crate::mock_upstream::*;
-
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A streamed answer the way OpenAI sends it with `include_usage`: content
 /// chunks with `usage: null`, then one chunk with empty `choices` and the
@@ -252,10 +249,12 @@ async fn stats_reports_what_was_asked_as_json_and_csv() {
     }
     gateway.stop().await;
     let data_dir = gateway.data_dir.to_str().unwrap().to_string();
-    let run = |format: &str| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_llm-bridge"))
-            .env_clear()
-            .args([
+    // Run from an empty folder: no `.env` or config file but the flags.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stats = |format: &str| {
+        let output = run(
+            elsewhere.path(),
+            &[
                 "stats",
                 "--data-dir",
                 &data_dir,
@@ -263,13 +262,12 @@ async fn stats_reports_what_was_asked_as_json_and_csv() {
                 "model",
                 "--format",
                 format,
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap()
     };
-    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    let json: Value = serde_json::from_str(&stats("json")).unwrap();
     assert_eq!(json["total"]["requests"], 3);
     assert_eq!(json["total"]["hits"], 1);
     assert_eq!(json["total"]["prompt_tokens"], 15);
@@ -283,7 +281,7 @@ async fn stats_reports_what_was_asked_as_json_and_csv() {
     assert_eq!(gpt["requests"], 2);
     let saved = gpt["cost_saved_usd"].as_f64().unwrap();
     assert!((saved - 34e-6).abs() < 1e-12, "{saved}");
-    let csv = run("csv");
+    let csv = stats("csv");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "header, two models, total: {csv}");
     assert!(lines[0].starts_with("group,requests"), "{csv}");

@@ -1,10 +1,18 @@
-//! A scriptable OpenAI-compatible upstream on a loopback port, shared by the
-//! integration tests and the benchmark (`examples/mock_upstream.rs`).
+//! A scriptable upstream on a loopback port, shared by the integration
+//! tests and the benchmark (`examples/mock_upstream.rs`, which compiles this
+//! folder in through `#[path]`).
 //!
-//! It accepts `POST …/chat/completions` under any path prefix (so each
-//! provider can get its own prefix), records every request it sees, and
-//! answers with the next scripted [`Reply`], or by default with a small
-//! completion: JSON for `"stream": false`, SSE chunks for `"stream": true`.
+//! This module owns the server and what is common to every dialect: the
+//! state, the recording of every request it sees (under any path prefix, so
+//! each provider can get its own), the script of [`Reply`]s, the gates a
+//! test releases, and the routing by path. Each dialect's wire (the default
+//! answer, and the builders tests script answers with) lives in a file of
+//! its own: today only [`openai_chat`] (`POST …/chat/completions`). Another
+//! dialect is a new file and one line in [`DIALECTS`].
+//!
+//! A request is answered with the next scripted [`Reply`] if there is one,
+//! else with its dialect's default answer; a path no dialect serves gets a
+//! 404 (and is still recorded and counted).
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -20,9 +28,24 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
+
+pub mod openai_chat;
+
+// The tests' names for the OpenAI builders (`use crate::mock_upstream::*`);
+// the example program uses none of them.
+#[allow(unused_imports)]
+pub use openai_chat::{SSE_DONE, completion, content_chunk, sse_answer, sse_event};
+
+/// A dialect's answer when nothing is scripted, from the options and the
+/// request's JSON body (`null` when it is not JSON).
+pub type DefaultReply = fn(&MockOptions, &Value) -> Reply;
+
+/// The dialects the mock speaks, by how the request path ends; the first
+/// match answers. One line per dialect.
+pub const DIALECTS: &[(&str, DefaultReply)] = &[("/chat/completions", openai_chat::default_reply)];
 
 /// How the default reply behaves (the benchmark tunes these).
 #[derive(Debug, Clone)]
@@ -138,7 +161,7 @@ impl MockUpstream {
             streams_ended: Semaphore::new(0),
         });
         let app = Router::new()
-            .route("/{*path}", post(chat_completions))
+            .route("/{*path}", post(serve_request))
             .with_state(Arc::clone(&state));
         tokio::spawn(async move {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -157,19 +180,6 @@ impl MockUpstream {
     /// Queues a reply for the next request.
     pub fn push_reply(&self, reply: Reply) {
         self.state.replies.lock().unwrap().push_back(reply);
-    }
-
-    /// Queues a streamed answer of `pieces` whose role chunk and first
-    /// piece go out at once and the rest only after [`MockUpstream::release`];
-    /// returns all its events.
-    pub fn push_gated_answer(&self, model: &str, pieces: &[&str]) -> Vec<String> {
-        let events = sse_answer(model, pieces);
-        let (before, after) = events.split_at(2);
-        self.push_reply(Reply::GatedSse {
-            before: before.to_vec(),
-            after: after.to_vec(),
-        });
-        events
     }
 
     /// Lets a [`Reply::GatedSse`] send the rest of its events.
@@ -229,60 +239,9 @@ impl MockUpstream {
     }
 }
 
-/// `data: {json}\n\n`
-pub fn sse_event(value: &Value) -> String {
-    format!("data: {value}\n\n")
-}
-
-/// The closing SSE event.
-pub const SSE_DONE: &str = "data: [DONE]\n\n";
-
-/// A `chat.completion.chunk` with some content.
-pub fn content_chunk(model: &str, content: &str) -> Value {
-    json!({
-        "id": "chatcmpl-mock",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": model,
-        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}],
-    })
-}
-
-/// A whole streamed answer: role, content pieces, finish reason, usage, DONE.
-pub fn sse_answer(model: &str, pieces: &[&str]) -> Vec<String> {
-    let mut events = vec![sse_event(&json!({
-        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
-        "model": model,
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}],
-    }))];
-    events.extend(pieces.iter().map(|p| sse_event(&content_chunk(model, p))));
-    events.push(sse_event(&json!({
-        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
-        "model": model,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 5, "completion_tokens": pieces.len(), "total_tokens": 5 + pieces.len()},
-    })));
-    events.push(SSE_DONE.to_string());
-    events
-}
-
-/// A non-streamed `chat.completion`.
-pub fn completion(model: &str, content: &str) -> Value {
-    json!({
-        "id": "chatcmpl-mock",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content},
-            "finish_reason": "stop",
-        }],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-    })
-}
-
-async fn chat_completions(
+/// Counts and records every request, then answers it in the dialect its
+/// path names.
+async fn serve_request(
     State(state): State<Arc<MockState>>,
     uri: Uri,
     headers: HeaderMap,
@@ -297,9 +256,10 @@ async fn chat_completions(
         });
     }
     state.request_seen.notify_waiters();
-    if !uri.path().ends_with("/chat/completions") {
+    let path = uri.path();
+    let Some((_, default_reply)) = DIALECTS.iter().find(|(end, _)| path.ends_with(end)) else {
         return (StatusCode::NOT_FOUND, "no such path").into_response();
-    }
+    };
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = state.replies.lock().unwrap().pop_front();
     let reply = scripted.unwrap_or_else(|| default_reply(&state.options, &request));
@@ -361,19 +321,6 @@ async fn answer(state: &Arc<MockState>, reply: Reply) -> Response {
             std::future::pending::<()>().await;
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-    }
-}
-
-fn default_reply(options: &MockOptions, request: &Value) -> Reply {
-    let model = request["model"].as_str().unwrap_or("mock");
-    if request["stream"] == Value::Bool(true) {
-        let pieces: Vec<String> = (0..options.stream_chunks)
-            .map(|i| format!("tok{i} "))
-            .collect();
-        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        Reply::Sse(sse_answer(model, &pieces))
-    } else {
-        Reply::Json(StatusCode::OK, completion(model, "Hello from the mock"))
     }
 }
 
