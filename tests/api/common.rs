@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use llm_bridge::config::Overrides as ServeArgs;
+use llm_bridge::config::Overrides;
 use llm_bridge::config::{Config, ConfigError, Env, LoadedFile};
 use llm_bridge::limits::LimitClock;
 use llm_bridge::request_log::batch::FlushGuard;
@@ -110,7 +110,7 @@ impl Setup {
 
     /// Resolves the configuration as `serve` would.
     pub fn resolve(&self, dirs: &TempDir) -> Result<Config, ConfigError> {
-        let args = ServeArgs {
+        let args = Overrides {
             listen: Some("127.0.0.1:0".into()),
             config: None,
             cache_dir: Some(
@@ -124,7 +124,7 @@ impl Setup {
                     .clone()
                     .unwrap_or_else(|| dirs.path().join("data")),
             ),
-            ..ServeArgs::default()
+            ..Overrides::default()
         };
         let file = self
             .config_toml
