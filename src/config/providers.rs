@@ -110,6 +110,18 @@ fn check_name(
     })
 }
 
+/// Everything one provider's settings are read from: its built-in entry,
+/// its `[providers.NAME]` section, the environment and the config file.
+struct Sources<'a> {
+    name: &'a str,
+    /// `NAME_` in the environment variables, from [`env_prefix`].
+    prefix: String,
+    builtin: Option<&'a BuiltinProvider>,
+    section: Option<&'a Spanned<ProviderSection>>,
+    env: &'a Env,
+    file: Option<&'a LoadedFile>,
+}
+
 fn build(
     name: &str,
     builtin: Option<&BuiltinProvider>,
@@ -117,82 +129,22 @@ fn build(
     env: &Env,
     file: Option<&LoadedFile>,
 ) -> Result<ProviderConfig, ConfigError> {
-    let prefix = env_prefix(name);
-    let raw = section.map(Spanned::get_ref);
-    let field = |key: &str| format!("providers.{name}.{key}");
-    let global = file.map(|f| &f.config);
-
-    let base_url = {
-        let var = format!("{prefix}_BASE_URL");
-        match (
-            env.get(&var),
-            raw.and_then(|s| s.base_url.as_ref()),
-            builtin,
-        ) {
-            (Some(url), _, _) => parse_base_url(url, || format!("environment variable {var}"))?,
-            (None, Some(url), _) => {
-                parse_base_url(url.get_ref(), || locate(file, url, &field("base_url")))?
-            }
-            (None, None, Some(b)) => parse_base_url(b.base_url, || format!("built-in {name}"))?,
-            (None, None, None) => {
-                return Err(ConfigError::Invalid {
-                    location: section.map_or(field("base_url"), |s| {
-                        locate(file, s, &format!("providers.{name}"))
-                    }),
-                    message: format!("base_url is required (or set {var})"),
-                });
-            }
-        }
+    let sources = Sources {
+        name,
+        prefix: env_prefix(name),
+        builtin,
+        section,
+        env,
+        file,
     };
-
-    let mut key_vars: Vec<String> = Vec::new();
-    if let Some(var) = raw.and_then(|s| s.api_key_env.as_ref()) {
-        key_vars.push(var.get_ref().clone());
-    }
-    key_vars.push(format!("{prefix}_API_KEY"));
-    key_vars.extend(
-        builtin
-            .into_iter()
-            .flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())),
-    );
-    let api_keys = key_vars
-        .iter()
-        .find_map(|var| env.get(var))
-        .map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(Secret::new)
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let headers = match raw {
-        Some(s) => parse_headers(&s.headers, |key| {
-            locate_opt(file, s.headers.get(key), &field(&format!("headers.{key}")))
-        })?,
-        None => Vec::new(),
-    };
-
-    let proxy = match (
-        raw.and_then(|s| s.proxy.as_ref()),
-        env.get("LLM_BRIDGE_PROXY"),
-        global.and_then(|g| g.proxy.as_ref()),
-    ) {
-        (Some(p), _, _) => parse_proxy(p.get_ref(), || locate(file, p, &field("proxy")))?,
-        (None, Some(p), _) => parse_proxy(p, || "environment variable LLM_BRIDGE_PROXY".into())?,
-        (None, None, Some(p)) => parse_proxy(p.get_ref(), || locate(file, p, "proxy"))?,
-        (None, None, None) => None,
-    };
-
-    let resilience = resilience::resolve_provider(name, raw, file)?;
-
-    let models = match (raw.and_then(|s| s.models.clone()), builtin) {
-        (Some(models), _) => models,
-        (None, Some(b)) => b.models.iter().map(|m| m.to_string()).collect(),
-        (None, None) => Vec::new(),
-    };
-
+    // Only the first bad value is reported, so this order is part of what a
+    // user sees: base URL, headers, proxy, then the resilience settings.
+    let base_url = sources.base_url()?;
+    let key_vars = sources.key_variables();
+    let api_keys = sources.api_keys(&key_vars);
+    let headers = sources.headers()?;
+    let proxy = sources.proxy()?;
+    let resilience = resilience::resolve_provider(name, sources.raw(), file)?;
     Ok(ProviderConfig {
         name: name.to_string(),
         kind: ProviderKind::OpenAi,
@@ -201,16 +153,127 @@ fn build(
         key_variable: key_vars.first().cloned().unwrap_or_default(),
         headers,
         proxy,
-        models,
+        models: sources.models(),
         timeouts: resilience.timeouts,
         retry: resilience.retry,
         concurrency: resilience.concurrency,
         key_cooldown: resilience.key_cooldown,
-        stream_usage: raw
-            .and_then(|s| s.stream_usage)
-            .unwrap_or_else(|| builtin.is_some_and(|b| b.stream_usage)),
+        stream_usage: sources.stream_usage(),
         declared: section.is_some(),
     })
+}
+
+impl Sources<'_> {
+    /// The section as written, without its place in the file.
+    fn raw(&self) -> Option<&ProviderSection> {
+        self.section.map(Spanned::get_ref)
+    }
+
+    /// `providers.NAME.KEY`, as error locations name a field.
+    fn field(&self, key: &str) -> String {
+        format!("providers.{}.{key}", self.name)
+    }
+
+    /// `NAME_BASE_URL`, else the section's `base_url`, else the built-in one;
+    /// a provider new in the file must give one.
+    fn base_url(&self) -> Result<Url, ConfigError> {
+        let (name, file) = (self.name, self.file);
+        let var = format!("{}_BASE_URL", self.prefix);
+        match (
+            self.env.get(&var),
+            self.raw().and_then(|s| s.base_url.as_ref()),
+            self.builtin,
+        ) {
+            (Some(url), _, _) => parse_base_url(url, || format!("environment variable {var}")),
+            (None, Some(url), _) => {
+                parse_base_url(url.get_ref(), || locate(file, url, &self.field("base_url")))
+            }
+            (None, None, Some(b)) => parse_base_url(b.base_url, || format!("built-in {name}")),
+            (None, None, None) => Err(ConfigError::Invalid {
+                location: self.section.map_or(self.field("base_url"), |s| {
+                    locate(file, s, &format!("providers.{name}"))
+                }),
+                message: format!("base_url is required (or set {var})"),
+            }),
+        }
+    }
+
+    /// The variables a key is looked for in, first match wins: the
+    /// section's `api_key_env`, `NAME_API_KEY`, then the built-in's extras.
+    fn key_variables(&self) -> Vec<String> {
+        let mut key_vars: Vec<String> = Vec::new();
+        if let Some(var) = self.raw().and_then(|s| s.api_key_env.as_ref()) {
+            key_vars.push(var.get_ref().clone());
+        }
+        key_vars.push(format!("{}_API_KEY", self.prefix));
+        key_vars.extend(
+            self.builtin
+                .into_iter()
+                .flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())),
+        );
+        key_vars
+    }
+
+    /// The keys of the first of `key_vars` that is set, split on commas.
+    fn api_keys(&self, key_vars: &[String]) -> Vec<Secret> {
+        key_vars
+            .iter()
+            .find_map(|var| self.env.get(var))
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The section's `headers`, checked and marked sensitive.
+    fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+        match self.raw() {
+            Some(s) => parse_headers(&s.headers, |key| {
+                locate_opt(
+                    self.file,
+                    s.headers.get(key),
+                    &self.field(&format!("headers.{key}")),
+                )
+            }),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The section's `proxy`, else `LLM_BRIDGE_PROXY`, else the file's
+    /// top-level `proxy`.
+    fn proxy(&self) -> Result<Option<Secret>, ConfigError> {
+        let file = self.file;
+        match (
+            self.raw().and_then(|s| s.proxy.as_ref()),
+            self.env.get("LLM_BRIDGE_PROXY"),
+            file.and_then(|f| f.config.proxy.as_ref()),
+        ) {
+            (Some(p), _, _) => parse_proxy(p.get_ref(), || locate(file, p, &self.field("proxy"))),
+            (None, Some(p), _) => parse_proxy(p, || "environment variable LLM_BRIDGE_PROXY".into()),
+            (None, None, Some(p)) => parse_proxy(p.get_ref(), || locate(file, p, "proxy")),
+            (None, None, None) => Ok(None),
+        }
+    }
+
+    /// The section's `models`, else the built-in list.
+    fn models(&self) -> Vec<String> {
+        match (self.raw().and_then(|s| s.models.clone()), self.builtin) {
+            (Some(models), _) => models,
+            (None, Some(b)) => b.models.iter().map(|m| m.to_string()).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The section's `stream_usage`, else the built-in's, else off.
+    fn stream_usage(&self) -> bool {
+        self.raw()
+            .and_then(|s| s.stream_usage)
+            .unwrap_or_else(|| self.builtin.is_some_and(|b| b.stream_usage))
+    }
 }
 
 /// `file:line: field` for a value, or just the field without a file.
