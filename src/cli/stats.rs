@@ -112,8 +112,23 @@ fn table_cells(label: &str, row: &StatsRow) -> Vec<String> {
     ]
 }
 
+/// The report as aligned columns: a title line, then either the note that
+/// explains an empty report or the table and its footnotes.
 fn table(report: &StatsReport) -> String {
     let mut out = String::new();
+    write_title(&mut out, report);
+    if let Some(note) = &report.note {
+        let _ = writeln!(out, "{note}");
+        return out;
+    }
+    out.push('\n');
+    write_aligned(&mut out, &table_lines(report));
+    write_footnotes(&mut out, &report.total);
+    out
+}
+
+/// `usage from <database>, <since> to <until>[, by <group>]`.
+fn write_title(out: &mut String, report: &StatsReport) {
     let _ = writeln!(
         out,
         "usage from {}, {} to {}{}",
@@ -124,10 +139,11 @@ fn table(report: &StatsReport) -> String {
             .by
             .map_or_else(String::new, |by| format!(", by {}", by.as_str()))
     );
-    if let Some(note) = &report.note {
-        let _ = writeln!(out, "{note}");
-        return out;
-    }
+}
+
+/// The header (led by the grouping's name, blank without one), a line per
+/// group and the `total` line, as cells.
+fn table_lines(report: &StatsReport) -> Vec<Vec<String>> {
     let first = report
         .by
         .map_or_else(String::new, |by| by.as_str().to_ascii_uppercase());
@@ -140,6 +156,12 @@ fn table(report: &StatsReport) -> String {
         lines.push(table_cells(row.group.as_deref().unwrap_or(""), row));
     }
     lines.push(table_cells("total", &report.total));
+    lines
+}
+
+/// Each column as wide as its widest cell: the first left-aligned, the
+/// numbers right-aligned, two spaces between.
+fn write_aligned(out: &mut String, lines: &[Vec<String>]) {
     let columns = lines.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -150,8 +172,7 @@ fn table(report: &StatsReport) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    out.push('\n');
-    for line in &lines {
+    for line in lines {
         let mut text = String::new();
         for (c, cell) in line.iter().enumerate() {
             let width = widths.get(c).copied().unwrap_or(0);
@@ -163,7 +184,11 @@ fn table(report: &StatsReport) -> String {
         }
         let _ = writeln!(out, "{}", text.trim_end());
     }
-    let total = &report.total;
+}
+
+/// What the totals leave out: requests without a known cost, and token
+/// counts that are estimates.
+fn write_footnotes(out: &mut String, total: &StatsRow) {
     if total.cost_unknown_requests > 0 {
         let _ = writeln!(
             out,
@@ -179,7 +204,6 @@ fn table(report: &StatsReport) -> String {
             total.estimated_requests
         );
     }
-    out
 }
 
 /// The CSV header.

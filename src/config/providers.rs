@@ -1,5 +1,10 @@
 //! Provider settings: the built-in table, changed or extended by the config
 //! file's `[providers.NAME]` sections and by `NAME_API_KEY` / `NAME_BASE_URL`.
+//!
+//! This module owns the table: which providers exist, their names, and the
+//! `provider/model` targets aliases point to. How one provider's fields are
+//! read and checked is [`sources`]'s; its timeouts and retries are
+//! [`super::resilience`]'s.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,10 +13,14 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use toml::Spanned;
 
-use super::builtin::{BUILTIN_PROVIDERS, BuiltinProvider};
+use super::builtin::BUILTIN_PROVIDERS;
 use super::file::{LoadedFile, ProviderSection};
-use super::resilience::{self, ConcurrencyLimit, RetryPolicy, Timeouts};
+use super::resilience::{ConcurrencyLimit, RetryPolicy, Timeouts};
 use super::{ConfigError, Env, Secret};
+
+mod sources;
+
+use sources::build;
 
 /// Which API a provider speaks (its adapter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,185 +119,9 @@ fn check_name(
     })
 }
 
-fn build(
-    name: &str,
-    builtin: Option<&BuiltinProvider>,
-    section: Option<&Spanned<ProviderSection>>,
-    env: &Env,
-    file: Option<&LoadedFile>,
-) -> Result<ProviderConfig, ConfigError> {
-    let prefix = env_prefix(name);
-    let raw = section.map(Spanned::get_ref);
-    let field = |key: &str| format!("providers.{name}.{key}");
-    let global = file.map(|f| &f.config);
-
-    let base_url = {
-        let var = format!("{prefix}_BASE_URL");
-        match (
-            env.get(&var),
-            raw.and_then(|s| s.base_url.as_ref()),
-            builtin,
-        ) {
-            (Some(url), _, _) => parse_base_url(url, || format!("environment variable {var}"))?,
-            (None, Some(url), _) => {
-                parse_base_url(url.get_ref(), || locate(file, url, &field("base_url")))?
-            }
-            (None, None, Some(b)) => parse_base_url(b.base_url, || format!("built-in {name}"))?,
-            (None, None, None) => {
-                return Err(ConfigError::Invalid {
-                    location: section.map_or(field("base_url"), |s| {
-                        locate(file, s, &format!("providers.{name}"))
-                    }),
-                    message: format!("base_url is required (or set {var})"),
-                });
-            }
-        }
-    };
-
-    let mut key_vars: Vec<String> = Vec::new();
-    if let Some(var) = raw.and_then(|s| s.api_key_env.as_ref()) {
-        key_vars.push(var.get_ref().clone());
-    }
-    key_vars.push(format!("{prefix}_API_KEY"));
-    key_vars.extend(
-        builtin
-            .into_iter()
-            .flat_map(|b| b.extra_key_vars.iter().map(|v| v.to_string())),
-    );
-    let api_keys = key_vars
-        .iter()
-        .find_map(|var| env.get(var))
-        .map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(Secret::new)
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let headers = match raw {
-        Some(s) => parse_headers(&s.headers, |key| {
-            locate_opt(file, s.headers.get(key), &field(&format!("headers.{key}")))
-        })?,
-        None => Vec::new(),
-    };
-
-    let proxy = match (
-        raw.and_then(|s| s.proxy.as_ref()),
-        env.get("LLM_BRIDGE_PROXY"),
-        global.and_then(|g| g.proxy.as_ref()),
-    ) {
-        (Some(p), _, _) => parse_proxy(p.get_ref(), || locate(file, p, &field("proxy")))?,
-        (None, Some(p), _) => parse_proxy(p, || "environment variable LLM_BRIDGE_PROXY".into())?,
-        (None, None, Some(p)) => parse_proxy(p.get_ref(), || locate(file, p, "proxy"))?,
-        (None, None, None) => None,
-    };
-
-    let resilience = resilience::resolve_provider(name, raw, file)?;
-
-    let models = match (raw.and_then(|s| s.models.clone()), builtin) {
-        (Some(models), _) => models,
-        (None, Some(b)) => b.models.iter().map(|m| m.to_string()).collect(),
-        (None, None) => Vec::new(),
-    };
-
-    Ok(ProviderConfig {
-        name: name.to_string(),
-        kind: ProviderKind::OpenAi,
-        base_url,
-        api_keys,
-        key_variable: key_vars.first().cloned().unwrap_or_default(),
-        headers,
-        proxy,
-        models,
-        timeouts: resilience.timeouts,
-        retry: resilience.retry,
-        concurrency: resilience.concurrency,
-        key_cooldown: resilience.key_cooldown,
-        stream_usage: raw
-            .and_then(|s| s.stream_usage)
-            .unwrap_or_else(|| builtin.is_some_and(|b| b.stream_usage)),
-        declared: section.is_some(),
-    })
-}
-
 /// `file:line: field` for a value, or just the field without a file.
 pub(super) fn locate<T>(file: Option<&LoadedFile>, value: &Spanned<T>, field: &str) -> String {
     file.map_or_else(|| field.to_string(), |f| f.locate(value, field))
-}
-
-fn locate_opt<T>(file: Option<&LoadedFile>, value: Option<&Spanned<T>>, field: &str) -> String {
-    match value {
-        Some(v) => locate(file, v, field),
-        None => field.to_string(),
-    }
-}
-
-fn parse_base_url(raw: &str, location: impl Fn() -> String) -> Result<Url, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        location: location(),
-        message,
-    };
-    // Messages show the URL without its userinfo or query values: either
-    // may hold a credential.
-    let text = super::secret::displayable_url(raw);
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| invalid(format!("`{text}` is not a valid URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(format!(
-            "`{text}` must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!(
-            "`{text}` must not have a query or fragment"
-        )));
-    }
-    let path = url.path().trim_end_matches('/').to_string();
-    url.set_path(&path);
-    Ok(url)
-}
-
-fn parse_proxy(text: &str, location: impl Fn() -> String) -> Result<Option<Secret>, ConfigError> {
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let scheme_ok = Url::parse(text)
-        .map(|u| {
-            matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some()
-        })
-        .unwrap_or(false);
-    if !scheme_ok || reqwest::Proxy::all(text).is_err() {
-        // The URL may hold a proxy password, so it is not repeated here.
-        return Err(ConfigError::Invalid {
-            location: location(),
-            message: "proxy must be a URL like socks5://127.0.0.1:1080 or http://127.0.0.1:8080, or \"none\"".into(),
-        });
-    }
-    Ok(Some(Secret::new(text)))
-}
-
-fn parse_headers(
-    headers: &BTreeMap<String, Spanned<String>>,
-    location: impl Fn(&str) -> String,
-) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let invalid = |message: &str| ConfigError::Invalid {
-                location: location(name),
-                message: message.into(),
-            };
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid("not a valid header name"))?;
-            let mut value = HeaderValue::from_str(value.get_ref())
-                .map_err(|_| invalid("not a valid header value"))?;
-            value.set_sensitive(true);
-            Ok((name, value))
-        })
-        .collect()
 }
 
 /// Fails unless `name` is a configured provider.

@@ -118,16 +118,38 @@ pub fn resolve_provider(
     file: Option<&LoadedFile>,
 ) -> Result<Resilience, ConfigError> {
     let global = file.map(|f| &f.config);
-    let own_field = |key: &str| format!("providers.{name}.{key}");
-    let secs = |own: Option<&Spanned<u64>>, shared: Option<&Spanned<u64>>, key: &str| match (
-        own, shared,
-    ) {
-        (Some(v), _) => nonzero_secs(v, || locate(file, v, &own_field(key))).map(Some),
-        (None, Some(v)) => nonzero_secs(v, || locate(file, v, key)).map(Some),
-        (None, None) => Ok(None),
+    // Only the first bad value is reported, so this order is part of what
+    // a user sees: timeouts, retry, concurrency, cool-down.
+    let timeouts = timeouts(name, section, global, file)?;
+    let retry = retry_policy(
+        section.and_then(|s| s.retry.as_ref()),
+        global.map(|g| &g.retry),
+        file,
+        name,
+    )?;
+    let concurrency = concurrency_limit(name, section, file)?;
+    let key_cooldown = key_cooldown(name, section, file)?;
+    Ok(Resilience {
+        timeouts,
+        retry,
+        concurrency,
+        key_cooldown,
+    })
+}
+
+/// The four timeouts: the provider's own value, else the top-level one, else
+/// the default.
+fn timeouts(
+    name: &str,
+    section: Option<&ProviderSection>,
+    global: Option<&FileConfig>,
+    file: Option<&LoadedFile>,
+) -> Result<Timeouts, ConfigError> {
+    let secs = |own: Option<&Spanned<u64>>, shared: Option<&Spanned<u64>>, key: &str| {
+        timeout_secs(own, shared, file, &format!("providers.{name}.{key}"), key)
     };
     let defaults = Timeouts::default();
-    let timeouts = Timeouts {
+    Ok(Timeouts {
         connect: secs(
             section.and_then(|s| s.connect_timeout_secs.as_ref()),
             global.and_then(|g| g.connect_timeout_secs.as_ref()),
@@ -152,38 +174,58 @@ pub fn resolve_provider(
             "total_timeout_secs",
         )?
         .unwrap_or(defaults.total),
-    };
-    let retry = retry_policy(
-        section.and_then(|s| s.retry.as_ref()),
-        global.map(|g| &g.retry),
-        file,
-        name,
-    )?;
-    let concurrency = match section.and_then(|s| s.max_concurrent.as_ref()) {
-        Some(max) if *max.get_ref() == 0 => {
-            return Err(ConfigError::Invalid {
-                location: locate(file, max, &own_field("max_concurrent")),
-                message: "must be greater than 0 (leave it out for no cap)".into(),
-            });
-        }
-        Some(max) => Some(ConcurrencyLimit {
+    })
+}
+
+/// One timeout, the provider's value (`own_field`) winning over the top
+/// level's (`shared_field`); `None` when neither sets it.
+fn timeout_secs(
+    own: Option<&Spanned<u64>>,
+    shared: Option<&Spanned<u64>>,
+    file: Option<&LoadedFile>,
+    own_field: &str,
+    shared_field: &str,
+) -> Result<Option<Duration>, ConfigError> {
+    match (own, shared) {
+        (Some(v), _) => nonzero_secs(v, || locate(file, v, own_field)).map(Some),
+        (None, Some(v)) => nonzero_secs(v, || locate(file, v, shared_field)).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `max_concurrent` and `max_queued`; no cap unless `max_concurrent` is set.
+fn concurrency_limit(
+    name: &str,
+    section: Option<&ProviderSection>,
+    file: Option<&LoadedFile>,
+) -> Result<Option<ConcurrencyLimit>, ConfigError> {
+    match section.and_then(|s| s.max_concurrent.as_ref()) {
+        Some(max) if *max.get_ref() == 0 => Err(ConfigError::Invalid {
+            location: locate(file, max, &format!("providers.{name}.max_concurrent")),
+            message: "must be greater than 0 (leave it out for no cap)".into(),
+        }),
+        Some(max) => Ok(Some(ConcurrencyLimit {
             max_concurrent: *max.get_ref(),
             max_queued: section
                 .and_then(|s| s.max_queued)
                 .unwrap_or(DEFAULT_MAX_QUEUED),
+        })),
+        None => Ok(None),
+    }
+}
+
+/// `key_cooldown_secs`, set per provider only.
+fn key_cooldown(
+    name: &str,
+    section: Option<&ProviderSection>,
+    file: Option<&LoadedFile>,
+) -> Result<Duration, ConfigError> {
+    match section.and_then(|s| s.key_cooldown_secs.as_ref()) {
+        Some(v) => nonzero_secs(v, || {
+            locate(file, v, &format!("providers.{name}.key_cooldown_secs"))
         }),
-        None => None,
-    };
-    let key_cooldown = match section.and_then(|s| s.key_cooldown_secs.as_ref()) {
-        Some(v) => nonzero_secs(v, || locate(file, v, &own_field("key_cooldown_secs")))?,
-        None => DEFAULT_KEY_COOLDOWN,
-    };
-    Ok(Resilience {
-        timeouts,
-        retry,
-        concurrency,
-        key_cooldown,
-    })
+        None => Ok(DEFAULT_KEY_COOLDOWN),
+    }
 }
 
 fn retry_policy(

@@ -11,14 +11,12 @@
 //! Label values are bounded: the model name comes from clients, so it is cut
 //! to [`MAX_LABEL_CHARS`] characters, a request that never reached a
 //! provider has model `unknown`, and past [`MAX_MODELS`] distinct names new
-//! ones count as `other`. Escaping of quotes, backslashes and newlines is
-//! the encoder's.
+//! ones count as `other` (the label sets and these bounds are
+//! [`labels`]'). Escaping of quotes, backslashes and newlines is the
+//! encoder's.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,21 +25,19 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::usage::{CacheStatus, UsageRecord};
+use labels::{
+    ErrorLabels, FallbackLabels, ModelLabels, ModelNames, ProviderLabels, RequestLabels,
+    TimingLabels, TokenLabels, UNKNOWN, label,
+};
+pub use labels::{MAX_LABEL_CHARS, MAX_MODELS};
+
+mod labels;
 
 /// The scrape's content type. prometheus-client writes OpenMetrics text
 /// (counters as `name_total` under `# TYPE name counter`, a closing
 /// `# EOF`), which Prometheus reads under this type and asks for first; the
 /// older `text/plain; version=0.0.4` format would not match those names.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// Longest label value kept, in characters: long enough for any real model
-/// name, short enough that a client cannot make the scrape huge.
-pub const MAX_LABEL_CHARS: usize = 100;
-
-/// Distinct model names counted before new ones become `other`, so a client
-/// inventing names cannot grow memory and the scrape without bound. Far
-/// more than any configuration routes to.
-pub const MAX_MODELS: usize = 500;
 
 /// Buckets for request duration and time to first byte, seconds: 1 ms for
 /// a cache hit to 5 min for a long reasoning answer.
@@ -52,51 +48,6 @@ const TIME_BUCKETS: [f64; 17] = [
 
 type Timing = Family<TimingLabels, Histogram, fn() -> Histogram>;
 type Usd = Counter<f64, AtomicU64>;
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    provider: String,
-    model: String,
-    status: u16,
-    cache: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TimingLabels {
-    provider: String,
-    cache: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TokenLabels {
-    provider: String,
-    model: String,
-    kind: &'static str,
-    estimated: bool,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ModelLabels {
-    provider: String,
-    model: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ErrorLabels {
-    provider: String,
-    kind: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProviderLabels {
-    provider: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FallbackLabels {
-    from: String,
-    to: String,
-}
 
 /// Values read at scrape time from the parts that own them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,7 +79,7 @@ pub struct Metrics {
     cache_entries: Gauge<u64, AtomicU64>,
     cache_bytes: Gauge<u64, AtomicU64>,
     usage_dropped: Counter,
-    models: Mutex<HashSet<String>>,
+    models: ModelNames,
 }
 
 impl Default for Metrics {
@@ -157,12 +108,23 @@ impl Metrics {
             cache_entries: Gauge::default(),
             cache_bytes: Gauge::default(),
             usage_dropped: Counter::default(),
-            models: Mutex::new(HashSet::new()),
+            models: ModelNames::default(),
         };
         metrics.register()
     }
 
+    /// Adds every metric to the registry. The order is the scrape's order.
     fn register(mut self) -> Self {
+        self.register_requests();
+        self.register_spending();
+        self.register_upstream();
+        self.register_flights();
+        self.register_scrape_time();
+        self
+    }
+
+    /// `requests` and its two timing histograms.
+    fn register_requests(&mut self) {
         let r = &mut self.registry;
         r.register(
             "requests",
@@ -181,6 +143,11 @@ impl Metrics {
             Unit::Seconds,
             self.first_byte.clone(),
         );
+    }
+
+    /// What requests spent: tokens, cost and cost saved.
+    fn register_spending(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "tokens",
             "Tokens by kind (prompt, completion, cached: the prompt tokens the provider served from its prompt cache); estimated=true for local counts",
@@ -196,6 +163,11 @@ impl Metrics {
             "What cache hits saved, USD: the cost of the answers they replayed",
             self.cost_saved.clone(),
         );
+    }
+
+    /// Upstream failures, retries and fallbacks.
+    fn register_upstream(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "upstream_errors",
             "Failed upstream attempts by provider and kind",
@@ -211,6 +183,11 @@ impl Metrics {
             "Requests passed from a failing model to a fallback",
             self.fallbacks.clone(),
         );
+    }
+
+    /// Responses in flight and flights shared.
+    fn register_flights(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "in_flight_requests",
             "Requests whose response has not ended",
@@ -221,6 +198,11 @@ impl Metrics {
             "Requests that joined an identical request's upstream call in flight instead of making their own",
             self.shared_flights.clone(),
         );
+    }
+
+    /// The values [`Metrics::render`] reads from a [`Snapshot`].
+    fn register_scrape_time(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "cache_entries",
             "Entries in the response cache",
@@ -237,7 +219,6 @@ impl Metrics {
             "Usage records dropped because the usage store fell behind",
             self.usage_dropped.clone(),
         );
-        self
     }
 
     /// Counts a request that joined another's upstream call.
@@ -250,7 +231,7 @@ impl Metrics {
     pub fn record(&self, record: &UsageRecord) {
         let provider = label(record.provider.as_deref());
         let model = match record.provider {
-            Some(_) => self.model_label(
+            Some(_) => self.models.label(
                 record
                     .model_answered
                     .as_deref()
@@ -333,8 +314,8 @@ impl Metrics {
     pub fn fallback(&self, from: &str, to: &str) {
         self.fallbacks
             .get_or_create(&FallbackLabels {
-                from: self.model_label(Some(from)),
-                to: self.model_label(Some(to)),
+                from: self.models.label(Some(from)),
+                to: self.models.label(Some(to)),
             })
             .inc();
     }
@@ -367,37 +348,10 @@ impl Metrics {
         }
         text
     }
-
-    /// A model name as a label value: cut to length, and `other` once
-    /// [`MAX_MODELS`] distinct names have been seen.
-    fn model_label(&self, model: Option<&str>) -> String {
-        let model = label(model);
-        let mut seen = self.models.lock().unwrap_or_else(PoisonError::into_inner);
-        if seen.contains(&model) {
-            return model;
-        }
-        if seen.len() >= MAX_MODELS {
-            return OTHER.to_string();
-        }
-        seen.insert(model.clone());
-        model
-    }
 }
-
-const UNKNOWN: &str = "unknown";
-const OTHER: &str = "other";
 
 fn time_histogram() -> Histogram {
     Histogram::new(TIME_BUCKETS)
-}
-
-/// A label value: `unknown` when missing or blank, else cut to
-/// [`MAX_LABEL_CHARS`] characters.
-fn label(value: Option<&str>) -> String {
-    match value.map(str::trim) {
-        Some(text) if !text.is_empty() => text.chars().take(MAX_LABEL_CHARS).collect(),
-        _ => UNKNOWN.to_string(),
-    }
 }
 
 fn seconds(ms: f64) -> f64 {

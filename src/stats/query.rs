@@ -16,8 +16,11 @@
 //! The cost is the sum of the known costs; `cost_unknown_requests` counts
 //! the requests whose cost is unknown (no price for the model, no token
 //! counts), and `cost_usd` is `None` only when no request's cost is known.
+//!
+//! This file owns the query, the report's shape and opening the database;
+//! the sums and percentiles are [`tally`]'s, and reading the window's ends
+//! from text is [`time`]'s.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -25,6 +28,11 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use super::{DATABASE_FILE, StatsError};
+use tally::tally;
+pub use time::{parse_duration, parse_time, parse_time_at};
+
+mod tally;
+mod time;
 
 /// What a report covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -103,38 +111,6 @@ impl FromStr for GroupBy {
             )),
         }
     }
-}
-
-/// A moment as Unix ms: a duration back from now (`7d`, `12h`, see
-/// [`parse_duration`]), a date (`2026-11-01`, UTC midnight) or
-/// an RFC 3339 time (`2026-11-01T09:00:00+08:00`).
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    parse_time_at(text, super::store::now_ms())
-}
-
-/// [`parse_time`] with durations counted back from `now_ms`.
-pub fn parse_time_at(text: &str, now_ms: i64) -> Result<i64, String> {
-    let text = text.trim();
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp_millis());
-    }
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.timestamp_millis());
-    }
-    let looks_like_duration =
-        text.starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':', 'T']);
-    if looks_like_duration {
-        let back = parse_duration(text)?;
-        let back_ms = i64::try_from(back.as_millis()).unwrap_or(i64::MAX);
-        return Ok(now_ms.saturating_sub(back_ms));
-    }
-    Err(format!(
-        "`{text}` is not a duration back from now (7d, 12h), a date (2026-11-01) \
-         or an RFC 3339 time (2026-11-01T09:00:00Z)"
-    ))
 }
 
 /// One group's figures (or the total's, where `group` is `None`).
@@ -242,210 +218,9 @@ pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, Sta
     Ok(report)
 }
 
-/// One stored request, as far as reports need it.
-struct Request {
-    time_ms: i64,
-    key_name: Option<String>,
-    provider: Option<String>,
-    model_asked: Option<String>,
-    model_answered: Option<String>,
-    hit: bool,
-    status: i64,
-    prompt_tokens: Option<i64>,
-    completion_tokens: Option<i64>,
-    cached_tokens: Option<i64>,
-    estimated: bool,
-    cost_usd: Option<f64>,
-    cost_saved_usd: Option<f64>,
-    ttfb_ms: Option<f64>,
-    total_ms: f64,
-}
-
-fn tally(
-    connection: &Connection,
-    query: &StatsQuery,
-) -> rusqlite::Result<(Vec<StatsRow>, StatsRow)> {
-    let mut statement = connection.prepare(
-        "SELECT time_ms, key_name, provider, model_asked, model_answered, cache, status, \
-         prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd, cost_saved_usd, \
-         ttfb_ms, total_ms FROM requests WHERE time_ms >= ?1 AND time_ms < ?2",
-    )?;
-    let since = query.since.unwrap_or(i64::MIN);
-    let until = query.until.unwrap_or(i64::MAX);
-    let requests = statement.query_map([since, until], |row| {
-        Ok(Request {
-            time_ms: row.get(0)?,
-            key_name: row.get(1)?,
-            provider: row.get(2)?,
-            model_asked: row.get(3)?,
-            model_answered: row.get(4)?,
-            hit: row.get::<_, Option<String>>(5)?.as_deref() == Some("HIT"),
-            status: row.get(6)?,
-            prompt_tokens: row.get(7)?,
-            completion_tokens: row.get(8)?,
-            cached_tokens: row.get(9)?,
-            estimated: row.get(10)?,
-            cost_usd: row.get(11)?,
-            cost_saved_usd: row.get(12)?,
-            ttfb_ms: row.get(13)?,
-            total_ms: row.get(14)?,
-        })
-    })?;
-    let mut total = Tally::default();
-    let mut groups: HashMap<String, Tally> = HashMap::new();
-    for request in requests {
-        let request = request?;
-        total.add(&request);
-        if let Some(by) = query.by {
-            groups
-                .entry(group_of(by, &request))
-                .or_default()
-                .add(&request);
-        }
-    }
-    let mut rows: Vec<StatsRow> = groups
-        .into_iter()
-        .map(|(group, tally)| tally.finish(Some(group)))
-        .collect();
-    if query.by == Some(GroupBy::Day) {
-        rows.sort_by(|a, b| a.group.cmp(&b.group));
-    } else {
-        rows.sort_by(|a, b| {
-            b.cost_usd
-                .unwrap_or(0.0)
-                .total_cmp(&a.cost_usd.unwrap_or(0.0))
-                .then(b.requests.cmp(&a.requests))
-                .then(a.group.cmp(&b.group))
-        });
-    }
-    Ok((rows, total.finish(None)))
-}
-
-/// The group a request falls in. Missing names show as `(none)`.
-fn group_of(by: GroupBy, request: &Request) -> String {
-    const NONE: &str = "(none)";
-    match by {
-        GroupBy::Model => {
-            let model = request
-                .model_answered
-                .as_deref()
-                .or(request.model_asked.as_deref())
-                .unwrap_or(NONE);
-            match &request.provider {
-                Some(provider) => format!("{provider}/{model}"),
-                None => model.to_string(),
-            }
-        }
-        GroupBy::Provider => request.provider.as_deref().unwrap_or(NONE).to_string(),
-        GroupBy::Key => request.key_name.as_deref().unwrap_or(NONE).to_string(),
-        GroupBy::Day => chrono::DateTime::from_timestamp_millis(request.time_ms)
-            .map_or_else(|| NONE.to_string(), |t| t.format("%Y-%m-%d").to_string()),
-    }
-}
-
-#[derive(Default)]
-struct Tally {
-    requests: u64,
-    hits: u64,
-    errors: u64,
-    prompt_tokens: u64,
-    completion_tokens: u64,
-    cached_tokens: u64,
-    estimated: u64,
-    cost: f64,
-    cost_known: u64,
-    saved: f64,
-    total_ms: Vec<f64>,
-    ttfb_ms: Vec<f64>,
-}
-
-impl Tally {
-    fn add(&mut self, request: &Request) {
-        let tokens = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        self.requests += 1;
-        self.hits += u64::from(request.hit);
-        self.errors += u64::from(request.status >= 400);
-        self.prompt_tokens += tokens(request.prompt_tokens);
-        self.completion_tokens += tokens(request.completion_tokens);
-        self.cached_tokens += tokens(request.cached_tokens);
-        self.estimated += u64::from(request.estimated);
-        if let Some(cost) = request.cost_usd {
-            self.cost += cost;
-            self.cost_known += 1;
-        }
-        self.saved += request.cost_saved_usd.unwrap_or(0.0);
-        self.total_ms.push(request.total_ms);
-        self.ttfb_ms.extend(request.ttfb_ms);
-    }
-
-    fn finish(mut self, group: Option<String>) -> StatsRow {
-        self.total_ms.sort_by(f64::total_cmp);
-        self.ttfb_ms.sort_by(f64::total_cmp);
-        StatsRow {
-            group,
-            requests: self.requests,
-            hits: self.hits,
-            hit_rate: if self.requests == 0 {
-                0.0
-            } else {
-                self.hits as f64 / self.requests as f64
-            },
-            errors: self.errors,
-            prompt_tokens: self.prompt_tokens,
-            completion_tokens: self.completion_tokens,
-            cached_tokens: self.cached_tokens,
-            estimated_requests: self.estimated,
-            cost_usd: (self.cost_known > 0).then(|| dollars(self.cost)),
-            cost_unknown_requests: self.requests - self.cost_known,
-            cost_saved_usd: dollars(self.saved),
-            latency_p50_ms: percentile(&self.total_ms, 50),
-            latency_p95_ms: percentile(&self.total_ms, 95),
-            ttfb_p50_ms: percentile(&self.ttfb_ms, 50),
-        }
-    }
-}
-
-/// Rounds a sum to a billionth of a dollar, so adding many small prices
-/// does not print as `0.30000000000000004`.
-fn dollars(sum: f64) -> f64 {
-    (sum * 1e9).round() / 1e9
-}
-
-/// Nearest-rank percentile of sorted values: the smallest value with at
-/// least `p`% of the values at or below it.
-fn percentile(sorted: &[f64], p: usize) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
-    sorted.get(rank - 1).copied()
-}
-
-/// `90s`, `30m`, `12h`, `7d`, `2w` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h or 7d"))?;
-    let unit_secs = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        other => return Err(format!("unknown unit `{other}`: use s, m, h, d or w")),
-    };
-    Ok(std::time::Duration::from_secs(
-        number.saturating_mul(unit_secs),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::tally::percentile;
     use super::*;
 
     #[test]

@@ -26,33 +26,64 @@ const SHARED_FIELDS: [&str; 5] = [
 
 /// SSE text for a stored `chat.completion`.
 pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
-    let mut head = Map::new();
-    for field in SHARED_FIELDS {
-        if let Some(value) = completion.get(field).filter(|v| !v.is_null()) {
-            head.insert(field.to_string(), value.clone());
-        }
-    }
-    head.insert("object".into(), json!("chat.completion.chunk"));
-    let chunk = |choices: Value, usage: Option<&Value>| {
-        let mut chunk = head.clone();
-        chunk.insert("choices".into(), choices);
-        if let Some(usage) = usage {
-            chunk.insert("usage".into(), usage.clone());
-        }
-        format!("data: {}\n\n", Value::Object(chunk))
-    };
-
-    let mut out = String::new();
+    let mut chunks = ChunkWriter::new(completion);
     let choices = completion
         .get("choices")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     for (position, choice) in choices.iter().enumerate() {
+        chunks.choice(position, choice);
+    }
+    if let Some(usage) = completion
+        .get("usage")
+        .filter(|u| !u.is_null() && include_usage)
+    {
+        chunks.push(json!([]), Some(usage));
+    }
+    chunks.out += "data: [DONE]\n\n";
+    chunks.out
+}
+
+/// `chat.completion.chunk` events being written, each with the
+/// completion's [`SHARED_FIELDS`].
+struct ChunkWriter {
+    head: Map<String, Value>,
+    out: String,
+}
+
+impl ChunkWriter {
+    fn new(completion: &Value) -> Self {
+        let mut head = Map::new();
+        for field in SHARED_FIELDS {
+            if let Some(value) = completion.get(field).filter(|v| !v.is_null()) {
+                head.insert(field.to_string(), value.clone());
+            }
+        }
+        head.insert("object".into(), json!("chat.completion.chunk"));
+        Self {
+            head,
+            out: String::new(),
+        }
+    }
+
+    /// One event with these `choices` (and `usage`, for the last).
+    fn push(&mut self, choices: Value, usage: Option<&Value>) {
+        let mut chunk = self.head.clone();
+        chunk.insert("choices".into(), choices);
+        if let Some(usage) = usage {
+            chunk.insert("usage".into(), usage.clone());
+        }
+        self.out += &format!("data: {}\n\n", Value::Object(chunk));
+    }
+
+    /// One choice's events: its role, each non-empty text field, its tool
+    /// calls, then its finish reason.
+    fn choice(&mut self, position: usize, choice: &Value) {
         let index = choice.get("index").cloned().unwrap_or(json!(position));
         let message = choice.get("message").cloned().unwrap_or(json!({}));
         let role = message.get("role").cloned().unwrap_or(json!("assistant"));
-        out += &chunk(
+        self.push(
             json!([{"index": index, "delta": {"role": role, "content": ""}, "finish_reason": null}]),
             None,
         );
@@ -62,25 +93,15 @@ pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
                 .and_then(Value::as_str)
                 .filter(|t| !t.is_empty())
             {
-                out += &chunk(
+                self.push(
                     json!([{"index": index, "delta": {field: text}, "finish_reason": null}]),
                     None,
                 );
             }
         }
         if let Some(calls) = message.get("tool_calls").and_then(Value::as_array) {
-            let deltas: Vec<Value> = calls
-                .iter()
-                .enumerate()
-                .map(|(i, call)| {
-                    let mut delta = call.clone();
-                    if let Some(object) = delta.as_object_mut() {
-                        object.insert("index".into(), json!(i));
-                    }
-                    delta
-                })
-                .collect();
-            out += &chunk(
+            let deltas = tool_call_deltas(calls);
+            self.push(
                 json!([{"index": index, "delta": {"tool_calls": deltas}, "finish_reason": null}]),
                 None,
             );
@@ -89,19 +110,27 @@ pub fn completion_to_chunks(completion: &Value, include_usage: bool) -> String {
             .get("finish_reason")
             .cloned()
             .unwrap_or(json!("stop"));
-        out += &chunk(
+        self.push(
             json!([{"index": index, "delta": {}, "finish_reason": finish}]),
             None,
         );
     }
-    if let Some(usage) = completion
-        .get("usage")
-        .filter(|u| !u.is_null() && include_usage)
-    {
-        out += &chunk(json!([]), Some(usage));
-    }
-    out += "data: [DONE]\n\n";
-    out
+}
+
+/// A message's tool calls as one delta: each call whole, with the `index`
+/// a stream's deltas are merged by.
+fn tool_call_deltas(calls: &[Value]) -> Vec<Value> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let mut delta = call.clone();
+            if let Some(object) = delta.as_object_mut() {
+                object.insert("index".into(), json!(i));
+            }
+            delta
+        })
+        .collect()
 }
 
 /// One choice being assembled.
