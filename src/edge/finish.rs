@@ -20,7 +20,7 @@ use http_body::{Frame, SizeHint};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::notes::{NoteSlot, Notes};
-use crate::stream::relay::{Ending, Step, error_event};
+use crate::stream::relay::{Ending, error_event};
 use crate::stream::sse::ends_event;
 
 /// Largest part of a response body copied for the log when bodies are
@@ -249,13 +249,9 @@ impl HttpBody for ObservedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
-        match this.ending.step(cx) {
-            Step::Run => {}
-            Step::Pending => return Poll::Pending,
-            Step::Fail => {
-                return Poll::Ready(Some(Err(axum::Error::new("the server is shutting down"))));
-            }
-            Step::End => return Poll::Ready(None),
+        let fail = || axum::Error::new("the server is shutting down");
+        if let Some(ending) = this.ending.poll_ending(cx, fail) {
+            return ending;
         }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {

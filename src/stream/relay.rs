@@ -58,16 +58,6 @@ pub enum Ending {
     Ended,
 }
 
-/// What a body that is ending does on this poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Still running: poll the inner body.
-    Run,
-    Pending,
-    Fail,
-    End,
-}
-
 impl Ending {
     /// Starts the flush before a failure (the caller returns `Pending`).
     pub fn flush_then_fail(&mut self, cx: &mut Context<'_>) {
@@ -75,20 +65,25 @@ impl Ending {
         cx.waker().wake_by_ref();
     }
 
-    /// The step of this poll, moving on to the next.
-    pub fn step(&mut self, cx: &mut Context<'_>) -> Step {
+    /// This poll's answer while the body is ending (pending, then the
+    /// failure `fail` makes, then the end); `None` while it runs.
+    pub fn poll_ending<T, E>(
+        &mut self,
+        cx: &mut Context<'_>,
+        fail: impl FnOnce() -> E,
+    ) -> Option<Poll<Option<Result<T, E>>>> {
         match *self {
-            Self::Running => Step::Run,
+            Self::Running => None,
             Self::Flushing => {
                 *self = Self::Failing;
                 cx.waker().wake_by_ref();
-                Step::Pending
+                Some(Poll::Pending)
             }
             Self::Failing => {
                 *self = Self::Ended;
-                Step::Fail
+                Some(Poll::Ready(Some(Err(fail()))))
             }
-            Self::Ended => Step::End,
+            Self::Ended => Some(Poll::Ready(None)),
         }
     }
 }
@@ -120,14 +115,9 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.ending.step(cx) {
-            Step::Run => {}
-            Step::Pending => return Poll::Pending,
-            Step::Fail => {
-                let fault = this.failure.unwrap_or(StreamFault::Broken);
-                return Poll::Ready(Some(Err(std::io::Error::other(fault))));
-            }
-            Step::End => return Poll::Ready(None),
+        let fault = this.failure.unwrap_or(StreamFault::Broken);
+        if let Some(ending) = this.ending.poll_ending(cx, || std::io::Error::other(fault)) {
+            return ending;
         }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Err(fault))) => {
@@ -194,13 +184,9 @@ where
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.ending.step(cx) {
-            Step::Run => {}
-            Step::Pending => return Poll::Pending,
-            Step::Fail => {
-                return Poll::Ready(Some(Err(std::io::Error::other("upstream stream failed"))));
-            }
-            Step::End => return Poll::Ready(None),
+        let fail = || std::io::Error::other("upstream stream failed");
+        if let Some(ending) = this.ending.poll_ending(cx, fail) {
+            return ending;
         }
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
