@@ -11,19 +11,19 @@ use futures::{Stream, StreamExt};
 use super::exchange::{Dialect, ReplyForm};
 use crate::notes::NoteSlot;
 use crate::stream::Chunk;
-use crate::wire::openai_chat::UsageProbe;
+use crate::wire::probe::Probe;
 use crate::wire::{BodyKind, Wire};
 
 /// Reads the usage of an answer as it passes to the client, and notes it
 /// when the answer ends.
 pub struct UsageTap<S> {
     inner: S,
-    probe: Option<UsageProbe>,
+    probe: Option<Box<dyn Probe>>,
     slot: NoteSlot,
 }
 
 impl<S> UsageTap<S> {
-    pub fn new(inner: S, probe: UsageProbe, slot: NoteSlot) -> Self {
+    pub fn new(inner: S, probe: Box<dyn Probe>, slot: NoteSlot) -> Self {
         Self {
             inner,
             probe: Some(probe),
@@ -65,7 +65,7 @@ impl<S> Drop for UsageTap<S> {
     /// An answer dropped before its end (the client left, or the shutdown
     /// cut it) leaves a rough count of what it had streamed.
     fn drop(&mut self) {
-        if let Some(events) = self.probe.as_ref().and_then(UsageProbe::events_so_far) {
+        if let Some(events) = self.probe.as_ref().and_then(|probe| probe.events_so_far()) {
             self.slot
                 .update(|entry| entry.metering.events_before_end = Some(events));
         }

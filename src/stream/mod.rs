@@ -1,6 +1,7 @@
 //! Streams of answer chunks: the one SSE parser ([`sse`]), the time limits
-//! of a body as it arrives ([`timeout`]), and the relay that hands chunks to
-//! a client so that a failure is never mistaken for an end ([`relay`]).
+//! of a body as it arrives ([`timeout`]), one wire's stream turned into
+//! another's as it passes ([`transcode`]), and the relay that hands chunks
+//! to a client so that a failure is never mistaken for an end ([`relay`]).
 //!
 //! A stream stays a stream everywhere: chunks pass as the same `Bytes`
 //! they arrived in, and nothing here collects a body.
@@ -8,6 +9,7 @@
 pub mod relay;
 pub mod sse;
 pub mod timeout;
+pub mod transcode;
 
 use axum::body::Bytes;
 

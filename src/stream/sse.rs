@@ -62,6 +62,52 @@ pub fn payloads(body: &[u8]) -> Vec<String> {
     events
 }
 
+/// Splits a body arriving in chunks into whole events, keeping the
+/// unfinished end (at most `max_event` bytes of it: a longer event is
+/// dropped, not grown without bound).
+#[derive(Debug)]
+pub struct EventBuffer {
+    pending: Vec<u8>,
+    max_event: usize,
+}
+
+impl EventBuffer {
+    pub fn new(max_event: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            max_event,
+        }
+    }
+
+    /// The events `chunk` completes, each with its blank line.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        self.pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = event_end(&self.pending) {
+            events.push(self.pending.drain(..end).collect());
+        }
+        if self.pending.len() > self.max_event {
+            self.pending.clear();
+        }
+        events
+    }
+
+    /// A last event the body ended without a blank line after.
+    pub fn finish(&mut self) -> Option<Vec<u8>> {
+        let rest = std::mem::take(&mut self.pending);
+        (!rest.iter().all(u8::is_ascii_whitespace)).then_some(rest)
+    }
+}
+
+/// The `event:` name of one event, if it has one.
+pub fn event_name(event: &[u8]) -> Option<&str> {
+    event.split(|&b| b == b'\n').find_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let name = line.strip_prefix(b"event:")?;
+        std::str::from_utf8(name.strip_prefix(b" ").unwrap_or(name)).ok()
+    })
+}
+
 /// Splits a body arriving in chunks into whole lines, keeping at most
 /// `max_line` bytes of an unfinished one (a longer line is dropped, not
 /// grown without bound).
@@ -122,6 +168,23 @@ mod tests {
         assert_eq!(event_end(b"data: a\r\n\r\nx"), Some(11));
         assert_eq!(event_end(b"data: a\n"), None);
         assert!(ends_event(b"data: a\r\n\r\n") && !ends_event(b"data: a\n"));
+    }
+
+    #[test]
+    fn events_are_handed_out_whole() {
+        let body = b"event: a\ndata: 1\n\nevent: b\r\ndata: 2\r\n\r\ndata: 3";
+        for size in 1..body.len() {
+            let mut buffer = EventBuffer::new(1024);
+            let mut events = Vec::new();
+            for piece in body.chunks(size) {
+                events.extend(buffer.push(piece));
+            }
+            events.extend(buffer.finish());
+            let names: Vec<Option<&str>> = events.iter().map(|e| event_name(e)).collect();
+            assert_eq!(names, [Some("a"), Some("b"), None], "{size}");
+            let data: Vec<String> = events.iter().filter_map(|e| event_data(e)).collect();
+            assert_eq!(data, ["1", "2", "3"]);
+        }
     }
 
     #[test]

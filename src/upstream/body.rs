@@ -21,7 +21,7 @@ use super::redact::StreamRedaction;
 use crate::limits::TokenReservation;
 use crate::stream::timeout::{Limits, Timed};
 use crate::stream::{Chunk, StreamFault};
-use crate::wire::openai_chat::UsageProbe;
+use crate::wire::probe::Probe;
 
 /// An upstream body: its first chunk, then the rest within its time
 /// limits, redacted, with the provider's slot held and tokens settled.
@@ -40,7 +40,7 @@ pub struct UpstreamBody {
 /// with. Settled when the body goes away, however it ends: with the
 /// reported usage, or, when none came, the estimate stays charged.
 struct Settlement {
-    probe: Option<UsageProbe>,
+    probe: Option<Box<dyn Probe>>,
     reservation: Option<TokenReservation>,
 }
 
@@ -84,7 +84,7 @@ impl UpstreamBody {
 
     /// Settles `reservation` with the usage `probe` finds in this body
     /// (`None`: a body that is neither JSON nor SSE reports none).
-    pub fn settle_with(&mut self, probe: Option<UsageProbe>, reservation: TokenReservation) {
+    pub fn settle_with(&mut self, probe: Option<Box<dyn Probe>>, reservation: TokenReservation) {
         self.settlement = Some(Settlement {
             probe,
             reservation: Some(reservation),

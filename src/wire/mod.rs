@@ -9,6 +9,7 @@
 //! other.
 
 pub mod openai_chat;
+pub mod probe;
 
 use axum::http::HeaderValue;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,27 @@ pub fn body_kind(content_type: Option<&HeaderValue>) -> Option<BodyKind> {
     }
 }
 
+/// Why an answer is not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Uncacheable {
+    #[error("the upstream status is not 2xx")]
+    Status,
+    #[error("the body is not valid JSON")]
+    NotJson,
+    #[error("the body carries an error object")]
+    ErrorObject,
+    #[error("the answer has no content (no choices, candidates or output)")]
+    NoChoices,
+    #[error("the stream ended without [DONE] or a finish reason")]
+    Incomplete,
+    #[error("the stream broke off")]
+    Cut,
+    #[error("the answer is larger than cache.max_entry_bytes")]
+    TooLarge,
+    #[error("the content type is neither JSON nor an event stream")]
+    ContentType,
+}
+
 /// An answer format, as an adapter names the answers it hands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
@@ -55,7 +77,7 @@ impl Wire {
         self,
         kind: BodyKind,
         body: &[u8],
-    ) -> Result<Option<serde_json::Value>, openai_chat::Uncacheable> {
+    ) -> Result<Option<serde_json::Value>, Uncacheable> {
         match self {
             Self::OpenAiChat => openai_chat::check(kind, body),
         }
@@ -63,9 +85,9 @@ impl Wire {
 
     /// A reader of the usage in a body of `kind` as it passes;
     /// `gather_text` when none is expected (for an estimate).
-    pub fn probe(self, kind: BodyKind, gather_text: bool) -> openai_chat::UsageProbe {
+    pub fn probe(self, kind: BodyKind, gather_text: bool) -> Box<dyn probe::Probe> {
         match self {
-            Self::OpenAiChat => openai_chat::UsageProbe::new(kind, gather_text),
+            Self::OpenAiChat => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
         }
     }
 

@@ -14,6 +14,7 @@ use super::usage::usage_of;
 use crate::stream::sse::{Lines, data_of_line};
 use crate::tokens::Usage;
 use crate::wire::BodyKind;
+use crate::wire::probe::{Probe, Probed};
 
 /// Largest JSON answer kept to read its usage; bigger answers are rare
 /// (long completions are streamed) and their usage is not read.
@@ -22,14 +23,6 @@ pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Most answer text gathered for an estimate.
 pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
-
-/// What the probe found once the body ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Probed {
-    pub usage: Option<Usage>,
-    /// The answer's text, when it was gathered (no usage expected).
-    pub text: Option<String>,
-}
 
 /// The parts of a chunk or completion whose text counts as output.
 #[derive(Deserialize, Default)]
@@ -126,13 +119,6 @@ impl UsageProbe {
         }
     }
 
-    /// For an answer that ended before its end: how many streamed events
-    /// came (each carries about one token of an OpenAI-style stream), the
-    /// rough count of what was generated so far; `None` for JSON.
-    pub fn events_so_far(&self) -> Option<u64> {
-        (self.kind == BodyKind::Sse).then_some(self.found.events)
-    }
-
     /// What was found, once the body has ended.
     pub fn finish(mut self) -> Probed {
         let found = &mut self.found;
@@ -156,6 +142,22 @@ impl UsageProbe {
             usage: self.found.usage,
             text: self.found.text,
         }
+    }
+}
+
+impl Probe for UsageProbe {
+    fn observe(&mut self, chunk: &[u8]) {
+        UsageProbe::observe(self, chunk);
+    }
+
+    /// How many streamed events came (each carries about one token of an
+    /// OpenAI-style stream).
+    fn events_so_far(&self) -> Option<u64> {
+        (self.kind == BodyKind::Sse).then_some(self.found.events)
+    }
+
+    fn finish(self: Box<Self>) -> Probed {
+        UsageProbe::finish(*self)
     }
 }
 
@@ -219,7 +221,8 @@ mod tests {
             Some(Usage {
                 prompt_tokens: 12,
                 completion_tokens: 5,
-                cached_tokens: 8
+                cached_tokens: 8,
+                ..Usage::default()
             })
         );
     }

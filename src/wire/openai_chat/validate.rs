@@ -9,28 +9,7 @@
 use serde_json::Value;
 
 use crate::stream::sse::payloads;
-use crate::wire::BodyKind;
-
-/// Why an answer is not stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Uncacheable {
-    #[error("the upstream status is not 2xx")]
-    Status,
-    #[error("the body is not valid JSON")]
-    NotJson,
-    #[error("the body carries an error object")]
-    ErrorObject,
-    #[error("the answer has no choices")]
-    NoChoices,
-    #[error("the stream ended without [DONE] or a finish reason")]
-    Incomplete,
-    #[error("the stream broke off")]
-    Cut,
-    #[error("the answer is larger than cache.max_entry_bytes")]
-    TooLarge,
-    #[error("the content type is neither JSON nor an event stream")]
-    ContentType,
-}
+use crate::wire::{BodyKind, Uncacheable};
 
 /// Checks a complete body; on success returns the usage it reports.
 pub fn check(kind: BodyKind, body: &[u8]) -> Result<Option<Value>, Uncacheable> {
