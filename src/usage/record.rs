@@ -149,6 +149,6 @@ fn estimate(entry: &Notes) -> Option<Usage> {
             (None, Some(events)) => events,
             (None, None) => 0,
         },
-        cached_tokens: 0,
+        ..Usage::default()
     })
 }
