@@ -66,6 +66,27 @@ const BUILTIN: &[(&str, &str, Price)] = &[
     ("gemini", "gemini-2.5-flash", Price::new(0.30, 0.03, 2.50)),
     ("gemini", "gemini-2.5-pro", Price::new(1.25, 0.125, 10.00)),
     ("gemini", "gemini-2.0-flash", Price::new(0.10, 0.025, 0.40)),
+    // Anthropic's list prices; cache reads are 0.1× input.
+    (
+        "anthropic",
+        "claude-sonnet-4-5",
+        Price::new(3.00, 0.30, 15.00),
+    ),
+    (
+        "anthropic",
+        "claude-opus-4-5",
+        Price::new(5.00, 0.50, 25.00),
+    ),
+    (
+        "anthropic",
+        "claude-haiku-4-5",
+        Price::new(1.00, 0.10, 5.00),
+    ),
+    (
+        "anthropic",
+        "claude-sonnet-4-0",
+        Price::new(3.00, 0.30, 15.00),
+    ),
     // OpenRouter passes the model maker's price through for these.
     (
         "openrouter",

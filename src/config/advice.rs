@@ -57,7 +57,7 @@ mod tests {
         assert_eq!(
             advice(&[]).unwrap(),
             "no provider has an API key: set OPENAI_API_KEY, DEEPSEEK_API_KEY, \
-             OPENROUTER_API_KEY, QWEN_API_KEY or GEMINI_API_KEY (in the environment or .env, \
+             OPENROUTER_API_KEY, QWEN_API_KEY, GEMINI_API_KEY or ANTHROPIC_API_KEY (in the environment or .env, \
              or with `llm-bridge keys set NAME=…`); until then each client's own key is passed \
              through to the provider it asks for (as `Authorization: Bearer`)"
         );

@@ -68,6 +68,8 @@ pub struct LogSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSection {
+    /// `openai` (default), `anthropic` or `gemini`: which API it speaks.
+    pub kind: Option<Spanned<String>>,
     pub base_url: Option<Spanned<String>>,
     pub api_key_env: Option<Spanned<String>>,
     #[serde(default)]
@@ -85,6 +87,10 @@ pub struct ProviderSection {
     pub key_cooldown_secs: Option<Spanned<u64>>,
     /// Whether it accepts `stream_options.include_usage`.
     pub stream_usage: Option<bool>,
+    /// Whether it serves OpenAI's Responses API (`/responses`) itself.
+    pub responses_api: Option<bool>,
+    /// `max_tokens` sent to an Anthropic upstream when the client gave none.
+    pub default_max_tokens: Option<Spanned<u32>>,
 }
 
 /// A parsed config file with what is needed to point at its lines.

@@ -27,7 +27,34 @@ use sources::build;
 pub enum ProviderKind {
     /// OpenAI chat completions, and every server compatible with it.
     OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Gemini's native `generateContent` API.
+    Gemini,
 }
+
+impl ProviderKind {
+    /// The name the config file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+        }
+    }
+
+    /// The kind a config file names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::OpenAi, Self::Anthropic, Self::Gemini]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+}
+
+/// `max_tokens` sent to an Anthropic upstream when the client gave none:
+/// Anthropic requires one, and 4096 covers most answers without letting a
+/// runaway one cost much.
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// One upstream, validated.
 #[derive(Debug, Clone)]
@@ -61,6 +88,11 @@ pub struct ProviderConfig {
     /// Whether the config file has a section for it (so it is listed by
     /// `/v1/models` even without a key, e.g. a local Ollama).
     pub declared: bool,
+    /// Whether it serves OpenAI's Responses API itself (then Responses
+    /// requests go to it untranslated).
+    pub responses_api: bool,
+    /// `max_tokens` for an Anthropic upstream when the client gave none.
+    pub default_max_tokens: u32,
 }
 
 /// Where a model name leads: a provider and the model name sent to it.

@@ -30,7 +30,14 @@ fn defaults_need_nothing() {
     let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,
-        ["openai", "deepseek", "openrouter", "qwen", "gemini"]
+        [
+            "openai",
+            "deepseek",
+            "openrouter",
+            "qwen",
+            "gemini",
+            "anthropic"
+        ]
     );
     let gemini = config.provider("gemini").unwrap();
     assert_eq!(

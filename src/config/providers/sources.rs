@@ -43,8 +43,10 @@ pub(super) fn build(
         file,
     };
     // Only the first bad value is reported, so this order is part of what a
-    // user sees: base URL, headers, proxy, then the resilience settings.
-    let base_url = sources.base_url()?;
+    // user sees: kind, base URL, headers, proxy, then the resilience
+    // settings.
+    let kind = sources.kind()?;
+    let base_url = sources.base_url(kind)?;
     let key_vars = sources.key_variables();
     let api_keys = sources.api_keys(&key_vars);
     let headers = sources.headers()?;
@@ -52,7 +54,7 @@ pub(super) fn build(
     let resilience = resilience::resolve_provider(name, sources.raw(), file)?;
     Ok(ProviderConfig {
         name: name.to_string(),
-        kind: ProviderKind::OpenAi,
+        kind,
         base_url,
         api_keys,
         key_variable: key_vars.first().cloned().unwrap_or_default(),
@@ -65,6 +67,8 @@ pub(super) fn build(
         key_cooldown: resilience.key_cooldown,
         stream_usage: sources.stream_usage(),
         declared: section.is_some(),
+        responses_api: sources.responses_api(),
+        default_max_tokens: sources.default_max_tokens()?,
     })
 }
 
@@ -79,9 +83,43 @@ impl Sources<'_> {
         format!("providers.{}.{key}", self.name)
     }
 
-    /// `NAME_BASE_URL`, else the section's `base_url`, else the built-in one;
-    /// a provider new in the file must give one.
-    fn base_url(&self) -> Result<Url, ConfigError> {
+    /// The section's `kind`, else the built-in's, else `openai`.
+    fn kind(&self) -> Result<ProviderKind, ConfigError> {
+        let Some(written) = self.raw().and_then(|s| s.kind.as_ref()) else {
+            return Ok(self.builtin.map_or(ProviderKind::OpenAi, |b| b.kind));
+        };
+        ProviderKind::from_name(written.get_ref()).ok_or_else(|| ConfigError::Invalid {
+            location: locate(self.file, written, &self.field("kind")),
+            message: format!(
+                "`{}` is not a provider kind: write \"openai\", \"anthropic\" or \"gemini\"",
+                written.get_ref()
+            ),
+        })
+    }
+
+    /// The section's `responses_api`, else the built-in's, else off.
+    fn responses_api(&self) -> bool {
+        self.raw()
+            .and_then(|s| s.responses_api)
+            .unwrap_or_else(|| self.builtin.is_some_and(|b| b.responses_api))
+    }
+
+    /// The section's `default_max_tokens` (above 0), else the default.
+    fn default_max_tokens(&self) -> Result<u32, ConfigError> {
+        match self.raw().and_then(|s| s.default_max_tokens.as_ref()) {
+            Some(n) if *n.get_ref() == 0 => Err(ConfigError::Invalid {
+                location: locate(self.file, n, &self.field("default_max_tokens")),
+                message: "must be greater than 0".into(),
+            }),
+            Some(n) => Ok(*n.get_ref()),
+            None => Ok(super::DEFAULT_MAX_TOKENS),
+        }
+    }
+
+    /// `NAME_BASE_URL`, else the section's `base_url`, else the built-in one
+    /// (for `kind`: the built-in Gemini's native API has its own); a
+    /// provider new in the file must give one.
+    fn base_url(&self, kind: ProviderKind) -> Result<Url, ConfigError> {
         let (name, file) = (self.name, self.file);
         let var = format!("{}_BASE_URL", self.prefix);
         match (
@@ -93,7 +131,13 @@ impl Sources<'_> {
             (None, Some(url), _) => {
                 parse_base_url(url.get_ref(), || locate(file, url, &self.field("base_url")))
             }
-            (None, None, Some(b)) => parse_base_url(b.base_url, || format!("built-in {name}")),
+            (None, None, Some(b)) => {
+                let url = match (kind, b.native_base_url) {
+                    (ProviderKind::Gemini, Some(native)) => native,
+                    _ => b.base_url,
+                };
+                parse_base_url(url, || format!("built-in {name}"))
+            }
             (None, None, None) => Err(ConfigError::Invalid {
                 location: self.section.map_or(self.field("base_url"), |s| {
                     locate(file, s, &format!("providers.{name}"))

@@ -46,6 +46,9 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
 /// The adapter a provider's configuration asks for.
 pub fn for_provider(config: &ProviderConfig) -> Box<dyn Adapter> {
     match config.kind {
-        ProviderKind::OpenAi => Box::new(OpenAiCompat::new(&config.base_url)),
+        // The native adapters come with their wires.
+        ProviderKind::OpenAi | ProviderKind::Anthropic | ProviderKind::Gemini => {
+            Box::new(OpenAiCompat::new(&config.base_url))
+        }
     }
 }
