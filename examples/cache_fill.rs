@@ -77,6 +77,7 @@ fn main() {
                 status: 200,
                 content_type: "application/json".into(),
                 kind: BodyKind::Json,
+                wire: Default::default(),
                 provider: "openai".into(),
                 upstream_model: "gpt-4.1".into(),
                 model: "gpt-4.1".into(),

@@ -1,9 +1,14 @@
 //! The one error type of the request path.
 //!
-//! Every error the gateway produces itself is rendered as OpenAI's error body,
-//! `{"error":{"message","type","param","code"}}`, with the matching HTTP status,
-//! so SDKs raise their usual exception types. Upstream errors are never turned
-//! into an `AppError`: their status and body are relayed unchanged.
+//! Every error the gateway produces itself is rendered in the shape of the
+//! API the client called ([`ErrorShape`]), with the matching HTTP status, so
+//! SDKs raise their usual exception types: OpenAI's
+//! `{"error":{"message","type","param","code"}}` for the OpenAI routes,
+//! Anthropic's `{"type":"error","error":{"type","message"}}` for
+//! `/v1/messages`. Upstream errors are never turned into an `AppError`: an
+//! upstream that speaks the client's API has its status and body relayed
+//! unchanged, any other has its error rewritten in the client's shape
+//! ([`crate::wire::errors`]).
 //!
 //! Messages are written for the client and never contain keys or internal
 //! details; the one place that logs details is the request log.
@@ -85,6 +90,11 @@ pub enum AppError {
         "provider `{provider}` is at its concurrency limit and its queue is full; try again shortly"
     )]
     ProviderBusy { provider: String },
+    /// The request cannot be written in the API of the provider it is
+    /// routed to (an embeddings request for Anthropic, a server tool for a
+    /// non-Anthropic model).
+    #[error("{0}")]
+    Unsupported(String),
     /// The access key is over its requests- or tokens-per-minute limit.
     #[error("rate limit reached for {what} per minute: limit {limit}; try again in {} s", retry_after_secs(.retry_after))]
     RateLimited {
@@ -105,9 +115,10 @@ impl AppError {
     /// HTTP status sent to the client.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyUnreadable => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidJson(_)
+            | Self::InvalidField { .. }
+            | Self::BodyUnreadable
+            | Self::Unsupported(_) => StatusCode::BAD_REQUEST,
             Self::ModelNotFound(_)
             | Self::NotFound(_)
             | Self::CacheMiss { .. }
@@ -163,6 +174,7 @@ impl AppError {
         match self {
             Self::InvalidJson(_) => "invalid_json",
             Self::InvalidField { .. } => "invalid_parameter",
+            Self::Unsupported(_) => "unsupported_by_provider",
             Self::ModelNotFound(_) => "model_not_found",
             Self::Unauthorized(_) => "invalid_api_key",
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
@@ -195,20 +207,23 @@ impl AppError {
 
     /// The OpenAI-shaped JSON body for this error.
     pub fn body(&self) -> serde_json::Value {
-        json!({
-            "error": {
-                "message": self.to_string(),
-                "type": self.kind(),
-                "param": self.param(),
-                "code": self.code(),
-            }
+        self.body_in(ErrorShape::OpenAi)
+    }
+
+    /// The JSON body for this error in `shape`.
+    pub fn body_in(&self, shape: ErrorShape) -> serde_json::Value {
+        shape.body(&ErrorParts {
+            status: self.status().as_u16(),
+            message: &self.to_string(),
+            kind: self.kind(),
+            param: self.param(),
+            code: self.code(),
         })
     }
-}
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let mut response = (self.status(), Json(self.body())).into_response();
+    /// This error as the response `shape`'s clients read.
+    pub fn into_response_in(self, shape: ErrorShape) -> Response {
+        let mut response = (self.status(), Json(self.body_in(shape))).into_response();
         if let Some(wait) = self.retry_after() {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -216,7 +231,16 @@ impl IntoResponse for AppError {
             );
         }
         response.extensions_mut().insert(ErrorCode(self.code()));
+        response.extensions_mut().insert(Rendered(self));
         response
+    }
+}
+
+impl IntoResponse for AppError {
+    /// In OpenAI's shape; the edge renders it again for a route of another
+    /// API ([`Rendered`]).
+    fn into_response(self) -> Response {
+        self.into_response_in(ErrorShape::OpenAi)
     }
 }
 
@@ -224,6 +248,116 @@ impl IntoResponse for AppError {
 /// log can name the failure.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
+
+/// The error a response was made from, so the edge can render it in the
+/// shape of the route's API whichever layer made it.
+#[derive(Debug, Clone)]
+pub struct Rendered(pub AppError);
+
+/// The error shapes of the APIs clients call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorShape {
+    /// `{"error":{"message","type","param","code"}}`; in a stream, a
+    /// `data:` event of the same object.
+    #[default]
+    OpenAi,
+    /// `{"type":"error","error":{"type","message"}}`; in a stream, an
+    /// `event: error` of it.
+    Anthropic,
+    /// OpenAI's body; in a stream, a named `error` event
+    /// (`{"type":"error","code","message","param","sequence_number"}`).
+    Responses,
+}
+
+/// What an error says, whatever its shape.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorParts<'a> {
+    pub status: u16,
+    pub message: &'a str,
+    /// OpenAI's `type`.
+    pub kind: &'a str,
+    pub param: Option<&'a str>,
+    /// The stable code.
+    pub code: &'a str,
+}
+
+impl ErrorShape {
+    /// The shape of the API a path belongs to.
+    pub fn for_path(path: &str) -> Self {
+        let path = path.strip_prefix("/v1").unwrap_or(path);
+        if path == "/messages" || path.starts_with("/messages/") {
+            Self::Anthropic
+        } else if path == "/responses" || path.starts_with("/responses/") {
+            Self::Responses
+        } else {
+            Self::OpenAi
+        }
+    }
+
+    /// The shape of its error bodies (Responses clients read OpenAI's).
+    pub fn body_family(self) -> Self {
+        match self {
+            Self::Responses => Self::OpenAi,
+            other => other,
+        }
+    }
+
+    /// The error's JSON body.
+    pub fn body(self, error: &ErrorParts<'_>) -> serde_json::Value {
+        match self {
+            Self::OpenAi | Self::Responses => json!({"error": {
+                "message": error.message,
+                "type": error.kind,
+                "param": error.param,
+                "code": error.code,
+            }}),
+            Self::Anthropic => json!({"type": "error", "error": {
+                "type": anthropic_type(error.status),
+                "message": error.message,
+            }}),
+        }
+    }
+
+    /// The error as the last event of a stream. A half-sent event is
+    /// closed first (`at_event_boundary` false), so the error event parses
+    /// on its own.
+    pub fn event(self, error: &ErrorParts<'_>, at_event_boundary: bool) -> String {
+        let lead = if at_event_boundary { "" } else { "\n\n" };
+        match self {
+            Self::OpenAi => format!("{lead}data: {}\n\n", self.body(error)),
+            Self::Anthropic => format!("{lead}event: error\ndata: {}\n\n", self.body(error)),
+            // The relay does not know the stream's count; the SDK only
+            // needs the field to be a number.
+            Self::Responses => {
+                let event = json!({
+                    "type": "error",
+                    "code": error.code,
+                    "message": error.message,
+                    "param": error.param,
+                    "sequence_number": 0,
+                });
+                format!("{lead}event: error\ndata: {event}\n\n")
+            }
+        }
+    }
+}
+
+/// Anthropic's error `type` for an HTTP status.
+pub fn anthropic_type(status: u16) -> &'static str {
+    match status {
+        400 | 405 | 408 | 415 | 422 | 431 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        _ if status >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
 
 #[cfg(test)]
 mod tests {

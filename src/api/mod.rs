@@ -6,5 +6,6 @@
 //! - [`models`]: `GET /v1/models`, the list every OpenAI-style client
 //!   reads.
 
+pub mod body;
 pub mod models;
 pub mod openai_chat;

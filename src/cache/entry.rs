@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::wire::BodyKind;
+use crate::wire::Wire;
 
 /// Version of the metadata file's format.
 pub const ENTRY_FORMAT: u32 = 1;
@@ -30,6 +31,10 @@ pub struct EntryMeta {
     pub status: u16,
     pub content_type: String,
     pub kind: BodyKind,
+    /// The API the body is written in (entries written before it was
+    /// recorded are OpenAI chat answers).
+    #[serde(default)]
+    pub wire: Wire,
     pub provider: String,
     pub upstream_model: String,
     /// The model as the client named it.

@@ -19,8 +19,9 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use http_body::{Frame, SizeHint};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::error::{ErrorParts, ErrorShape};
 use crate::notes::{NoteSlot, Notes};
-use crate::stream::relay::{Ending, error_event};
+use crate::stream::relay::Ending;
 use crate::stream::sse::ends_event;
 
 /// Largest part of a response body copied for the log when bodies are
@@ -91,6 +92,8 @@ pub struct Observed {
     pub slot: NoteSlot,
     /// Answered 503 because the grace period ran out before the answer.
     pub cut_early: bool,
+    /// The error shape of the route's API (for a shutdown's last event).
+    pub error_shape: ErrorShape,
 }
 
 /// Watches one response: bytes, first byte, the body copy for the log.
@@ -213,7 +216,8 @@ impl ObservedBody {
         self.observer.finish(Outcome::Shutdown);
         if self.is_sse {
             self.ending = Ending::Ended;
-            let event = shutdown_event(self.at_event_boundary);
+            let shape = self.observer.request.error_shape;
+            let event = shutdown_event(shape, self.at_event_boundary);
             return Poll::Ready(Some(Ok(Frame::data(event))));
         }
         self.ending.flush_then_fail(cx);
@@ -231,13 +235,15 @@ impl ObservedBody {
 }
 
 /// The last event of a stream the shutdown ends.
-fn shutdown_event(at_event_boundary: bool) -> Bytes {
-    error_event(
-        "llm-bridge is shutting down: the answer was cut before its end",
-        "server_error",
-        "server_shutdown",
-        at_event_boundary,
-    )
+fn shutdown_event(shape: ErrorShape, at_event_boundary: bool) -> Bytes {
+    let parts = ErrorParts {
+        status: 503,
+        message: "llm-bridge is shutting down: the answer was cut before its end",
+        kind: "server_error",
+        param: None,
+        code: "server_shutdown",
+    };
+    Bytes::from(shape.event(&parts, at_event_boundary))
 }
 
 impl HttpBody for ObservedBody {

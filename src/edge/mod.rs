@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::live::Current;
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode, ErrorShape, Rendered};
 use crate::headers::{PROVIDER, REQUEST_ID, SELF_PROVIDER};
 use crate::notes::NoteSlot;
 use crate::wire::{BodyKind, body_kind};
@@ -59,6 +59,7 @@ pub async fn around(State(edge): State<EdgeState>, mut request: Request, next: N
     let slot = NoteSlot::default();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let error_shape = ErrorShape::for_path(&path);
     request.extensions_mut().insert(slot.clone());
     let checked = edge.guards.now().check(&request, edge.max_header_bytes);
     let mut cut_early = false;
@@ -72,6 +73,9 @@ pub async fn around(State(edge): State<EdgeState>, mut request: Request, next: N
         },
         Err(error) => error.into_response(),
     };
+    if error_shape != ErrorShape::OpenAi {
+        response = rendered_in(response, error_shape);
+    }
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id.clone());
     if !headers.contains_key(PROVIDER) {
@@ -86,8 +90,21 @@ pub async fn around(State(edge): State<EdgeState>, mut request: Request, next: N
         path,
         slot,
         cut_early,
+        error_shape,
     };
     watch(response, observed, edge.streams_cut)
+}
+
+/// A response the gateway made from an error, rendered again in the shape
+/// of the route's API (any layer may have made it, before the route was
+/// known); other responses as they are.
+fn rendered_in(response: Response, shape: ErrorShape) -> Response {
+    let Some(Rendered(error)) = response.extensions().get::<Rendered>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(error.body_in(shape).to_string()))
 }
 
 /// `response` with its body watched to its end.

@@ -25,10 +25,11 @@ pub(super) async fn relay(serving: &Serving<'_>, plan: &CallPlan) -> Response {
     match upstream::call(plan).await {
         Ok(mut answer) => {
             answer.settle_tokens(tokens);
-            let head = answer.head;
-            let chunks = serving.tap.wrap(head.wire, head.kind, answer.body);
+            let mut head = answer.head;
+            let chunks = serving.tap.wrap(&mut head, answer.body);
             let is_sse = head.is_sse();
-            head.into_response(client_body(is_sse, chunks))
+            let shape = serving.tap.dialect.error_shape();
+            head.into_response(client_body(is_sse, shape, chunks))
         }
         Err(error) => {
             if let Some(tokens) = tokens {
@@ -69,19 +70,14 @@ impl Lookup<'_> {
     /// The hit's response, its usage noted (it costs nothing).
     fn hit(&self, entry: &CacheEntry) -> (Response, &'static str) {
         let serving = self.serving;
-        // Every stored entry holds an OpenAI chat answer until entries
-        // record their wire.
-        let wire = crate::wire::Wire::OpenAiChat;
+        let wire = entry.meta.wire;
         let usage = entry.meta.usage.as_ref().and_then(|u| wire.stored_usage(u));
         serving
             .tap
             .slot
             .update(|notes| notes.metering.usage = usage);
-        let dialect = serving.exchange.dialect;
-        (
-            replay::replay(entry, wire, dialect, serving.tap.form),
-            "HIT",
-        )
+        let dialect = serving.exchange.dialect.as_ref();
+        (replay::replay(entry, dialect, serving.tap.form), "HIT")
     }
 }
 

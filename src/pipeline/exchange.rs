@@ -6,18 +6,23 @@
 //! [`Exchange`]: a [`ParsedRequest`], which says what the request is (its
 //! model, whether it streams, what decides its answer) and writes it in the
 //! exchange's form for an upstream, and the [`Dialect`] that renders answers
-//! back for its clients. Answers reach the pipeline in a [`Wire`] (today
-//! always OpenAI chat); the dialect turns them into what its client reads.
+//! back for its clients. A request goes upstream in its own API when the
+//! provider speaks it, else in the exchange's (OpenAI chat); answers reach
+//! the pipeline in the provider's [`Wire`], and the dialect turns them into
+//! what its client reads (passing its own wire through untouched).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use futures::stream::BoxStream;
 use serde_json::value::RawValue;
 
+use crate::error::{AppError, ErrorShape};
 use crate::notes::Prompt;
 use crate::stream::Chunk;
-use crate::wire::{BodyKind, Wire};
+use crate::wire::{BodyKind, Wire, errors};
 
 /// One parsed request: what it is and how to write it for an upstream.
 pub trait ParsedRequest: Send + Sync + std::fmt::Debug {
@@ -33,14 +38,23 @@ pub trait ParsedRequest: Send + Sync + std::fmt::Debug {
     /// The body as received (stored beside a cached answer).
     fn raw(&self) -> &Bytes;
 
-    /// The top-level fields that decide the answer, values as written: the
-    /// cache key's material (the key leaves out `model`, `stream`,
-    /// `stream_options` and the configured ignored fields).
-    fn key_fields(&self) -> Vec<(&str, &RawValue)>;
+    /// The top-level fields that decide the answer, values as written
+    /// (a dialect may leave out what never decides it, such as Claude
+    /// Code's per-request billing line): the cache key's material (the key
+    /// leaves out `model`, `stream`, `stream_options` and the configured
+    /// ignored fields).
+    fn key_fields(&self) -> Vec<(&str, Cow<'_, RawValue>)>;
 
-    /// The request in the exchange's form for an upstream: `model`
+    /// The API the body is written for.
+    fn wire(&self) -> Wire;
+
+    /// The request in its own API for an upstream that speaks it: `model`
     /// replaced and, with `ask_usage`, a stream asked for its usage.
     fn upstream_body(&self, upstream_model: &str, ask_usage: bool) -> Bytes;
+
+    /// The request in the exchange's form (OpenAI chat), for an upstream
+    /// that does not speak its API; an error when it has no such form.
+    fn hub_body(&self, upstream_model: &str, ask_usage: bool) -> Result<Bytes, AppError>;
 
     /// The prompt, for token estimates (rate limits, usage without a
     /// report).
@@ -68,31 +82,59 @@ impl ReplyForm {
     }
 }
 
-/// An inbound API's rendering side: answers in the exchange's wire turned
-/// into what its client reads.
+/// Which answer a dialect renders: its wire, and the model that wrote it
+/// (for wires whose answers do not always name it).
+#[derive(Debug, Clone, Copy)]
+pub struct Answered<'a> {
+    pub wire: Wire,
+    pub model: &'a str,
+}
+
+/// An inbound API's rendering side: answers in any wire turned into what
+/// its client reads. One is made per request, so it may keep what of the
+/// request its answers echo.
 pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The endpoint, as cache keys and logs name it (`chat/completions`).
     fn endpoint(&self) -> &'static str;
 
-    /// A streamed answer in `wire`, as this dialect's client gets it,
-    /// chunk by chunk (never collected).
+    /// The wire its clients read: answers in it pass untouched.
+    fn native(&self) -> Wire;
+
+    /// The shape of its errors.
+    fn error_shape(&self) -> ErrorShape;
+
+    /// A streamed answer, as this dialect's client gets it, chunk by
+    /// chunk (never collected: each event leaves as soon as it is whole).
     fn stream(
         &self,
-        wire: Wire,
+        answer: Answered<'_>,
         chunks: BoxStream<'static, Chunk>,
         form: ReplyForm,
     ) -> BoxStream<'static, Chunk>;
 
-    /// A whole answer in `wire` (stored, or gathered for a follower that
-    /// wants the other form) in the form the client asked for: the kind
-    /// and body it gets.
-    fn whole(&self, wire: Wire, kind: BodyKind, body: &Bytes, form: ReplyForm)
-    -> (BodyKind, Bytes);
+    /// A whole answer of `kind` (stored, gathered for a follower that wants
+    /// the other form, or a JSON answer in another wire) in the form the
+    /// client asked for: the kind and body it gets.
+    fn whole(
+        &self,
+        answer: Answered<'_>,
+        kind: BodyKind,
+        body: &Bytes,
+        form: ReplyForm,
+    ) -> (BodyKind, Bytes);
+
+    /// An upstream's error answer (`body` whole) as this dialect's client
+    /// reads it: as it is when the upstream wrote this dialect's shape, else
+    /// rewritten ([`errors::rewrite`]); `None` when it passes as it is.
+    fn upstream_error(&self, wire: Wire, status: StatusCode, body: &[u8]) -> Option<Bytes> {
+        let shape = self.error_shape();
+        (!errors::passes(wire, shape)).then(|| errors::rewrite(status.as_u16(), body, shape))
+    }
 }
 
 /// One request on its way through the pipeline.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub request: Arc<dyn ParsedRequest>,
-    pub dialect: &'static dyn Dialect,
+    pub dialect: Arc<dyn Dialect>,
 }

@@ -62,8 +62,10 @@ pub async fn respond(
             }
         }
     });
-    let chunks = tap.wrap(head.wire, head.kind, Box::pin(chunks));
-    Some(head.into_response(client_body(is_sse, chunks)))
+    let mut head = head;
+    let chunks = tap.wrap(&mut head, Box::pin(chunks));
+    let shape = tap.dialect.error_shape();
+    Some(head.into_response(client_body(is_sse, shape, chunks)))
 }
 
 /// The whole answer of a flight, up to `max_bytes`; `None` when it broke
@@ -101,11 +103,11 @@ async fn converted(
         }
         .into_response();
     };
-    let (kind, text) = tap.dialect.whole(head.wire, stored_kind, &body, tap.form);
+    let (kind, text) = tap.whole(&head, stored_kind, &body);
     set_kind(&mut head, kind);
     let chunks = futures::stream::iter([Ok(text)]);
-    let chunks = tap.wrap(head.wire, Some(kind), chunks);
-    head.into_response(client_body(kind == BodyKind::Sse, chunks))
+    let shape = tap.dialect.error_shape();
+    head.into_response(client_body(kind == BodyKind::Sse, shape, chunks))
 }
 
 /// The head of a body now of `kind`.

@@ -182,6 +182,7 @@ fn build_entry(
             .unwrap_or_default()
             .to_string(),
         kind,
+        wire: head.wire,
         provider: answered_by.provider.name().to_string(),
         upstream_model: answered_by.upstream_model.clone(),
         model: store.model.clone(),

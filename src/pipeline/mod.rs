@@ -32,13 +32,13 @@ use axum::response::Response;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-pub use exchange::{Dialect, Exchange, ParsedRequest, ReplyForm};
+pub use exchange::{Answered, Dialect, Exchange, ParsedRequest, ReplyForm};
 
 use crate::cache::key::{self, KeyContext};
 use crate::cache::{Cache, CacheKey};
 use crate::caller::Caller;
 use crate::config::live::Current;
-use crate::config::{CacheMode, LimitsConfig};
+use crate::config::{CacheMode, LimitsConfig, ProviderKind};
 use crate::error::AppError;
 use crate::headers::{ANSWERING_MODEL, PROVIDER, X_CACHE, X_CACHE_KEY, X_CACHE_REPLAY};
 use crate::limits::RateLimits;
@@ -46,7 +46,8 @@ use crate::metrics::Metrics;
 use crate::notes::NoteSlot;
 use crate::upstream::providers::Forwarded;
 use crate::upstream::redact::Redactor;
-use crate::upstream::{CallPlan, Registry, Route, Target};
+use crate::upstream::{CallPlan, Outbound, Registry, Route, Target};
+use crate::wire::Wire;
 use flight::Flights;
 use tap::ClientTap;
 
@@ -133,7 +134,7 @@ pub async fn serve(
     incoming
         .slot
         .update(|notes| notes.cache_key = key.as_ref().map(CacheKey::to_string));
-    let (plan, tap) = plan(pipeline, &routing, &incoming, &exchange, &routes);
+    let (plan, tap) = plan(pipeline, &routing, &incoming, &exchange, &routes)?;
     let serving = Serving {
         pipeline,
         routing: &routing,
@@ -183,30 +184,41 @@ fn cache_key(
         scope: &scope,
         ignored_fields: &pipeline.cache.settings.ignore_fields,
     };
-    key::derive(context, exchange.request.key_fields().into_iter())
-        .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
+    let fields = exchange.request.key_fields();
+    key::derive(
+        context,
+        fields.iter().map(|(name, value)| (*name, value.as_ref())),
+    )
+    .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
 }
 
-/// The upstream plan (the model and its fallbacks, each with its body) and
-/// the client's tap. A stream whose client did not ask for usage: providers
-/// that can be asked for it are, and the extra chunk is kept from the client.
+/// The upstream plan (the model and its fallbacks, each with its request)
+/// and the client's tap. A stream whose client did not ask for usage:
+/// providers that can be asked for it are, and the extra chunk is kept from
+/// the client. A fallback whose API cannot take the request is left out;
+/// the model asked for itself is an error.
 fn plan(
     pipeline: &Pipeline,
     routing: &Routing,
     incoming: &Incoming,
     exchange: &Exchange,
     routes: &[Route],
-) -> (CallPlan, ClientTap) {
+) -> Result<(CallPlan, ClientTap), AppError> {
     let request = &exchange.request;
     let usage_unasked = request.stream() && !request.wants_stream_usage();
     let asks_usage = |route: &Route| usage_unasked && route.provider.stream_usage();
-    let targets = routes
-        .iter()
-        .map(|route| Target {
-            route: route.clone(),
-            body: request.upstream_body(&route.upstream_model, asks_usage(route)),
-        })
-        .collect();
+    let mut targets = Vec::with_capacity(routes.len());
+    for (index, route) in routes.iter().enumerate() {
+        match target(request.as_ref(), route, asks_usage(route)) {
+            Ok(target) => targets.push(target),
+            Err(error) if index == 0 => return Err(error),
+            Err(error) => tracing::warn!(
+                model = %route.label(),
+                %error,
+                "fallback left out: its provider cannot take this request"
+            ),
+        }
+    }
     let caller = &incoming.caller;
     let plan = CallPlan {
         targets,
@@ -222,17 +234,42 @@ fn plan(
         .headers
         .get(X_CACHE_REPLAY)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"paced"));
+    // Only OpenAI-compatible streams may come without usage.
+    let reports_usage = routes[0].provider.kind() != ProviderKind::OpenAi;
     let tap = ClientTap {
         slot: incoming.slot.clone(),
-        gather_text: usage_unasked && !asks_usage(&routes[0]),
-        dialect: exchange.dialect,
+        gather_text: usage_unasked && !asks_usage(&routes[0]) && !reports_usage,
+        dialect: Arc::clone(&exchange.dialect),
         form: ReplyForm {
             stream: request.stream(),
             include_usage: request.wants_stream_usage(),
             paced,
         },
     };
-    (plan, tap)
+    Ok((plan, tap))
+}
+
+/// One model's request: in the client's own API when the provider speaks
+/// it, else in the exchange's, put in the provider's form.
+fn target(request: &dyn ParsedRequest, route: &Route, ask_usage: bool) -> Result<Target, AppError> {
+    let provider = &route.provider;
+    let model = &route.upstream_model;
+    let own = request.wire();
+    let (wire, body) = match provider.speaks(own) {
+        true => (own, request.upstream_body(model, ask_usage)),
+        false => (Wire::OpenAiChat, request.hub_body(model, ask_usage)?),
+    };
+    let outbound = Outbound {
+        wire,
+        body,
+        model: model.clone(),
+        stream: request.stream(),
+        translated: own != wire,
+    };
+    Ok(Target {
+        route: route.clone(),
+        request: provider.prepare(outbound)?,
+    })
 }
 
 /// The response with the cache headers, and the notes told which model

@@ -11,17 +11,21 @@ use axum::response::Response;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use super::exchange::{Dialect, ReplyForm};
+use super::exchange::{Answered, Dialect, ReplyForm};
 use crate::cache::entry::now_ms;
 use crate::cache::{CacheEntry, ChunkTiming};
 use crate::headers::{ANSWERING_MODEL, PROVIDER};
 use crate::stream::Chunk;
 use crate::stream::relay::mark_event_stream;
-use crate::wire::{BodyKind, Wire};
+use crate::wire::BodyKind;
 
-/// The response for a hit on `entry`, an answer in `wire`.
-pub fn replay(entry: &CacheEntry, wire: Wire, dialect: &dyn Dialect, form: ReplyForm) -> Response {
+/// The response for a hit on `entry`, decoded by the wire it was stored in.
+pub fn replay(entry: &CacheEntry, dialect: &dyn Dialect, form: ReplyForm) -> Response {
     let meta = &entry.meta;
+    let answered = Answered {
+        wire: meta.wire,
+        model: &meta.upstream_model,
+    };
     let mut headers = HeaderMap::with_capacity(8);
     if let Ok(provider) = HeaderValue::from_str(&meta.provider) {
         headers.insert(PROVIDER, provider);
@@ -37,10 +41,10 @@ pub fn replay(entry: &CacheEntry, wire: Wire, dialect: &dyn Dialect, form: Reply
         && fits(&meta.chunks, entry.body.len());
     let (kind, body) = if paced {
         let chunks = paced_chunks(&entry.body, &meta.chunks);
-        let chunks = dialect.stream(wire, chunks, form);
+        let chunks = dialect.stream(answered, chunks, form);
         (BodyKind::Sse, Body::from_stream(chunks))
     } else {
-        let (kind, bytes) = dialect.whole(wire, meta.kind, &entry.body, form);
+        let (kind, bytes) = dialect.whole(answered, meta.kind, &entry.body, form);
         (kind, Body::from(bytes))
     };
     let content_type = match kind {

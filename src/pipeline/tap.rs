@@ -1,18 +1,24 @@
 //! What a client's answer passes through on its way out: a [`UsageTap`]
 //! that notes the usage the answer reports (or, when none is expected, its
-//! text for an estimate), then the dialect's rendering of the stream.
+//! text for an estimate), read in the upstream's wire, then the dialect's
+//! rendering.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
-use super::exchange::{Dialect, ReplyForm};
+use super::exchange::{Answered, Dialect, ReplyForm};
 use crate::notes::NoteSlot;
 use crate::stream::Chunk;
+use crate::stream::gathered::Gathered;
+use crate::upstream::AnswerHead;
 use crate::wire::probe::Probe;
-use crate::wire::{BodyKind, Wire};
+use crate::wire::{BodyKind, errors};
 
 /// Reads the usage of an answer as it passes to the client, and notes it
 /// when the answer ends.
@@ -72,6 +78,14 @@ impl<S> Drop for UsageTap<S> {
     }
 }
 
+/// Largest JSON answer gathered to be translated into another API's form
+/// (a whole JSON object cannot be rewritten piece by piece): far above any
+/// chat answer, so only a runaway body is cut.
+const MAX_TRANSLATED_JSON: usize = 64 * 1024 * 1024;
+/// Largest upstream error body gathered to be rewritten in the client's
+/// shape.
+const MAX_TRANSLATED_ERROR: usize = 256 * 1024;
+
 /// What a client's answer gets on its way out.
 #[derive(Debug, Clone)]
 pub struct ClientTap {
@@ -80,31 +94,88 @@ pub struct ClientTap {
     /// Gather the answer's text for an estimate: no usage is expected.
     pub gather_text: bool,
     /// Who renders the answer, and in which form.
-    pub dialect: &'static dyn Dialect,
+    pub dialect: Arc<dyn Dialect>,
     pub form: ReplyForm,
 }
 
 impl ClientTap {
-    /// `chunks` (an answer in `wire`, of `kind`) with the usage tap and the
-    /// dialect's rendering around them. A body that is neither JSON nor
-    /// SSE passes as it is.
-    pub fn wrap<S>(
-        &self,
-        wire: Wire,
-        kind: Option<BodyKind>,
-        chunks: S,
-    ) -> BoxStream<'static, Chunk>
+    /// `chunks` of the answer `head` starts, with the usage tap and the
+    /// dialect's rendering around them: a stream event by event, a JSON
+    /// answer in another wire gathered and translated, an error in another
+    /// API's shape rewritten (and `head` told of the new body). A body
+    /// that is neither JSON nor SSE passes as it is.
+    pub fn wrap<S>(&self, head: &mut AnswerHead, chunks: S) -> BoxStream<'static, Chunk>
     where
         S: Stream<Item = Chunk> + Send + Unpin + 'static,
     {
-        let Some(kind) = kind else {
+        if !head.status.is_success() {
+            return self.error(head, chunks);
+        }
+        let Some(kind) = head.kind else {
             return chunks.boxed();
         };
-        let probe = wire.probe(kind, self.gather_text);
+        let probe = head.wire.probe(kind, self.gather_text);
         let tapped = UsageTap::new(chunks, probe, self.slot.clone()).boxed();
+        let answered = Answered {
+            wire: head.wire,
+            model: &head.model,
+        };
         match kind {
-            BodyKind::Sse => self.dialect.stream(wire, tapped, self.form),
-            BodyKind::Json => tapped,
+            BodyKind::Sse => self.dialect.stream(answered, tapped, self.form),
+            BodyKind::Json if head.wire == self.dialect.native() => tapped,
+            BodyKind::Json => {
+                let (dialect, wire, model) = (self.dialect.clone(), head.wire, head.model.clone());
+                let form = ReplyForm {
+                    stream: false,
+                    ..self.form
+                };
+                let translate = move |body: Bytes| {
+                    let answered = Answered {
+                        wire,
+                        model: &model,
+                    };
+                    dialect.whole(answered, BodyKind::Json, &body, form).1
+                };
+                Gathered::new(tapped, MAX_TRANSLATED_JSON, translate).boxed()
+            }
         }
+    }
+
+    /// An error answer: as it is in the client's shape, else gathered and
+    /// rewritten as JSON.
+    fn error<S>(&self, head: &mut AnswerHead, chunks: S) -> BoxStream<'static, Chunk>
+    where
+        S: Stream<Item = Chunk> + Send + Unpin + 'static,
+    {
+        if errors::passes(head.wire, self.dialect.error_shape()) {
+            return chunks.boxed();
+        }
+        head.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        head.headers.remove(header::CONTENT_ENCODING);
+        head.kind = Some(BodyKind::Json);
+        let (dialect, wire, status) = (self.dialect.clone(), head.wire, head.status);
+        let rewrite =
+            move |body: Bytes| dialect.upstream_error(wire, status, &body).unwrap_or(body);
+        Gathered::new(chunks, MAX_TRANSLATED_ERROR, rewrite).boxed()
+    }
+
+    /// A whole answer (gathered for a listener that wants the other form):
+    /// its usage noted, then rendered; the kind and body the client gets.
+    pub fn whole(&self, head: &AnswerHead, kind: BodyKind, body: &Bytes) -> (BodyKind, Bytes) {
+        let mut probe = head.wire.probe(kind, self.gather_text);
+        probe.observe(body);
+        let found = probe.finish();
+        self.slot.update(|notes| {
+            notes.metering.usage = found.usage;
+            notes.metering.answer_text = found.text;
+        });
+        let answered = Answered {
+            wire: head.wire,
+            model: &head.model,
+        };
+        self.dialect.whole(answered, kind, body, self.form)
     }
 }

@@ -6,6 +6,7 @@
 //! A stream stays a stream everywhere: chunks pass as the same `Bytes`
 //! they arrived in, and nothing here collects a body.
 
+pub mod gathered;
 pub mod relay;
 pub mod sse;
 pub mod timeout;

@@ -13,10 +13,10 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use futures::Stream;
-use serde_json::json;
 
 use super::StreamFault;
 use super::sse::ends_event;
+use crate::error::{ErrorParts, ErrorShape};
 use crate::headers::X_ACCEL_BUFFERING;
 
 /// Headers every event stream gets: intermediaries such as nginx buffer
@@ -26,15 +26,16 @@ pub fn mark_event_stream(headers: &mut HeaderMap) {
     headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
 }
 
-/// The client's body for a stream of chunks: SSE gets an error event before
-/// an early end, other bodies just end abnormally — after what was already
-/// sent has been flushed (see [`FlushedFailure`]).
-pub fn client_body<S>(is_sse: bool, chunks: S) -> Body
+/// The client's body for a stream of chunks: SSE gets an error event (in
+/// the client's `shape`) before an early end, other bodies just end
+/// abnormally — after what was already sent has been flushed (see
+/// [`FlushedFailure`]).
+pub fn client_body<S>(is_sse: bool, shape: ErrorShape, chunks: S) -> Body
 where
     S: Stream<Item = Result<Bytes, StreamFault>> + Send + Unpin + 'static,
 {
     if is_sse {
-        Body::from_stream(SseRelay::new(chunks))
+        Body::from_stream(SseRelay::new(chunks, shape))
     } else {
         Body::from_stream(FlushedFailure::new(chunks))
     }
@@ -138,42 +139,33 @@ where
 /// (see [`Ending`]).
 struct SseRelay<S> {
     inner: S,
+    shape: ErrorShape,
     at_event_boundary: bool,
     ending: Ending,
 }
 
 impl<S> SseRelay<S> {
-    fn new(inner: S) -> Self {
+    fn new(inner: S, shape: ErrorShape) -> Self {
         Self {
             inner,
+            shape,
             at_event_boundary: true,
             ending: Ending::Running,
         }
     }
 }
 
-/// A last SSE event carrying an OpenAI-shaped error. A half-sent event is
-/// closed first (`at_event_boundary` false), so the error event parses on
-/// its own.
-pub fn error_event(message: &str, kind: &str, code: &str, at_event_boundary: bool) -> Bytes {
-    let error = json!({"error": {
-        "message": message,
-        "type": kind,
-        "param": null,
-        "code": code,
-    }});
-    let lead = if at_event_boundary { "" } else { "\n\n" };
-    Bytes::from(format!("{lead}data: {error}\n\n"))
-}
-
 /// The event sent when the upstream fails mid-stream.
-pub fn stream_error_event(fault: StreamFault, at_event_boundary: bool) -> Bytes {
-    error_event(
-        &fault.to_string(),
-        "upstream_error",
-        fault.code(),
-        at_event_boundary,
-    )
+pub fn stream_error_event(fault: StreamFault, shape: ErrorShape, at_event_boundary: bool) -> Bytes {
+    let parts = ErrorParts {
+        // A broken or stalled upstream: a gateway error, as a status.
+        status: if fault.is_timeout() { 504 } else { 502 },
+        message: &fault.to_string(),
+        kind: "upstream_error",
+        param: None,
+        code: fault.code(),
+    };
+    Bytes::from(shape.event(&parts, at_event_boundary))
 }
 
 impl<S> Stream for SseRelay<S>
@@ -203,7 +195,11 @@ where
                 } else {
                     Ending::Flushing
                 };
-                Poll::Ready(Some(Ok(stream_error_event(fault, this.at_event_boundary))))
+                Poll::Ready(Some(Ok(stream_error_event(
+                    fault,
+                    this.shape,
+                    this.at_event_boundary,
+                ))))
             }
             Poll::Ready(None) => {
                 this.ending = Ending::Ended;
@@ -230,7 +226,13 @@ mod tests {
             "/",
             axum::routing::get(move || {
                 let chunks = chunks.lock().unwrap().take().unwrap_or_default();
-                async move { Response::new(client_body(sse, futures::stream::iter(chunks))) }
+                async move {
+                    Response::new(client_body(
+                        sse,
+                        ErrorShape::OpenAi,
+                        futures::stream::iter(chunks),
+                    ))
+                }
             }),
         );
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -13,6 +13,7 @@ use super::head::AnswerHead;
 use super::providers::{Provider, Slot, UpstreamRequest};
 use super::send::{error_chain, send};
 use super::{Answer, CallPlan, Target};
+use crate::config::ProviderKind;
 use crate::error::AppError;
 use crate::headers::ANSWERING_MODEL;
 use crate::stream::timeout::Limits;
@@ -49,7 +50,7 @@ pub(super) async fn attempt(plan: &CallPlan, target: &Target, deadline: Instant)
     };
     let timeouts = provider.timeouts();
     let first_byte_by = (Instant::now() + timeouts.first_byte).min(deadline);
-    let UpstreamRequest { request, key } = provider.request(target.body.clone(), &plan.forwarded);
+    let UpstreamRequest { request, key } = provider.request(&target.request, &plan.forwarded);
     let exchanged = tokio::time::timeout_at(first_byte_by, exchange(plan, target, request)).await;
     let (head, first, rest) = match exchanged {
         Err(_) => {
@@ -72,7 +73,7 @@ pub(super) async fn attempt(plan: &CallPlan, target: &Target, deadline: Instant)
         head,
         body: UpstreamBody::new(first, rest, limits, slot, plan.redactor.stream()),
     };
-    sort(provider, answer, key)
+    sort(provider, &target.request.url, answer, key)
 }
 
 /// A slot of the provider's concurrency cap, when it has one.
@@ -102,7 +103,8 @@ async fn exchange(
 ) -> Result<Exchanged, AppError> {
     let provider = target.route.provider.as_ref();
     let response = send(request, provider).await?;
-    let mut head = AnswerHead::of(&response, provider.name(), provider.wire());
+    let model = &target.route.upstream_model;
+    let mut head = AnswerHead::of(&response, provider.name(), model, target.request.answers);
     plan.redactor.headers(&mut head.headers);
     if let Ok(value) = HeaderValue::from_str(&target.route.label()) {
         head.headers.insert(ANSWERING_MODEL, value);
@@ -132,12 +134,12 @@ async fn exchange(
 }
 
 /// Commit, retry material, or a 404 that says the URL is wrong.
-fn sort(provider: &Provider, answer: Answer, key: Option<usize>) -> Attempt {
+fn sort(provider: &Provider, url: &reqwest::Url, answer: Answer, key: Option<usize>) -> Attempt {
     if answer.head.status.is_success() {
         return Attempt::Answer(answer);
     }
     if answer.head.status == reqwest::StatusCode::NOT_FOUND {
-        return not_found(provider, answer, key);
+        return not_found(provider, url, answer, key);
     }
     tracing::warn!(
         provider = provider.name(),
@@ -147,14 +149,27 @@ fn sort(provider: &Provider, answer: Answer, key: Option<usize>) -> Attempt {
     Attempt::Status(answer, key)
 }
 
-/// A 404 from the chat path. With an API error body (OpenAI's "model does
+/// A 404 from the API's path. With an API error body (OpenAI's "model does
 /// not exist") it is relayed like any error; without one (a web server's
 /// "404 page not found") the URL itself was not found, almost always a
 /// base URL without its version path, and the client gets a message that
 /// says so instead of the server's page. The log says it either way.
-fn not_found(provider: &Provider, answer: Answer, key: Option<usize>) -> Attempt {
+fn not_found(
+    provider: &Provider,
+    url: &reqwest::Url,
+    answer: Answer,
+    key: Option<usize>,
+) -> Attempt {
     let base_url = provider.public_base_url();
-    let hint = if base_url.ends_with("/v1") {
+    // The API's path below the base URL (no query: it may carry a key).
+    let base_path =
+        reqwest::Url::parse(base_url).map(|u| u.path().trim_end_matches('/').to_string());
+    let endpoint = match &base_path {
+        Ok(base) => url.path().strip_prefix(base.as_str()).unwrap_or(url.path()),
+        Err(_) => url.path(),
+    };
+    let versioned = base_url.ends_with("/v1") || provider.kind() != ProviderKind::OpenAi;
+    let hint = if versioned {
         format!("check its base URL ({base_url})")
     } else {
         format!(
@@ -164,13 +179,13 @@ fn not_found(provider: &Provider, answer: Answer, key: Option<usize>) -> Attempt
     };
     tracing::warn!(
         provider = provider.name(),
-        "upstream answered 404 Not Found to the chat path: {hint}"
+        "upstream answered 404 Not Found to {endpoint}: {hint}"
     );
     if answer.head.kind == Some(BodyKind::Json) {
         return Attempt::Status(answer, key);
     }
     Attempt::NotFound(AppError::UpstreamNotFound(format!(
-        "provider `{}` answered 404 Not Found for POST {base_url}/chat/completions; {hint} \
+        "provider `{}` answered 404 Not Found for POST {base_url}{endpoint}; {hint} \
          (NAME_BASE_URL or [providers.NAME] base_url)",
         provider.name()
     )))

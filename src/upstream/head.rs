@@ -33,11 +33,13 @@ pub struct AnswerHead {
     pub kind: Option<BodyKind>,
     /// The format of the body (the answering provider's).
     pub wire: Wire,
+    /// The upstream model that answered.
+    pub model: String,
 }
 
 impl AnswerHead {
     /// The head of an upstream response.
-    pub fn of(upstream: &reqwest::Response, provider: &str, wire: Wire) -> Self {
+    pub fn of(upstream: &reqwest::Response, provider: &str, model: &str, wire: Wire) -> Self {
         let mut headers = HeaderMap::with_capacity(8);
         for (name, value) in upstream.headers() {
             if RELAYED_HEADERS.contains(&name.as_str())
@@ -61,6 +63,7 @@ impl AnswerHead {
             headers,
             kind,
             wire,
+            model: model.to_string(),
         }
     }
 

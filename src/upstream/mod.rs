@@ -31,9 +31,9 @@ mod send;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use tokio::time::Instant;
 
+pub use adapters::{Outbound, Prepared};
 pub use body::UpstreamBody;
 pub use head::AnswerHead;
 pub use providers::{Forwarded, Provider, Registry, Route};
@@ -45,11 +45,11 @@ use crate::metrics::Metrics;
 use redact::Redactor;
 use retrying::TargetOutcome;
 
-/// One model to try: where, and the body to send there.
+/// One model to try: where, and the request to send there.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub route: Route,
-    pub body: Bytes,
+    pub request: Prepared,
 }
 
 /// Everything needed to call upstream, owned so the call can run in a task
@@ -84,7 +84,7 @@ impl Answer {
             return;
         };
         if self.head.status.is_success() {
-            let wire = self.route.provider.wire();
+            let wire = self.head.wire;
             let probe = self.head.kind.map(|kind| wire.probe(kind, false));
             self.body.settle_with(probe, tokens);
         } else {

@@ -8,12 +8,16 @@
 //! through [`Wire`]. This sits below both sides, so neither depends on the
 //! other.
 
+pub mod embeddings;
+pub mod errors;
+pub mod hub;
 pub mod openai_chat;
 pub mod probe;
 
 use axum::http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorShape;
 use crate::tokens::Usage;
 
 /// How an answer's body is encoded.
@@ -63,14 +67,56 @@ pub enum Uncacheable {
     ContentType,
 }
 
-/// An answer format, as an adapter names the answers it hands on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An API's format on the wire: what a request is written in and what its
+/// answers come in. Stored with every cache entry (`wire` in its metadata),
+/// so a hit is decoded the way it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Wire {
-    /// OpenAI chat completions: `chat.completion`, `chat.completion.chunk`.
+    /// OpenAI chat completions (`chat.completion`, `chat.completion.chunk`):
+    /// the exchange's own.
+    #[default]
+    #[serde(rename = "openai_chat")]
     OpenAiChat,
+    /// Anthropic Messages (`message`, named events).
+    #[serde(rename = "anthropic_messages")]
+    AnthropicMessages,
+    /// Gemini `generateContent` (`GenerateContentResponse` objects).
+    #[serde(rename = "gemini")]
+    Gemini,
+    /// OpenAI Responses (`response`, named events).
+    #[serde(rename = "openai_responses")]
+    OpenAiResponses,
+    /// OpenAI legacy completions (`text_completion`).
+    #[serde(rename = "openai_completions")]
+    OpenAiCompletions,
+    /// OpenAI embeddings (`list` of `embedding`).
+    #[serde(rename = "openai_embeddings")]
+    OpenAiEmbeddings,
 }
 
 impl Wire {
+    /// The endpoint it is served at, as messages name it.
+    pub fn endpoint_name(self) -> &'static str {
+        match self {
+            Self::OpenAiChat => "/v1/chat/completions",
+            Self::AnthropicMessages => "/v1/messages",
+            Self::Gemini => "generateContent",
+            Self::OpenAiResponses => "/v1/responses",
+            Self::OpenAiCompletions => "/v1/completions",
+            Self::OpenAiEmbeddings => "/v1/embeddings",
+        }
+    }
+
+    /// The shape of its error bodies; `None` for one no client reads
+    /// (Gemini's: its errors are always rewritten).
+    pub fn error_shape(self) -> Option<ErrorShape> {
+        match self {
+            Self::AnthropicMessages => Some(ErrorShape::Anthropic),
+            Self::Gemini => None,
+            _ => Some(ErrorShape::OpenAi),
+        }
+    }
+
     /// Checks a complete body before it is stored; on success, the usage
     /// it reports.
     pub fn check(
@@ -80,6 +126,13 @@ impl Wire {
     ) -> Result<Option<serde_json::Value>, Uncacheable> {
         match self {
             Self::OpenAiChat => openai_chat::check(kind, body),
+            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
+                openai_chat::check(kind, body)
+            }
+            // Legacy completions follow chat's rules: `choices` with a
+            // finish reason, `[DONE]`, the same `usage`.
+            Self::OpenAiCompletions => openai_chat::check(kind, body),
+            Self::OpenAiEmbeddings => embeddings::check(kind, body),
         }
     }
 
@@ -88,13 +141,24 @@ impl Wire {
     pub fn probe(self, kind: BodyKind, gather_text: bool) -> Box<dyn probe::Probe> {
         match self {
             Self::OpenAiChat => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
+            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
+                Box::new(openai_chat::UsageProbe::new(kind, gather_text))
+            }
+            Self::OpenAiCompletions | Self::OpenAiEmbeddings => {
+                Box::new(openai_chat::UsageProbe::new(kind, gather_text))
+            }
         }
     }
 
     /// The usage of a stored answer's `usage` value.
     pub fn stored_usage(self, value: &serde_json::Value) -> Option<Usage> {
         match self {
-            Self::OpenAiChat => openai_chat::usage_from_value(value),
+            Self::OpenAiChat | Self::OpenAiCompletions | Self::OpenAiEmbeddings => {
+                openai_chat::usage_from_value(value)
+            }
+            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
+                openai_chat::usage_from_value(value)
+            }
         }
     }
 }

@@ -162,7 +162,7 @@ models = ["llama3.2"]
 async fn unknown_models_get_model_not_found() {
     let mock = MockUpstream::start().await;
     let gateway = Setup::on(&mock).start().await;
-    for model in ["llama3", "anthropic/claude-3", "openai/", "GPT-4"] {
+    for model in ["llama3", "mistral/mistral-large", "openai/", "GPT-4"] {
         let body = expect_error(
             gateway.chat(&chat_body(model, false)).await,
             404,

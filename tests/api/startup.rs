@@ -7,7 +7,8 @@ use crate::common::chat_body;
 use crate::mock_upstream::MockUpstream;
 
 const NO_KEY: &str = "no provider has an API key: set OPENAI_API_KEY, DEEPSEEK_API_KEY, \
-                      OPENROUTER_API_KEY, QWEN_API_KEY or GEMINI_API_KEY (in the environment or \
+                      OPENROUTER_API_KEY, QWEN_API_KEY, GEMINI_API_KEY or ANTHROPIC_API_KEY (in the \
+                      environment or \
                       .env, or with `llm-bridge keys set NAME=…`); ";
 
 const SHADOWED: &str = "DEEPSEEK_API_KEY is set in the environment, so its value in .env is not \

@@ -23,14 +23,14 @@ use futures::stream::BoxStream;
 pub use body::ChatBody;
 
 use crate::caller::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorShape};
 use crate::notes::NoteSlot;
-use crate::pipeline::{self, Dialect, Exchange, Incoming, Pipeline, ReplyForm};
+use crate::pipeline::{self, Answered, Dialect, Exchange, Incoming, Pipeline, ReplyForm};
 use crate::stream::Chunk;
 use crate::wire::openai_chat::{
     UsageFilter, chunks_to_completion, completion_to_chunks, without_usage_events,
 };
-use crate::wire::{BodyKind, Wire};
+use crate::wire::{BodyKind, Wire, hub};
 
 /// The chat-completions dialect.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ pub async fn chat_completions(
     };
     let exchange = Exchange {
         request: Arc::new(chat),
-        dialect: &OpenAiChat,
+        dialect: Arc::new(OpenAiChat),
     };
     pipeline::serve(&pipeline, incoming, exchange).await
 }
@@ -64,26 +64,35 @@ impl Dialect for OpenAiChat {
         "chat/completions"
     }
 
+    fn native(&self) -> Wire {
+        Wire::OpenAiChat
+    }
+
+    fn error_shape(&self) -> ErrorShape {
+        ErrorShape::OpenAi
+    }
+
     fn stream(
         &self,
-        wire: Wire,
+        answer: Answered<'_>,
         chunks: BoxStream<'static, Chunk>,
         form: ReplyForm,
     ) -> BoxStream<'static, Chunk> {
-        match (wire, form.stream && !form.include_usage) {
-            (Wire::OpenAiChat, true) => UsageFilter::new(chunks).boxed(),
-            (Wire::OpenAiChat, false) => chunks,
+        let chunks = hub::stream(answer.wire, answer.model, chunks);
+        match form.stream && !form.include_usage {
+            true => UsageFilter::new(chunks).boxed(),
+            false => chunks,
         }
     }
 
     fn whole(
         &self,
-        wire: Wire,
+        answer: Answered<'_>,
         kind: BodyKind,
         body: &Bytes,
         form: ReplyForm,
     ) -> (BodyKind, Bytes) {
-        let Wire::OpenAiChat = wire;
+        let body = &hub::whole(answer.wire, answer.model, kind, body);
         match (kind, form.stream) {
             (BodyKind::Sse, true) if form.include_usage => (BodyKind::Sse, body.clone()),
             (BodyKind::Sse, true) => (BodyKind::Sse, without_usage_events(body)),

@@ -12,7 +12,6 @@ use super::{FileStore, io_error};
 use crate::cache::entry::EntryMeta;
 use crate::cache::key::CacheKey;
 use crate::cache::store::{CheckReport, StoreError};
-use crate::wire::Wire;
 
 impl FileStore {
     /// Scans the folder. `deep` also re-reads every response and checks it
@@ -55,9 +54,9 @@ impl FileStore {
 
     fn deep_check(&self, key: &str) -> Result<(), String> {
         match self.read_entry(key)? {
-            // Every entry holds an OpenAI chat answer until entries record
-            // their wire.
-            Some(e) => Wire::OpenAiChat
+            Some(e) => e
+                .meta
+                .wire
                 .check(e.meta.kind, &e.body)
                 .map(|_| ())
                 .map_err(|why| format!("not a complete answer: {why}")),

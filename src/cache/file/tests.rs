@@ -19,6 +19,7 @@ fn entry(key: &CacheKey, body: &str) -> CacheEntry {
             status: 200,
             content_type: "application/json".into(),
             kind: BodyKind::Json,
+            wire: Default::default(),
             provider: "deepseek".into(),
             upstream_model: "deepseek-chat".into(),
             model: "deepseek-chat".into(),

@@ -12,15 +12,15 @@ mod gate;
 mod keys;
 mod registry;
 
-use axum::body::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use gate::{Gate, QueueFull, Slot};
 pub use keys::{KeyRing, PickedKey};
 pub use registry::{Registry, Route};
 
-use super::adapters::{self, Adapter, Call};
+use super::adapters::{self, Adapter, Outbound, Prepared};
 use crate::config::{ProviderConfig, ProviderKind, RetryPolicy, Timeouts};
+use crate::error::AppError;
 use crate::wire::Wire;
 
 /// Client headers forwarded upstream. An allow-list: hop-by-hop headers,
@@ -33,6 +33,9 @@ const FORWARDED_HEADERS: &[&str] = &[
     "http-referer",
     "x-title",
     "openai-beta",
+    // Anthropic's API version and beta features, for Anthropic upstreams.
+    "anthropic-version",
+    "anthropic-beta",
 ];
 
 /// What a client sent that may be used for the upstream request. Owned,
@@ -162,16 +165,27 @@ impl Provider {
         self.adapter.kind()
     }
 
-    /// The format of its answers.
-    pub fn wire(&self) -> Wire {
-        self.adapter.wire()
+    /// Whether a request written for `wire` goes to it as it is.
+    pub fn speaks(&self, wire: Wire) -> bool {
+        self.adapter.speaks(wire)
     }
 
-    /// The upstream request for a body in the exchange's form, model
-    /// already rewritten. Each call takes the next key; a provider without
-    /// one sends the client's own when there is one.
-    pub fn request(&self, body: Bytes, forwarded: &Forwarded) -> UpstreamRequest {
-        let mut headers = forwarded.headers.clone();
+    /// The request in its API's form, or why its API cannot take it.
+    pub fn prepare(&self, outbound: Outbound) -> Result<Prepared, AppError> {
+        self.adapter.prepare(outbound)
+    }
+
+    /// The upstream request for a prepared one. Headers: the API's own,
+    /// then the client's forwarded ones its API uses, then the provider's
+    /// configured ones, then the key. Each call takes the next key; a
+    /// provider without one sends the client's own when there is one.
+    pub fn request(&self, prepared: &Prepared, forwarded: &Forwarded) -> UpstreamRequest {
+        let mut headers = prepared.headers.clone();
+        for (name, value) in &forwarded.headers {
+            if self.adapter.forwards(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
         for (name, value) in &self.extra_headers {
             headers.insert(name.clone(), value.clone());
         }
@@ -180,13 +194,16 @@ impl Provider {
             Some(key) => Some(key.authorization.clone()),
             None => forwarded.client_authorization.clone(),
         };
-        let call = Call {
-            body,
-            authorization,
-            headers,
-        };
+        if let Some(authorization) = authorization {
+            self.adapter.authorize(&mut headers, authorization);
+        }
+        let request = self
+            .client
+            .post(prepared.url.clone())
+            .headers(headers)
+            .body(prepared.body.clone());
         UpstreamRequest {
-            request: self.adapter.request(&self.client, call),
+            request,
             key: own.map(|key| key.index),
         }
     }

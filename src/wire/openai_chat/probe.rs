@@ -35,6 +35,9 @@ struct Output {
 struct OutputChoice {
     #[serde(default, alias = "message")]
     delta: Option<OutputParts>,
+    /// A legacy completion's text.
+    #[serde(default)]
+    text: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,13 +188,18 @@ impl Found {
         let Some(text) = &mut self.text else {
             return;
         };
-        let parts = output.choices.into_iter().filter_map(|c| c.delta);
-        for part in parts {
+        for choice in output.choices {
+            let part = choice.delta.unwrap_or_default();
             let calls = part.tool_calls.into_iter().filter_map(|c| c.function);
-            let pieces = [part.content, part.reasoning_content, part.refusal]
-                .into_iter()
-                .flatten()
-                .chain(calls.flat_map(|f| [f.name, f.arguments].into_iter().flatten()));
+            let pieces = [
+                choice.text,
+                part.content,
+                part.reasoning_content,
+                part.refusal,
+            ]
+            .into_iter()
+            .flatten()
+            .chain(calls.flat_map(|f| [f.name, f.arguments].into_iter().flatten()));
             for piece in pieces {
                 if text.len() + piece.len() <= MAX_TEXT_BYTES {
                     text.push_str(&piece);
