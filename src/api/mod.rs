@@ -7,5 +7,7 @@
 //!   reads.
 
 pub mod body;
+pub mod embeddings;
 pub mod models;
 pub mod openai_chat;
+pub mod openai_completions;

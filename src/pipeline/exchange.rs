@@ -59,6 +59,32 @@ pub trait ParsedRequest: Send + Sync + std::fmt::Debug {
     /// The prompt, for token estimates (rate limits, usage without a
     /// report).
     fn prompt(&self) -> Prompt;
+
+    /// For a request made of independent items, each with its own cache
+    /// entry (the inputs of an embeddings request): how to key and send
+    /// them one by one. `None` (the default) for a request answered whole.
+    fn itemized(&self) -> Option<&dyn Itemized> {
+        None
+    }
+}
+
+/// A request whose items are answered (and cached) independently, so a
+/// batch that repeats earlier items only sends the new ones upstream.
+pub trait Itemized: Send + Sync {
+    /// How many items it has.
+    fn count(&self) -> usize;
+
+    /// The fields that decide item `index`'s answer: the request's, with
+    /// the item alone as its input (the cache key's material).
+    fn item_key_fields(&self, index: usize) -> Vec<(&str, Cow<'_, RawValue>)>;
+
+    /// An estimate of item `index`'s prompt tokens, to share a batch's
+    /// reported usage among its items.
+    fn item_tokens(&self, model: &str, index: usize) -> u64;
+
+    /// The request for only the items at `indices`, in that order, asking
+    /// the answer in the form items are stored in.
+    fn subset(&self, indices: &[usize]) -> Result<Arc<dyn ParsedRequest>, AppError>;
 }
 
 /// How the client wants its answer.

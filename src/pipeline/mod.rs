@@ -20,6 +20,7 @@ mod cached;
 pub mod exchange;
 pub mod flight;
 pub mod follow;
+mod items;
 pub mod leader;
 pub mod rate_limits;
 pub mod replay;
@@ -32,7 +33,7 @@ use axum::response::Response;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-pub use exchange::{Answered, Dialect, Exchange, ParsedRequest, ReplyForm};
+pub use exchange::{Answered, Dialect, Exchange, Itemized, ParsedRequest, ReplyForm};
 
 use crate::cache::key::{self, KeyContext};
 use crate::cache::{Cache, CacheKey};
@@ -126,6 +127,11 @@ pub async fn serve(
         notes.provider = Some(route.provider.name().to_string());
         notes.upstream_model = Some(route.upstream_model.clone());
     });
+    if let Some(items) = exchange.request.itemized()
+        && pipeline.cache.settings.mode != CacheMode::Off
+    {
+        return items::serve(pipeline, &routing, &incoming, &exchange, &routes, items).await;
+    }
     // With the cache off there is no key to compute: a plain proxy hop.
     let key = match pipeline.cache.settings.mode {
         CacheMode::Off => None,

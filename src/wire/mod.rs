@@ -12,6 +12,7 @@ pub mod embeddings;
 pub mod errors;
 pub mod hub;
 pub mod openai_chat;
+pub mod openai_completions;
 pub mod probe;
 
 use axum::http::HeaderValue;

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use crate::admin::{health, metrics, stats};
-use crate::api::{models, openai_chat};
+use crate::api::{embeddings, models, openai_chat, openai_completions};
 use crate::config::live::Current;
 use crate::edge::auth::require_access_key;
 use crate::edge::body::read_whole;
@@ -24,6 +24,8 @@ use crate::error::AppError;
 /// has it.
 pub const ENDPOINTS: &[&str] = &[
     "POST /v1/chat/completions",
+    "POST /v1/completions",
+    "POST /v1/embeddings",
     "GET /v1/models",
     "GET /v1/models/{id}",
     "GET /health",
@@ -40,9 +42,18 @@ pub fn endpoint_list() -> String {
 /// routes and `/metrics`, which shows model names and spend, not on
 /// `/health`) and the edge layers every request passes.
 pub fn build(state: AppState) -> Router {
-    let chat = Router::new()
-        .route("/v1/chat/completions", post(openai_chat::chat_completions))
-        .route("/chat/completions", post(openai_chat::chat_completions))
+    let dialects = [
+        ("chat/completions", post(openai_chat::chat_completions)),
+        ("completions", post(openai_completions::completions)),
+        ("embeddings", post(embeddings::embeddings)),
+    ];
+    let chat = dialects
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router
+                .route(&format!("/v1/{path}"), handler.clone())
+                .route(&format!("/{path}"), handler)
+        })
         .route_layer(from_fn_with_state(state.clone(), read_whole));
     let api = Router::new()
         .merge(chat)

@@ -26,6 +26,8 @@ mod cache_cli_find;
 mod cache_control;
 mod cache_flow;
 mod cli;
+mod completions;
+mod embeddings;
 mod errors;
 mod keys_cli;
 mod leaks;

@@ -7,7 +7,7 @@
 //! each provider can get its own), the script of [`Reply`]s, the gates a
 //! test releases, and the routing by path. Each dialect's wire (the default
 //! answer, and the builders tests script answers with) lives in a file of
-//! its own: today only [`openai_chat`] (`POST …/chat/completions`). Another
+//! its own: [`openai_chat`] (`POST …/chat/completions`) and [`openai_more`] (legacy completions, embeddings). Another
 //! dialect is a new file and one line in [`DIALECTS`].
 //!
 //! A request is answered with the next scripted [`Reply`] if there is one,
@@ -33,11 +33,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
 pub mod openai_chat;
+pub mod openai_more;
 
 // The tests' names for the OpenAI builders (`use crate::mock_upstream::*`);
 // the example program uses none of them.
 #[allow(unused_imports)]
 pub use openai_chat::{SSE_DONE, completion, content_chunk, sse_answer, sse_event};
+#[allow(unused_imports)]
+pub use openai_more::{mock_embedding, mock_embedding_tokens};
 
 /// A dialect's answer when nothing is scripted, from the options and the
 /// request's JSON body (`null` when it is not JSON).
@@ -45,7 +48,11 @@ pub type DefaultReply = fn(&MockOptions, &Value) -> Reply;
 
 /// The dialects the mock speaks, by how the request path ends; the first
 /// match answers. One line per dialect.
-pub const DIALECTS: &[(&str, DefaultReply)] = &[("/chat/completions", openai_chat::default_reply)];
+pub const DIALECTS: &[(&str, DefaultReply)] = &[
+    ("/chat/completions", openai_chat::default_reply),
+    ("/completions", openai_more::completions_reply),
+    ("/embeddings", openai_more::embeddings_reply),
+];
 
 /// How the default reply behaves (the benchmark tunes these).
 #[derive(Debug, Clone)]

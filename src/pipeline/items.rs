@@ -1,0 +1,348 @@
+//! Requests made of independent items (the inputs of an embeddings batch),
+//! each cached on its own entry: every item is keyed and looked up alone,
+//! only the items without an entry go upstream, in one request, and the
+//! answer is put together in the client's order.
+//!
+//! The upstream call for the missing items runs through the same plan,
+//! retries, fallbacks, rate limits and usage tap as any request (its usage
+//! is what the record counts: items found in the cache cost nothing). A
+//! batch answered entirely from the cache is a HIT with the items' stored
+//! usage, so its cost shows as saved. Items are not shared across
+//! concurrent flights: two batches missing the same new item at the same
+//! moment both send it.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures::stream::BoxStream;
+use serde_json::Value;
+
+use super::exchange::{Answered, Dialect, Exchange, Itemized, ReplyForm};
+use super::{Incoming, Pipeline, Routing, Serving, cached, finish, plan};
+use crate::cache::entry::{ENTRY_FORMAT, EntryMeta, now_ms, rfc3339};
+use crate::cache::key::{self, KeyContext};
+use crate::cache::{CacheControl, CacheEntry, CacheKey};
+use crate::config::CacheMode;
+use crate::error::{AppError, ErrorShape};
+use crate::headers::{ANSWERING_MODEL, PROVIDER};
+use crate::stream::Chunk;
+use crate::tokens::Usage;
+use crate::upstream::Route;
+use crate::wire::{BodyKind, Wire, embeddings};
+
+/// An item found in the cache or just answered: its embedding and prompt
+/// tokens.
+type Item = (Value, u64);
+
+/// Serves an itemized request through the cache, item by item.
+pub(super) async fn serve(
+    pipeline: &Pipeline,
+    routing: &Routing,
+    incoming: &Incoming,
+    exchange: &Exchange,
+    routes: &[Route],
+    items: &dyn Itemized,
+) -> Result<Response, AppError> {
+    let route = &routes[0];
+    let keys = (0..items.count())
+        .map(|index| item_key(pipeline, incoming, route, exchange, items, index))
+        .collect::<Result<Vec<_>, _>>()?;
+    let control = CacheControl::from_headers(&incoming.headers);
+    let mode = pipeline.cache.settings.mode;
+    let mut found: Vec<Option<Item>> = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let entry = match mode.reads() && !control.no_cache {
+            true => pipeline.cache.lookup(key, control.max_age).await,
+            false => None,
+        };
+        found.push(entry.and_then(|entry| embeddings::stored_item(&entry.body)));
+    }
+    let misses: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
+    let Some(&first_miss) = misses.first() else {
+        let tokens = found.iter().flatten().map(|(_, tokens)| tokens).sum();
+        incoming.slot.update(|notes| {
+            notes.metering.usage = Some(Usage {
+                prompt_tokens: tokens,
+                ..Usage::default()
+            })
+        });
+        let model = Value::String(route.upstream_model.clone());
+        let response = render(
+            exchange,
+            route,
+            found.into_iter().flatten().collect(),
+            &model,
+        );
+        return Ok(finish(response, "HIT", None, route, &incoming.slot));
+    };
+    if mode == CacheMode::Offline {
+        let key = keys[first_miss].to_string();
+        return Err(AppError::CacheMiss { key });
+    }
+    let status = match control.bypasses() || !mode.reads() {
+        true => "BYPASS",
+        false => "MISS",
+    };
+    let call = Call {
+        pipeline,
+        routing,
+        incoming,
+        exchange,
+        routes,
+        items,
+    };
+    let answered = match call.upstream(&misses).await? {
+        Ok(answered) => answered,
+        Err(response) => return Ok(finish(response, status, None, route, &incoming.slot)),
+    };
+    let stores = mode.writes() && !control.no_store;
+    let model = answered.model.clone();
+    for ((index, embedding), tokens) in misses.iter().zip(answered.embeddings).zip(answered.tokens)
+    {
+        if stores {
+            call.store(&keys[*index], *index, &embedding, &model, tokens)
+                .await;
+        }
+        found[*index] = Some((embedding, tokens));
+    }
+    let response = render(
+        exchange,
+        route,
+        found.into_iter().flatten().collect(),
+        &model,
+    );
+    Ok(finish(response, status, None, route, &incoming.slot))
+}
+
+/// The missing items' answer, split.
+struct Fresh {
+    embeddings: Vec<Value>,
+    model: Value,
+    /// Each item's share of the reported prompt tokens.
+    tokens: Vec<u64>,
+}
+
+/// The upstream side of one itemized request.
+struct Call<'a> {
+    pipeline: &'a Pipeline,
+    routing: &'a Routing,
+    incoming: &'a Incoming,
+    exchange: &'a Exchange,
+    routes: &'a [Route],
+    items: &'a dyn Itemized,
+}
+
+impl Call<'_> {
+    /// Sends the items at `misses`: their embeddings, or the upstream's
+    /// response to relay as it is (an error, or an answer that does not
+    /// split into the items asked for).
+    async fn upstream(&self, misses: &[usize]) -> Result<Result<Fresh, Response>, AppError> {
+        let sub = Exchange {
+            request: self.items.subset(misses)?,
+            dialect: Arc::new(Verbatim(self.exchange.dialect.error_shape())),
+        };
+        let (plan, tap) = plan(
+            self.pipeline,
+            self.routing,
+            self.incoming,
+            &sub,
+            self.routes,
+        )?;
+        let serving = Serving {
+            pipeline: self.pipeline,
+            routing: self.routing,
+            incoming: self.incoming,
+            exchange: &sub,
+            tap,
+        };
+        let response = cached::relay(&serving, &plan).await;
+        if !response.status().is_success() {
+            return Ok(Err(response));
+        }
+        let (parts, body) = response.into_parts();
+        // An item's vector is far below an entry's limit; the batch's body is
+        // bounded by that many of them.
+        let per_item =
+            usize::try_from(self.pipeline.cache.settings.max_entry_bytes).unwrap_or(usize::MAX);
+        let limit = per_item.max(1 << 20).saturating_mul(misses.len());
+        let bytes =
+            axum::body::to_bytes(body, limit)
+                .await
+                .map_err(|_| AppError::UpstreamBrokeOff {
+                    provider: self.routes[0].provider.name().to_string(),
+                })?;
+        let Some((embeddings, model, usage)) = embeddings::split(&bytes, misses.len()) else {
+            return Ok(Err(Response::from_parts(parts, Body::from(bytes))));
+        };
+        let reported = usage.and_then(|u| u["prompt_tokens"].as_u64());
+        let tokens = self.shares(misses, &model, reported);
+        Ok(Ok(Fresh {
+            embeddings,
+            model,
+            tokens,
+        }))
+    }
+
+    /// The reported prompt tokens shared among the items by their
+    /// estimates (the last item takes the rounding), or the estimates.
+    fn shares(&self, misses: &[usize], model: &Value, reported: Option<u64>) -> Vec<u64> {
+        let model = model.as_str().unwrap_or_default();
+        let estimates: Vec<u64> = misses
+            .iter()
+            .map(|&i| self.items.item_tokens(model, i).max(1))
+            .collect();
+        let Some(total) = reported else {
+            return estimates;
+        };
+        let sum: u64 = estimates.iter().sum();
+        let mut shares: Vec<u64> = estimates.iter().map(|e| total * e / sum.max(1)).collect();
+        let given: u64 = shares.iter().sum();
+        if let Some(last) = shares.last_mut() {
+            *last += total.saturating_sub(given);
+        }
+        shares
+    }
+
+    /// Stores one item's answer under its own key.
+    async fn store(
+        &self,
+        key: &CacheKey,
+        index: usize,
+        embedding: &Value,
+        model: &Value,
+        tokens: u64,
+    ) {
+        let route = &self.routes[0];
+        let body = embeddings::item_answer(embedding, model, tokens);
+        let created_ms = now_ms();
+        let meta = EntryMeta {
+            format: ENTRY_FORMAT,
+            key: key.to_string(),
+            created_ms,
+            created: rfc3339(created_ms, chrono::SecondsFormat::Millis),
+            status: 200,
+            content_type: "application/json".into(),
+            kind: BodyKind::Json,
+            wire: Wire::OpenAiEmbeddings,
+            provider: route.provider.name().to_string(),
+            upstream_model: route.upstream_model.clone(),
+            model: self.exchange.request.model().to_string(),
+            usage: Some(serde_json::json!({"prompt_tokens": tokens, "total_tokens": tokens})),
+            ttfb_ms: None,
+            latency_ms: self.incoming.started.elapsed().as_secs_f64() * 1000.0,
+            bytes: 0,
+            sha256: String::new(),
+            chunks: Vec::new(),
+        };
+        let Ok(request) = self.items.subset(&[index]) else {
+            return;
+        };
+        let request = request.raw().clone();
+        self.pipeline
+            .cache
+            .save(CacheEntry::seal(meta, body), request)
+            .await;
+    }
+}
+
+/// Item `index`'s cache key.
+fn item_key(
+    pipeline: &Pipeline,
+    incoming: &Incoming,
+    route: &Route,
+    exchange: &Exchange,
+    items: &dyn Itemized,
+    index: usize,
+) -> Result<CacheKey, AppError> {
+    let scope = pipeline.cache.scope(&incoming.caller);
+    let context = KeyContext {
+        endpoint: exchange.dialect.endpoint(),
+        provider: route.provider.name(),
+        base_url: route.provider.public_base_url(),
+        upstream_model: &route.upstream_model,
+        scope: &scope,
+        ignored_fields: &pipeline.cache.settings.ignore_fields,
+    };
+    let fields = items.item_key_fields(index);
+    key::derive(
+        context,
+        fields.iter().map(|(name, value)| (*name, value.as_ref())),
+    )
+    .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
+}
+
+/// The client's answer from its items in order, rendered by its dialect.
+fn render(exchange: &Exchange, route: &Route, items: Vec<Item>, model: &Value) -> Response {
+    let tokens = items.iter().map(|(_, tokens)| tokens).sum();
+    let embeddings = items.into_iter().map(|(embedding, _)| embedding).collect();
+    let body = embeddings::join(embeddings, model, tokens);
+    let answered = Answered {
+        wire: Wire::OpenAiEmbeddings,
+        model: model.as_str().unwrap_or(&route.upstream_model),
+    };
+    let form = ReplyForm {
+        stream: false,
+        include_usage: false,
+        paced: false,
+    };
+    let (_, body) = exchange
+        .dialect
+        .whole(answered, BodyKind::Json, &body, form);
+    let mut headers = HeaderMap::with_capacity(4);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(provider) = HeaderValue::from_str(route.provider.name()) {
+        headers.insert(PROVIDER, provider);
+    }
+    let answered_by = format!("{}/{}", route.provider.name(), route.upstream_model);
+    if let Ok(value) = HeaderValue::from_str(&answered_by) {
+        headers.insert(ANSWERING_MODEL, value);
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::OK;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The dialect of the call for the missing items: answers pass as the
+/// upstream wrote them (they are split afterwards), errors in the client's
+/// shape.
+#[derive(Debug)]
+struct Verbatim(ErrorShape);
+
+impl Dialect for Verbatim {
+    fn endpoint(&self) -> &'static str {
+        "embeddings"
+    }
+
+    fn native(&self) -> Wire {
+        Wire::OpenAiEmbeddings
+    }
+
+    fn error_shape(&self) -> ErrorShape {
+        self.0
+    }
+
+    fn stream(
+        &self,
+        _answer: Answered<'_>,
+        chunks: BoxStream<'static, Chunk>,
+        _form: ReplyForm,
+    ) -> BoxStream<'static, Chunk> {
+        chunks
+    }
+
+    fn whole(
+        &self,
+        _answer: Answered<'_>,
+        kind: BodyKind,
+        body: &Bytes,
+        _form: ReplyForm,
+    ) -> (BodyKind, Bytes) {
+        (kind, body.clone())
+    }
+}
