@@ -27,6 +27,9 @@ pub struct Notes {
     pub request_body: Option<Bytes>,
     /// Token use, for the usage record.
     pub metering: Metering,
+    /// The answer is the gateway's own estimate, not a provider's (token
+    /// counting for a provider without that endpoint).
+    pub estimated: bool,
 }
 
 /// A request's prompt, for a local token estimate when no usage comes:

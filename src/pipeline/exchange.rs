@@ -66,6 +66,12 @@ pub trait ParsedRequest: Send + Sync + std::fmt::Debug {
     fn itemized(&self) -> Option<&dyn Itemized> {
         None
     }
+
+    /// Whether answering it costs tokens (it gets a usage record); token
+    /// counting does not.
+    fn metered(&self) -> bool {
+        true
+    }
 }
 
 /// A request whose items are answered (and cached) independently, so a

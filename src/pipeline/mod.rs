@@ -170,7 +170,7 @@ fn note_request(pipeline: &Pipeline, incoming: &Incoming, exchange: &Exchange) {
         if pipeline.log_bodies {
             notes.request_body = Some(request.raw().clone());
         }
-        notes.metering.recorded = true;
+        notes.metering.recorded = request.metered();
         notes.metering.prompt = Some(request.prompt());
     });
 }

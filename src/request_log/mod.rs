@@ -43,6 +43,9 @@ pub struct Record<'a> {
     pub ttfb_ms: Option<f64>,
     pub total_ms: f64,
     pub bytes: u64,
+    /// The gateway answered with its own estimate (token counting).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

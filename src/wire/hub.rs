@@ -29,7 +29,8 @@ fn decoder(wire: Wire, model: &str) -> Option<Box<dyn Transcoder>> {
         | Wire::Gemini
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
-        | Wire::OpenAiEmbeddings => None,
+        | Wire::OpenAiEmbeddings
+        | Wire::AnthropicCountTokens => None,
     }
 }
 
@@ -65,6 +66,7 @@ fn whole_json(wire: Wire, model: &str, body: &Bytes) -> Bytes {
         | Wire::Gemini
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
-        | Wire::OpenAiEmbeddings => body.clone(),
+        | Wire::OpenAiEmbeddings
+        | Wire::AnthropicCountTokens => body.clone(),
     }
 }

@@ -93,6 +93,9 @@ pub enum Wire {
     /// OpenAI embeddings (`list` of `embedding`).
     #[serde(rename = "openai_embeddings")]
     OpenAiEmbeddings,
+    /// Anthropic's token counting (`{"input_tokens": N}`).
+    #[serde(rename = "anthropic_count_tokens")]
+    AnthropicCountTokens,
 }
 
 impl Wire {
@@ -105,6 +108,7 @@ impl Wire {
             Self::OpenAiResponses => "/v1/responses",
             Self::OpenAiCompletions => "/v1/completions",
             Self::OpenAiEmbeddings => "/v1/embeddings",
+            Self::AnthropicCountTokens => "/v1/messages/count_tokens",
         }
     }
 
@@ -112,7 +116,7 @@ impl Wire {
     /// (Gemini's: its errors are always rewritten).
     pub fn error_shape(self) -> Option<ErrorShape> {
         match self {
-            Self::AnthropicMessages => Some(ErrorShape::Anthropic),
+            Self::AnthropicMessages | Self::AnthropicCountTokens => Some(ErrorShape::Anthropic),
             Self::Gemini => None,
             _ => Some(ErrorShape::OpenAi),
         }
@@ -134,6 +138,7 @@ impl Wire {
             // finish reason, `[DONE]`, the same `usage`.
             Self::OpenAiCompletions => openai_chat::check(kind, body),
             Self::OpenAiEmbeddings => embeddings::check(kind, body),
+            Self::AnthropicCountTokens => count_check(kind, body),
         }
     }
 
@@ -145,7 +150,7 @@ impl Wire {
             Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
                 Box::new(openai_chat::UsageProbe::new(kind, gather_text))
             }
-            Self::OpenAiCompletions | Self::OpenAiEmbeddings => {
+            Self::OpenAiCompletions | Self::OpenAiEmbeddings | Self::AnthropicCountTokens => {
                 Box::new(openai_chat::UsageProbe::new(kind, gather_text))
             }
         }
@@ -157,9 +162,24 @@ impl Wire {
             Self::OpenAiChat | Self::OpenAiCompletions | Self::OpenAiEmbeddings => {
                 openai_chat::usage_from_value(value)
             }
+            Self::AnthropicCountTokens => None,
             Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
                 openai_chat::usage_from_value(value)
             }
         }
+    }
+}
+
+/// A count-tokens answer is complete when it is JSON with a number of
+/// `input_tokens`; it reports no usage (counting is free).
+fn count_check(kind: BodyKind, body: &[u8]) -> Result<Option<serde_json::Value>, Uncacheable> {
+    if kind != BodyKind::Json {
+        return Err(Uncacheable::ContentType);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| Uncacheable::NotJson)?;
+    match value.get("input_tokens").and_then(serde_json::Value::as_u64) {
+        Some(_) => Ok(None),
+        None => Err(Uncacheable::ErrorObject),
     }
 }

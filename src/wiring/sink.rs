@@ -82,6 +82,7 @@ fn log_line<'a>(request: &'a Finished<'a>) -> Record<'a> {
         ttfb_ms: request.ttfb_ms,
         total_ms: request.total_ms,
         bytes: request.bytes,
+        estimated: notes.estimated,
         request_body: notes.request_body.as_deref().map(text),
         response_body: request.response_body.map(text),
     }

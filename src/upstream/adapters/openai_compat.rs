@@ -50,7 +50,7 @@ impl OpenAiCompat {
             Wire::OpenAiCompletions => Some(&self.completions_url),
             Wire::OpenAiEmbeddings => Some(&self.embeddings_url),
             Wire::OpenAiResponses => self.responses_url.as_ref(),
-            Wire::AnthropicMessages | Wire::Gemini => None,
+            Wire::AnthropicMessages | Wire::AnthropicCountTokens | Wire::Gemini => None,
         }
     }
 }
