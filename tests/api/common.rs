@@ -39,12 +39,13 @@ pub const DEEPSEEK_KEY: &str = "sk-deepseek-test-2222";
 pub const OPENROUTER_KEY: &str = "sk-or-test-3333";
 pub const QWEN_KEY: &str = "sk-dashscope-test-4444";
 pub const GEMINI_KEY: &str = "gm-google-test-5555";
+pub const ANTHROPIC_KEY: &str = "sk-ant-test-6666";
 
 /// Every built-in provider pointed at `mock` under `/NAME/v1`, each with a
 /// key (qwen and gemini through the alternative variable names).
 pub fn builtin_env(mock: &MockUpstream) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    for name in ["openai", "deepseek", "openrouter", "qwen", "gemini"] {
+    for name in ["openai", "deepseek", "openrouter", "qwen", "gemini", "anthropic"] {
         env.push((
             format!("{}_BASE_URL", name.to_uppercase()),
             mock.url(&format!("/{name}/v1")),
@@ -55,6 +56,7 @@ pub fn builtin_env(mock: &MockUpstream) -> Vec<(String, String)> {
     env.push(("OPENROUTER_API_KEY".into(), OPENROUTER_KEY.into()));
     env.push(("DASHSCOPE_API_KEY".into(), QWEN_KEY.into()));
     env.push(("GOOGLE_API_KEY".into(), GEMINI_KEY.into()));
+    env.push(("ANTHROPIC_API_KEY".into(), ANTHROPIC_KEY.into()));
     env
 }
 

@@ -34,6 +34,8 @@ mod leaks;
 mod logging;
 mod mock_example;
 mod models;
+mod native_anthropic;
+mod native_gemini;
 mod proxy_setting;
 mod rate_limits;
 mod reload;
