@@ -187,9 +187,13 @@ pub fn message_to_events(message: &Value) -> String {
         "stop_reason": message.get("stop_reason").cloned().unwrap_or(Value::Null),
         "stop_sequence": message.get("stop_sequence").cloned().unwrap_or(Value::Null),
     });
+    // SDK accumulators set `output_tokens` from here unguarded: it must
+    // be present.
+    let mut end_usage = usage.as_object().cloned().unwrap_or_default();
+    end_usage.entry("output_tokens").or_insert_with(|| json!(0));
     push_event(
         &mut out,
-        json!({"type": "message_delta", "delta": delta, "usage": usage}),
+        json!({"type": "message_delta", "delta": delta, "usage": end_usage}),
     );
     push_event(&mut out, json!({"type": "message_stop"}));
     out

@@ -163,3 +163,16 @@ fn streamed_tool_json_is_parsed_and_garbage_is_skipped() {
         json!([{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"location": "Paris"}}])
     );
 }
+
+#[test]
+fn the_last_usage_always_has_output_tokens() {
+    let message =
+        json!({"id": "msg_1", "type": "message", "content": [], "stop_reason": "end_turn"});
+    let events = message_to_events(&message);
+    let last_delta = crate::stream::sse::payloads(events.as_bytes())
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .find(|e| e["type"] == "message_delta")
+        .unwrap();
+    assert_eq!(last_delta["usage"], json!({"output_tokens": 0}));
+}
