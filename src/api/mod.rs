@@ -6,6 +6,7 @@
 //! - [`models`]: `GET /v1/models`, the list every OpenAI-style client
 //!   reads.
 
+pub mod anthropic_messages;
 pub mod body;
 pub mod embeddings;
 pub mod models;
