@@ -10,7 +10,9 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use crate::admin::{health, metrics, stats};
-use crate::api::{embeddings, models, openai_chat, openai_completions};
+use crate::api::{
+    anthropic_messages, count_tokens, embeddings, models, openai_chat, openai_completions,
+};
 use crate::config::live::Current;
 use crate::edge::auth::require_access_key;
 use crate::edge::body::read_whole;
@@ -26,6 +28,8 @@ pub const ENDPOINTS: &[&str] = &[
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/embeddings",
+    "POST /v1/messages",
+    "POST /v1/messages/count_tokens",
     "GET /v1/models",
     "GET /v1/models/{id}",
     "GET /health",
@@ -46,8 +50,10 @@ pub fn build(state: AppState) -> Router {
         ("chat/completions", post(openai_chat::chat_completions)),
         ("completions", post(openai_completions::completions)),
         ("embeddings", post(embeddings::embeddings)),
+        ("messages", post(anthropic_messages::messages)),
+        ("messages/count_tokens", post(count_tokens::count_tokens)),
     ];
-    let chat = dialects
+    let dialect_routes = dialects
         .into_iter()
         .fold(Router::new(), |router, (path, handler)| {
             router
@@ -56,7 +62,7 @@ pub fn build(state: AppState) -> Router {
         })
         .route_layer(from_fn_with_state(state.clone(), read_whole));
     let api = Router::new()
-        .merge(chat)
+        .merge(dialect_routes)
         .route("/v1/models", get(models::list_models))
         .route("/models", get(models::list_models))
         .route("/v1/models/{*id}", get(models::retrieve_model))

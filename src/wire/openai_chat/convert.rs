@@ -87,7 +87,7 @@ impl ChunkWriter {
             json!([{"index": index, "delta": {"role": role, "content": ""}, "finish_reason": null}]),
             None,
         );
-        for field in ["reasoning_content", "content", "refusal"] {
+        for field in ["reasoning_content", "reasoning_signature", "content", "refusal"] {
             if let Some(text) = message
                 .get(field)
                 .and_then(Value::as_str)
@@ -139,6 +139,9 @@ struct ChoiceParts {
     role: Option<Value>,
     content: Option<String>,
     reasoning: Option<String>,
+    /// llm-bridge's `reasoning_signature` (an Anthropic thinking
+    /// signature), kept so a stream assembled keeps it.
+    signature: Option<String>,
     refusal: Option<String>,
     tool_calls: BTreeMap<u64, Map<String, Value>>,
     finish_reason: Option<Value>,
@@ -209,6 +212,7 @@ fn merge_delta(parts: &mut ChoiceParts, choice: &Value) {
     }
     append(&mut parts.content, delta.get("content"));
     append(&mut parts.reasoning, delta.get("reasoning_content"));
+    append(&mut parts.signature, delta.get("reasoning_signature"));
     append(&mut parts.refusal, delta.get("refusal"));
     for call in items(delta, "tool_calls") {
         let merged = parts.tool_calls.entry(index_of(call)).or_default();
@@ -250,6 +254,9 @@ fn assemble(index: u64, parts: ChoiceParts) -> Value {
     );
     if let Some(reasoning) = parts.reasoning {
         message.insert("reasoning_content".into(), Value::String(reasoning));
+    }
+    if let Some(signature) = parts.signature {
+        message.insert("reasoning_signature".into(), Value::String(signature));
     }
     if let Some(refusal) = parts.refusal {
         message.insert("refusal".into(), Value::String(refusal));
