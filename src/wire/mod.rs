@@ -10,6 +10,7 @@
 
 pub mod embeddings;
 pub mod errors;
+pub mod gemini;
 pub mod hub;
 pub mod openai_chat;
 pub mod probe;
