@@ -84,8 +84,8 @@ impl ToChatStream {
     }
 
     fn candidate(&mut self, index: u64, candidate: &Value, out: &mut Vec<u8>) {
-        if !self.candidates.contains_key(&index) {
-            self.candidates.insert(index, 0);
+        if let std::collections::btree_map::Entry::Vacant(entry) = self.candidates.entry(index) {
+            entry.insert(0);
             self.chunk(
                 out,
                 index,
