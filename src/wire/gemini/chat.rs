@@ -17,11 +17,14 @@ pub fn to_chat_completion(response: &Value, model: &str, created: i64) -> Value 
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let choices: Vec<Value> = candidates
+    let mut choices: Vec<Value> = candidates
         .iter()
         .enumerate()
         .map(|(position, candidate)| choice(position, candidate))
         .collect();
+    if let Some(blocked) = blocked_prompt(response).filter(|_| choices.is_empty()) {
+        choices.push(choice(0, &blocked));
+    }
     let mut completion = json!({
         "id": response_id(response, created),
         "object": "chat.completion",
@@ -44,6 +47,20 @@ pub(super) fn response_id(response: &Value, created: i64) -> String {
         Some(id) if !id.is_empty() => id.to_string(),
         _ => format!("chatcmpl-gemini-{created}"),
     }
+}
+
+/// For a blocked prompt (no candidates, a `promptFeedback.blockReason`):
+/// an empty candidate ended by the block, so a client sees a
+/// `content_filter` finish rather than no choice at all.
+pub(super) fn blocked_prompt(response: &Value) -> Option<Value> {
+    let candidates = response.get("candidates").and_then(Value::as_array);
+    if candidates.is_some_and(|c| !c.is_empty()) {
+        return None;
+    }
+    response
+        .pointer("/promptFeedback/blockReason")
+        .filter(|reason| reason.is_string())
+        .map(|_| json!({"finishReason": "PROHIBITED_CONTENT", "index": 0}))
 }
 
 /// A candidate's `index`, or its position.

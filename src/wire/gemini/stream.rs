@@ -3,7 +3,8 @@
 //! event: a role chunk first for each candidate, then a chunk per text,
 //! thinking or signature piece, each function call as one whole
 //! `tool_calls` delta (Gemini sends calls whole), a finish chunk for the
-//! `finishReason`. When the input ends: a usage chunk (`choices: []`) from
+//! `finishReason` (a blocked prompt, which has no candidate, ends with
+//! `content_filter`). When the input ends: a usage chunk (`choices: []`) from
 //! the last `usageMetadata` (cumulative, so the last one is the total),
 //! then `data: [DONE]`. An `error` event becomes `data: {"error":{…}}` and
 //! ends the stream.
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::chat::{candidate_index, response_id};
+use super::chat::{blocked_prompt, candidate_index, response_id};
 use super::parts::{Piece, parts_of, pieces};
 use super::{chat_usage, finish_reason};
 use crate::stream::sse::{EventBuffer, event_data};
@@ -80,6 +81,9 @@ impl ToChatStream {
             .unwrap_or_default();
         for (position, candidate) in candidates.iter().enumerate() {
             self.candidate(candidate_index(position, candidate), candidate, out);
+        }
+        if let Some(blocked) = blocked_prompt(&response) {
+            self.candidate(0, &blocked, out);
         }
     }
 

@@ -112,6 +112,25 @@ fn finish_reasons_map_to_the_exchange() {
 }
 
 #[test]
+fn a_blocked_prompt_ends_in_content_filter() {
+    let blocked = json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+        "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8}, "responseId": "r"});
+    let completion = to_chat_completion(&blocked, "g", 1);
+    assert_eq!(
+        completion["choices"],
+        json!([{"index": 0, "message": {"role": "assistant", "content": ""},
+            "finish_reason": "content_filter"}])
+    );
+    assert_eq!(completion["usage"]["prompt_tokens"], 8);
+    let body = format!("data: {blocked}\n\n");
+    let out = crate::stream::transcode::whole(Box::new(ToChatStream::new("g", 1)), body.as_bytes());
+    let events = payloads(&out);
+    assert_eq!(events.len(), 4, "role, finish, usage, [DONE]");
+    let finish: Value = serde_json::from_str(&events[1]).unwrap();
+    assert_eq!(finish["choices"][0]["finish_reason"], "content_filter");
+}
+
+#[test]
 fn usage_counts_thoughts_and_tool_prompts() {
     let metadata = json!({"promptTokenCount": 100, "toolUsePromptTokenCount": 20,
         "cachedContentTokenCount": 64, "candidatesTokenCount": 30, "thoughtsTokenCount": 50,
