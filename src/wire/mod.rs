@@ -11,6 +11,7 @@
 pub mod anthropic;
 pub mod embeddings;
 pub mod errors;
+pub mod gemini;
 pub mod hub;
 pub mod openai_chat;
 pub mod openai_completions;

@@ -13,11 +13,13 @@
 //! Adding an API is a new module here implementing [`Adapter`], a
 //! [`ProviderKind`] for it, and its arm in [`for_provider`].
 
+mod gemini;
 mod openai_compat;
 
 use axum::body::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+pub use gemini::{Gemini, REMOVED_SCHEMA_KEYS, clean_schema, generate_request};
 pub use openai_compat::OpenAiCompat;
 
 use crate::config::{ProviderConfig, ProviderKind};
@@ -78,9 +80,10 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
 pub fn for_provider(config: &ProviderConfig) -> Box<dyn Adapter> {
     match config.kind {
         ProviderKind::OpenAi => Box::new(OpenAiCompat::new(&config.base_url, config.responses_api)),
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
+        ProviderKind::Anthropic => {
             Box::new(OpenAiCompat::new(&config.base_url, config.responses_api))
         }
+        ProviderKind::Gemini => Box::new(Gemini::new(&config.base_url)),
     }
 }
 
