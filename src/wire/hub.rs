@@ -11,7 +11,9 @@ use futures::stream::BoxStream;
 
 use crate::stream::Chunk;
 use crate::stream::transcode::{Transcoded, Transcoder, whole as transcode_whole};
-use crate::wire::{BodyKind, Wire};
+use serde_json::Value;
+
+use crate::wire::{BodyKind, Wire, gemini};
 
 /// The `created` stamp of a decoded answer: now (the APIs decoded here do
 /// not stamp their answers).
@@ -22,11 +24,10 @@ fn created() -> i64 {
 /// The decoder of `wire`'s streams into the exchange's; `None` for a wire
 /// that needs none.
 fn decoder(wire: Wire, model: &str) -> Option<Box<dyn Transcoder>> {
-    let _ = (model, created);
     match wire {
+        Wire::Gemini => Some(Box::new(gemini::ToChatStream::new(model, created()))),
         Wire::OpenAiChat
         | Wire::AnthropicMessages
-        | Wire::Gemini
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
         | Wire::OpenAiEmbeddings
@@ -59,14 +60,18 @@ pub fn whole(wire: Wire, model: &str, kind: BodyKind, body: &Bytes) -> Bytes {
 
 /// A JSON answer in the exchange's form.
 fn whole_json(wire: Wire, model: &str, body: &Bytes) -> Bytes {
-    let _ = model;
-    match wire {
+    let decode: fn(&Value, &str, i64) -> Value = match wire {
+        Wire::Gemini => gemini::to_chat_completion,
         Wire::OpenAiChat
         | Wire::AnthropicMessages
-        | Wire::Gemini
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
         | Wire::OpenAiEmbeddings
-        | Wire::AnthropicCountTokens => body.clone(),
+        | Wire::AnthropicCountTokens => return body.clone(),
+    };
+    // An answer that is not JSON is an error page; it passes as it is.
+    match serde_json::from_slice::<Value>(body) {
+        Ok(answer) => Bytes::from(decode(&answer, model, created()).to_string()),
+        Err(_) => body.clone(),
     }
 }

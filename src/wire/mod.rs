@@ -133,9 +133,8 @@ impl Wire {
     ) -> Result<Option<serde_json::Value>, Uncacheable> {
         match self {
             Self::OpenAiChat => openai_chat::check(kind, body),
-            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
-                openai_chat::check(kind, body)
-            }
+            Self::Gemini => gemini::check(kind, body),
+            Self::AnthropicMessages | Self::OpenAiResponses => openai_chat::check(kind, body),
             // Legacy completions follow chat's rules: `choices` with a
             // finish reason, `[DONE]`, the same `usage`.
             Self::OpenAiCompletions => openai_chat::check(kind, body),
@@ -149,7 +148,8 @@ impl Wire {
     pub fn probe(self, kind: BodyKind, gather_text: bool) -> Box<dyn probe::Probe> {
         match self {
             Self::OpenAiChat => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
-            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
+            Self::Gemini => Box::new(gemini::UsageProbe::new(kind, gather_text)),
+            Self::AnthropicMessages | Self::OpenAiResponses => {
                 Box::new(openai_chat::UsageProbe::new(kind, gather_text))
             }
             Self::OpenAiCompletions | Self::OpenAiEmbeddings | Self::AnthropicCountTokens => {
@@ -165,9 +165,8 @@ impl Wire {
                 openai_chat::usage_from_value(value)
             }
             Self::AnthropicCountTokens => None,
-            Self::AnthropicMessages | Self::Gemini | Self::OpenAiResponses => {
-                openai_chat::usage_from_value(value)
-            }
+            Self::Gemini => gemini::usage_from_value(value),
+            Self::AnthropicMessages | Self::OpenAiResponses => openai_chat::usage_from_value(value),
         }
     }
 }
@@ -180,7 +179,10 @@ fn count_check(kind: BodyKind, body: &[u8]) -> Result<Option<serde_json::Value>,
     }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| Uncacheable::NotJson)?;
-    match value.get("input_tokens").and_then(serde_json::Value::as_u64) {
+    match value
+        .get("input_tokens")
+        .and_then(serde_json::Value::as_u64)
+    {
         Some(_) => Ok(None),
         None => Err(Uncacheable::ErrorObject),
     }

@@ -45,7 +45,14 @@ pub const ANTHROPIC_KEY: &str = "sk-ant-test-6666";
 /// key (qwen and gemini through the alternative variable names).
 pub fn builtin_env(mock: &MockUpstream) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    for name in ["openai", "deepseek", "openrouter", "qwen", "gemini", "anthropic"] {
+    for name in [
+        "openai",
+        "deepseek",
+        "openrouter",
+        "qwen",
+        "gemini",
+        "anthropic",
+    ] {
         env.push((
             format!("{}_BASE_URL", name.to_uppercase()),
             mock.url(&format!("/{name}/v1")),

@@ -230,6 +230,20 @@ async fn unknown_urls_and_methods_get_openai_errors() {
     expect_error(response, 405, "method_not_allowed").await;
 }
 
+/// A body each POST endpoint answers with 200 (from the mock's defaults).
+fn valid_body(path: &str) -> Value {
+    let model = "deepseek-chat";
+    let messages = json!([{"role": "user", "content": "hi"}]);
+    match path {
+        "/v1/completions" => json!({"model": model, "prompt": "hi"}),
+        "/v1/embeddings" => json!({"model": model, "input": "hi"}),
+        "/v1/messages" => json!({"model": model, "max_tokens": 10, "messages": messages}),
+        "/v1/messages/count_tokens" => json!({"model": model, "messages": messages}),
+        "/v1/responses" => json!({"model": model, "input": "hi"}),
+        _ => chat_body(model, false),
+    }
+}
+
 #[tokio::test]
 async fn every_listed_endpoint_is_routed() {
     let mock = MockUpstream::start().await;
@@ -242,7 +256,7 @@ async fn every_listed_endpoint_is_routed() {
             "POST" => gateway
                 .client
                 .post(gateway.url(&path))
-                .json(&chat_body("deepseek-chat", false)),
+                .json(&valid_body(&path)),
             other => panic!("{other}"),
         };
         let response = request.send().await.unwrap();

@@ -31,10 +31,16 @@ async fn a_chat_request_goes_to_messages_with_the_providers_key() {
     });
     let response = gateway.chat(&body).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(header(&response, "x-llm-bridge-model"), format!("anthropic/{MODEL}"));
+    assert_eq!(
+        header(&response, "x-llm-bridge-model"),
+        format!("anthropic/{MODEL}")
+    );
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["object"], "chat.completion");
-    assert_eq!(answer["choices"][0]["message"]["content"], "Hello from the mock");
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        "Hello from the mock"
+    );
     assert_eq!(answer["choices"][0]["finish_reason"], "stop");
     assert_eq!(answer["usage"]["prompt_tokens"], 5);
     assert_eq!(answer["usage"]["completion_tokens"], 3);
@@ -44,7 +50,10 @@ async fn a_chat_request_goes_to_messages_with_the_providers_key() {
     assert_eq!(upstream.path, "/anthropic/v1/messages");
     assert_eq!(upstream.header("x-api-key").as_deref(), Some(ANTHROPIC_KEY));
     assert_eq!(upstream.header("authorization"), None);
-    assert_eq!(upstream.header("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(
+        upstream.header("anthropic-version").as_deref(),
+        Some("2023-06-01")
+    );
     assert_eq!(
         upstream.json(),
         json!({
@@ -88,7 +97,10 @@ async fn tool_calls_come_back_with_their_ids_and_results_go_in_the_next_user_tur
     let sent = mock.single().json();
     assert_eq!(sent["tool_choice"], json!({"type": "any"}));
     assert_eq!(sent["tools"][0]["name"], "get_weather");
-    assert_eq!(sent["tools"][0]["input_schema"]["properties"]["city"]["type"], "string");
+    assert_eq!(
+        sent["tools"][0]["input_schema"]["properties"]["city"]["type"],
+        "string"
+    );
 
     let follow_up = json!({
         "model": MODEL, "tools": tools,
@@ -112,7 +124,10 @@ async fn tool_calls_come_back_with_their_ids_and_results_go_in_the_next_user_tur
     assert_eq!(messages[2]["role"], "user");
     assert_eq!(messages[2]["content"][0]["type"], "tool_result");
     assert_eq!(messages[2]["content"][0]["tool_use_id"], "toolu_01A");
-    assert_eq!(messages[2]["content"][1], json!({"type": "text", "text": "Thanks"}));
+    assert_eq!(
+        messages[2]["content"][1],
+        json!({"type": "text", "text": "Thanks"})
+    );
 }
 
 #[tokio::test]
@@ -121,13 +136,26 @@ async fn usage_counts_cache_reads_and_writes_in_the_prompt() {
     let gateway = Setup::on(&mock).start().await;
     let usage = json!({"input_tokens": 100, "output_tokens": 7,
                        "cache_read_input_tokens": 50, "cache_creation_input_tokens": 20});
-    let message = anthropic_message(MODEL, json!([{"type": "text", "text": "ok"}]), "max_tokens", usage);
+    let message = anthropic_message(
+        MODEL,
+        json!([{"type": "text", "text": "ok"}]),
+        "max_tokens",
+        usage,
+    );
     mock.push_reply(Reply::Json(StatusCode::OK, message));
-    let answer: Value = gateway.chat(&chat_body(MODEL, false)).await.json().await.unwrap();
+    let answer: Value = gateway
+        .chat(&chat_body(MODEL, false))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer["choices"][0]["finish_reason"], "length");
     assert_eq!(answer["usage"]["prompt_tokens"], 170);
     assert_eq!(answer["usage"]["completion_tokens"], 7);
-    assert_eq!(answer["usage"]["prompt_tokens_details"]["cached_tokens"], 50);
+    assert_eq!(
+        answer["usage"]["prompt_tokens_details"]["cached_tokens"],
+        50
+    );
 }
 
 #[tokio::test]
@@ -167,12 +195,19 @@ async fn errors_are_rendered_for_the_client_and_overload_is_retried() {
     assert_eq!(response.status(), 200, "529 is retried");
     assert_eq!(mock.hits(), 2);
 
-    mock.push_reply(anthropic_error(400, "invalid_request_error", "messages: roles must alternate"));
+    mock.push_reply(anthropic_error(
+        400,
+        "invalid_request_error",
+        "messages: roles must alternate",
+    ));
     let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "other"}]});
     let error = expect_error(gateway.chat(&body).await, 400, "invalid_request_error").await;
     assert_eq!(error["error"]["type"], "invalid_request_error");
     assert!(
-        error["error"]["message"].as_str().unwrap().contains("roles must alternate"),
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("roles must alternate"),
         "{error}"
     );
 }
@@ -199,7 +234,10 @@ async fn a_stored_anthropic_answer_is_served_to_chat_in_either_form() {
     let hit = gateway.chat(&chat_body(MODEL, true)).await;
     assert_eq!(cache_status(&hit).0, "HIT");
     let text = read_text(hit).await;
-    assert!(text.contains("\"content\":\"Hello from the mock\""), "{text}");
+    assert!(
+        text.contains("\"content\":\"Hello from the mock\""),
+        "{text}"
+    );
     assert!(text.ends_with("data: [DONE]\n\n"));
     assert_eq!(mock.hits(), 1);
 }

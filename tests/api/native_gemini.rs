@@ -40,7 +40,10 @@ async fn a_chat_request_becomes_generate_content_with_the_key_in_its_header() {
     let response = gateway.chat(&body).await;
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["choices"][0]["message"]["content"], "Hello from the mock");
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        "Hello from the mock"
+    );
     assert_eq!(answer["choices"][0]["finish_reason"], "stop");
     assert_eq!(answer["usage"]["prompt_tokens"], 5);
     assert_eq!(answer["usage"]["completion_tokens"], 3);
@@ -50,10 +53,16 @@ async fn a_chat_request_becomes_generate_content_with_the_key_in_its_header() {
         upstream.path,
         format!("/gemini/v1beta/models/{MODEL}:generateContent")
     );
-    assert_eq!(upstream.header("x-goog-api-key").as_deref(), Some(GEMINI_KEY));
+    assert_eq!(
+        upstream.header("x-goog-api-key").as_deref(),
+        Some(GEMINI_KEY)
+    );
     assert_eq!(upstream.header("authorization"), None);
     let sent = upstream.json();
-    assert_eq!(sent["systemInstruction"], json!({"parts": [{"text": "Be brief."}]}));
+    assert_eq!(
+        sent["systemInstruction"],
+        json!({"parts": [{"text": "Be brief."}]})
+    );
     assert_eq!(
         sent["contents"],
         json!([
@@ -74,7 +83,10 @@ async fn function_calls_get_ids_and_their_results_go_back_by_name() {
     mock.push_reply(Reply::Json(
         StatusCode::OK,
         gemini_response(
-            json!([gemini_function_call("get_weather", json!({"city": "Paris"}))]),
+            json!([gemini_function_call(
+                "get_weather",
+                json!({"city": "Paris"})
+            )]),
             "STOP",
             json!({"promptTokenCount": 9, "candidatesTokenCount": 4, "totalTokenCount": 13}),
         ),
@@ -96,7 +108,10 @@ async fn function_calls_get_ids_and_their_results_go_back_by_name() {
     let sent = mock.single().json();
     let parameters = &sent["tools"][0]["functionDeclarations"][0]["parameters"];
     assert!(parameters.get("$schema").is_none(), "{parameters}");
-    assert!(parameters.get("additionalProperties").is_none(), "{parameters}");
+    assert!(
+        parameters.get("additionalProperties").is_none(),
+        "{parameters}"
+    );
     assert_eq!(parameters["properties"]["city"]["type"], "string");
 
     let follow_up = json!({"model": MODEL, "tools": tools, "messages": [
@@ -108,7 +123,10 @@ async fn function_calls_get_ids_and_their_results_go_back_by_name() {
     let sent = mock.recorded()[1].json();
     let contents = sent["contents"].as_array().unwrap();
     assert_eq!(contents[1]["role"], "model");
-    assert_eq!(contents[1]["parts"][0]["functionCall"]["name"], "get_weather");
+    assert_eq!(
+        contents[1]["parts"][0]["functionCall"]["name"],
+        "get_weather"
+    );
     assert_eq!(contents[2]["role"], "user");
     assert_eq!(
         contents[2]["parts"][0]["functionResponse"],
@@ -120,8 +138,10 @@ async fn function_calls_get_ids_and_their_results_go_back_by_name() {
 async fn a_stream_takes_the_last_usage_and_maps_the_finish_reason() {
     let mock = MockUpstream::start().await;
     let gateway = native(&mock).await;
-    let usage = |out: u64| json!({"promptTokenCount": 6, "candidatesTokenCount": out,
-                                  "totalTokenCount": 6 + out});
+    let usage = |out: u64| {
+        json!({"promptTokenCount": 6, "candidatesTokenCount": out,
+                                  "totalTokenCount": 6 + out})
+    };
     let events = gemini_events(&[
         json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "One "}]},
                                "index": 0}], "usageMetadata": usage(1)}),
@@ -154,16 +174,31 @@ async fn safety_stops_are_content_filter_and_errors_keep_the_message() {
     let gateway = native(&mock).await;
     mock.push_reply(Reply::Json(
         StatusCode::OK,
-        gemini_response(json!([{"text": ""}]), "SAFETY", json!({"promptTokenCount": 3})),
+        gemini_response(
+            json!([{"text": ""}]),
+            "SAFETY",
+            json!({"promptTokenCount": 3}),
+        ),
     ));
-    let answer: Value = gateway.chat(&chat_body(MODEL, false)).await.json().await.unwrap();
+    let answer: Value = gateway
+        .chat(&chat_body(MODEL, false))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer["choices"][0]["finish_reason"], "content_filter");
 
-    mock.push_reply(gemini_error(400, "API key not valid. Please pass a valid API key."));
+    mock.push_reply(gemini_error(
+        400,
+        "API key not valid. Please pass a valid API key.",
+    ));
     let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "again"}]});
     let error = expect_error(gateway.chat(&body).await, 400, "invalid_request_error").await;
     assert!(
-        error["error"]["message"].as_str().unwrap().contains("API key not valid"),
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("API key not valid"),
         "{error}"
     );
 }

@@ -32,7 +32,7 @@ async fn run_script(script: &str, gateway: &Gateway) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("LLM_BRIDGE_TEST_PYTHON") {
         return PathBuf::from(path);
     }

@@ -87,7 +87,12 @@ impl ChunkWriter {
             json!([{"index": index, "delta": {"role": role, "content": ""}, "finish_reason": null}]),
             None,
         );
-        for field in ["reasoning_content", "reasoning_signature", "content", "refusal"] {
+        for field in [
+            "reasoning_content",
+            "reasoning_signature",
+            "content",
+            "refusal",
+        ] {
             if let Some(text) = message
                 .get(field)
                 .and_then(Value::as_str)

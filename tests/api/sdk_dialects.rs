@@ -1,0 +1,111 @@
+//! The official SDKs of the other APIs through the gateway: `anthropic`
+//! against `/v1/messages`, `openai` against `/v1/responses` and
+//! `/v1/embeddings`, each answered by an upstream of another API, so every
+//! answer the SDK parses went through translation.
+
+use std::path::PathBuf;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::mock_upstream::*;
+
+/// Runs a script of `tests/sdk/` with `args`; returns its JSON.
+async fn run(script: &str, args: &[&str]) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script);
+    let output = tokio::process::Command::new(crate::sdk::python())
+        .arg(path)
+        .args(args)
+        .env("NO_PROXY", "*")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn tool_call_completion(model: &str) -> Value {
+    let mut answer = completion(model, "");
+    answer["choices"][0]["message"] = json!({
+        "role": "assistant", "content": null,
+        "tool_calls": [{"id": "call_9", "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}],
+    });
+    answer["choices"][0]["finish_reason"] = json!("tool_calls");
+    answer
+}
+
+#[tokio::test]
+async fn the_anthropic_sdk_talks_to_a_chat_upstream_through_messages() {
+    let mock = MockUpstream::start().await;
+    let model = "deepseek-chat";
+    let mut cut = completion(model, "One");
+    cut["choices"][0]["finish_reason"] = json!("length");
+    for reply in [
+        Reply::Json(StatusCode::OK, completion(model, "Hello from the mock")),
+        Reply::Sse(sse_answer(model, &["tok0 ", "tok1 "])),
+        Reply::Json(StatusCode::OK, tool_call_completion(model)),
+        Reply::Json(StatusCode::OK, completion(model, "It is 18 C.")),
+        Reply::Json(StatusCode::OK, cut),
+        Reply::Json(
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"message": "bad request", "type": "invalid_request_error",
+                             "param": null, "code": null}}),
+        ),
+    ] {
+        mock.push_reply(reply);
+    }
+    let gateway = Setup::on(&mock).start().await;
+    let out = run("anthropic_gateway_check.py", &[&gateway.url(""), model]).await;
+    assert_eq!(out["text"], "Hello from the mock");
+    assert_eq!(out["text_stop"], "end_turn");
+    assert_eq!(out["usage"], json!([5, 3]));
+    assert_eq!(out["id_prefix"], "msg_");
+    assert_eq!(out["repeat_cache"], "HIT");
+    assert_eq!(out["repeat_text"], "Hello from the mock");
+    assert_eq!(out["stream_text"], "tok0 tok1 ");
+    assert_eq!(out["stream_final_text"], "tok0 tok1 ");
+    assert_eq!(out["stream_stop"], "end_turn");
+    assert_eq!(out["stream_output_tokens"], 2);
+    assert_eq!(out["tool_stop"], "tool_use");
+    assert_eq!(
+        out["tool_call"],
+        json!(["call_9", "get_weather", {"city": "Paris"}])
+    );
+    assert_eq!(out["after_tool"], "It is 18 C.");
+    assert_eq!(out["cut_stop"], "max_tokens");
+    assert!(out["count"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(out["error"], json!([400, "invalid_request_error", "error"]));
+
+    let seen = mock.recorded();
+    assert_eq!(
+        seen.len(),
+        6,
+        "the repeat and count_tokens never went upstream"
+    );
+    let first = seen[0].json();
+    assert_eq!(first["model"], model);
+    assert_eq!(first["max_tokens"], 100);
+    assert_eq!(
+        first["messages"],
+        json!([{"role": "user", "content": "Say hello"}])
+    );
+    assert_eq!(
+        seen[0].header("authorization").unwrap(),
+        format!("Bearer {DEEPSEEK_KEY}")
+    );
+    let round_trip = seen[3].json();
+    let messages = round_trip["messages"].as_array().unwrap();
+    assert_eq!(messages[1]["tool_calls"][0]["id"], "call_9");
+    assert_eq!(
+        messages[2],
+        json!({"role": "tool", "tool_call_id": "call_9", "content": "18 C"})
+    );
+}
