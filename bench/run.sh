@@ -248,6 +248,8 @@ start_bridge() {
     LLM_BRIDGE_LISTEN=127.0.0.1:0 \
     OPENAI_BASE_URL="http://$upstream/v1" \
     OPENAI_API_KEY=sk-bench \
+    ANTHROPIC_BASE_URL="http://$upstream/v1" \
+    ANTHROPIC_API_KEY=sk-bench \
     LLM_BRIDGE_CACHE_MODE=off \
     "$BRIDGE_BIN" --cache-dir "$WORK/$name/cache" --log-dir "$WORK/$name/logs"
   BRIDGE_PID=$LAST_PID
@@ -428,6 +430,10 @@ probe() { # KEY ARGS...
 }
 probe ttfb_direct --mode ttfb --count "$TTFB_COUNT" --url "http://$TTFB_MOCK_ADDR/v1/chat/completions"
 probe ttfb_bridge --mode ttfb --count "$TTFB_COUNT" --url "http://$BRIDGE_ADDR/v1/chat/completions"
+# The same chat client, its model at an Anthropic-native upstream (the mock
+# speaks Messages too): the request and every event translated.
+probe ttfb_translated --mode ttfb --count "$TTFB_COUNT" --model claude-sonnet-4-5 \
+  --url "http://$BRIDGE_ADDR/v1/chat/completions"
 stop_pid "$TTFB_BRIDGE_PID"
 stop_pid "$TTFB_MOCK_PID"
 
@@ -493,6 +499,10 @@ ttfb_added=$(delta "$(g ttfb_bridge_first_content_p50_ms)" "$(g ttfb_direct_firs
 ttfb_added99=$(delta "$(g ttfb_bridge_first_content_p99_ms)" "$(g ttfb_direct_first_content_p99_ms)")
 check "first token <= direct + 0.5 ms (p50)" "$(calc "$ttfb_added <= 0.5 && $(g ttfb_bridge_failed) == 0" 0)" \
   "$ttfb_added ms at p50 ($ttfb_added99 ms at p99)"
+translated_added=$(delta "$(g ttfb_translated_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
+check "translated first token <= direct + 0.5 ms (p50)" \
+  "$(calc "$translated_added <= 0.5 && $(g ttfb_translated_failed) == 0" 0)" \
+  "$translated_added ms at p50 (chat client, Anthropic-native upstream)"
 peak_mb=$(mb bridge-slow_hwm_kb)
 check "$STREAMS slow streams complete, peak RSS < 40 MB" \
   "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb < 40" 0)" \
@@ -530,6 +540,7 @@ done
   printf '  %-20s %9s %9s %9s %9s %11s %8s %11s\n' target p50 p90 p99 "hdrs p50" streams failed "+p50 ms"
   ttfb_row "direct (mock)" ttfb_direct
   ttfb_row "llm-bridge -> mock" ttfb_bridge
+  ttfb_row "translated (Anthropic)" ttfb_translated
   echo
   echo "$STREAMS concurrent slow streams: $SLOW_CHUNKS chunks, ${SLOW_CHUNK_DELAY_MS} ms before each event"
   printf '  %-20s %9s %9s %9s %10s %10s\n' target completed failed "wall s" "p50 s" "max s"
