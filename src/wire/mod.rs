@@ -13,6 +13,7 @@ pub mod errors;
 pub mod hub;
 pub mod openai_chat;
 pub mod probe;
+pub mod responses;
 
 use axum::http::HeaderValue;
 use serde::{Deserialize, Serialize};
