@@ -9,3 +9,4 @@
 pub mod body;
 pub mod models;
 pub mod openai_chat;
+pub mod responses;

@@ -18,7 +18,7 @@ mod usage;
 mod validate;
 
 pub use convert::{events_to_response, response_to_events};
-pub use events::{EventWriter, item_events};
+pub use events::{EventWriter, Place, item_events};
 pub use probe::UsageProbe;
 pub use usage::{usage_from_value, usage_value};
 pub use validate::check;

@@ -57,7 +57,6 @@ impl UsageProbe {
 }
 
 impl Found {
-
     fn sse_line(&mut self, line: &[u8]) {
         let Some(data) = data_of_line(line) else {
             return;
@@ -194,7 +193,10 @@ mod tests {
         for size in [1, 7, 64, sse.len()] {
             let found = run(BodyKind::Sse, sse.as_bytes(), size, false);
             assert_eq!((found.usage, found.text), (Some(expected), None));
-            assert_eq!(run(BodyKind::Json, json.as_bytes(), size, false).usage, Some(expected));
+            assert_eq!(
+                run(BodyKind::Json, json.as_bytes(), size, false).usage,
+                Some(expected)
+            );
         }
         let mut probe = UsageProbe::new(BodyKind::Sse, false);
         Probe::observe(&mut probe, sse.as_bytes());
@@ -207,7 +209,10 @@ mod tests {
         bare["usage"] = Value::Null;
         let sse = response_to_events(&bare);
         let found = run(BodyKind::Sse, sse.as_bytes(), 5, true);
-        assert_eq!((found.usage, found.text.as_deref()), (None, Some("Hello there")));
+        assert_eq!(
+            (found.usage, found.text.as_deref()),
+            (None, Some("Hello there"))
+        );
         let found = run(BodyKind::Json, bare.to_string().as_bytes(), 5, false);
         assert_eq!(found.text.as_deref(), Some("Hello there"));
     }

@@ -81,7 +81,10 @@ mod tests {
                 r#"{"object":"response","status":"in_progress","output":[]}"#,
                 Uncacheable::Incomplete,
             ),
-            (r#"{"object":"response","output":[]}"#, Uncacheable::NoChoices),
+            (
+                r#"{"object":"response","output":[]}"#,
+                Uncacheable::NoChoices,
+            ),
         ];
         for (body, why) in cases {
             assert_eq!(check(BodyKind::Json, body.as_bytes()), Err(why), "{body}");
@@ -92,7 +95,9 @@ mod tests {
     fn stream_answers() {
         let created = r#"{"type":"response.created","sequence_number":0,"response":{"object":"response","status":"in_progress","output":[]}}"#;
         let delta = r#"{"type":"response.output_text.delta","sequence_number":1,"delta":"Hi"}"#;
-        let head = format!("event: response.created\ndata: {created}\n\nevent: response.output_text.delta\ndata: {delta}\n\n");
+        let head = format!(
+            "event: response.created\ndata: {created}\n\nevent: response.output_text.delta\ndata: {delta}\n\n"
+        );
         let whole = format!("{head}event: response.completed\ndata: {DONE}\n\n");
         assert_eq!(
             check(BodyKind::Sse, whole.as_bytes()).unwrap().unwrap()["input_tokens"],
