@@ -3,6 +3,7 @@
 //! back in its own shape.
 //!
 //! - [`openai_chat`]: `POST /v1/chat/completions`.
+//! - [`responses`]: `POST /v1/responses`.
 //! - [`models`]: `GET /v1/models`, the list every OpenAI-style client
 //!   reads.
 

@@ -16,8 +16,8 @@ use crate::wire::openai_chat::usage_from_value;
 use crate::wire::responses::usage_value;
 
 /// What of the request a response repeats, with the API's defaults for
-/// what the request left out.
-#[derive(Debug, Clone, Default)]
+/// what the request left out (all of them, by default).
+#[derive(Debug, Clone)]
 pub struct Echo {
     fields: Map<String, Value>,
 }
@@ -38,6 +38,12 @@ fn echoed() -> [(&'static str, Value); 12] {
         ("user", Value::Null),
         ("truncation", json!("disabled")),
     ]
+}
+
+impl Default for Echo {
+    fn default() -> Self {
+        Self::from_request(&Value::Null)
+    }
 }
 
 impl Echo {
