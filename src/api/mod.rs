@@ -6,7 +6,7 @@
 //!   form;
 //! - [`anthropic_messages`]: `POST /v1/messages` (Anthropic Messages), and
 //!   [`count_tokens`]: `POST /v1/messages/count_tokens`;
-//! - `responses`: `POST /v1/responses` (OpenAI Responses, stateless);
+//! - [`responses`]: `POST /v1/responses` (OpenAI Responses, stateless);
 //! - [`embeddings`]: `POST /v1/embeddings`, each input cached on its own;
 //! - [`openai_completions`]: `POST /v1/completions` (legacy completions);
 //! - [`models`]: `GET /v1/models`, the list every OpenAI-style client
@@ -21,3 +21,4 @@ pub mod embeddings;
 pub mod models;
 pub mod openai_chat;
 pub mod openai_completions;
+pub mod responses;

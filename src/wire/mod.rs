@@ -16,6 +16,7 @@ pub mod hub;
 pub mod openai_chat;
 pub mod openai_completions;
 pub mod probe;
+pub mod responses;
 
 use axum::http::HeaderValue;
 use serde::{Deserialize, Serialize};
@@ -134,7 +135,8 @@ impl Wire {
         match self {
             Self::OpenAiChat => openai_chat::check(kind, body),
             Self::Gemini => gemini::check(kind, body),
-            Self::AnthropicMessages | Self::OpenAiResponses => openai_chat::check(kind, body),
+            Self::OpenAiResponses => responses::check(kind, body),
+            Self::AnthropicMessages => openai_chat::check(kind, body),
             // Legacy completions follow chat's rules: `choices` with a
             // finish reason, `[DONE]`, the same `usage`.
             Self::OpenAiCompletions => openai_chat::check(kind, body),
@@ -149,9 +151,8 @@ impl Wire {
         match self {
             Self::OpenAiChat => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
             Self::Gemini => Box::new(gemini::UsageProbe::new(kind, gather_text)),
-            Self::AnthropicMessages | Self::OpenAiResponses => {
-                Box::new(openai_chat::UsageProbe::new(kind, gather_text))
-            }
+            Self::OpenAiResponses => Box::new(responses::UsageProbe::new(kind, gather_text)),
+            Self::AnthropicMessages => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
             Self::OpenAiCompletions | Self::OpenAiEmbeddings | Self::AnthropicCountTokens => {
                 Box::new(openai_chat::UsageProbe::new(kind, gather_text))
             }
@@ -166,7 +167,8 @@ impl Wire {
             }
             Self::AnthropicCountTokens => None,
             Self::Gemini => gemini::usage_from_value(value),
-            Self::AnthropicMessages | Self::OpenAiResponses => openai_chat::usage_from_value(value),
+            Self::OpenAiResponses => responses::usage_from_value(value),
+            Self::AnthropicMessages => openai_chat::usage_from_value(value),
         }
     }
 }

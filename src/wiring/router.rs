@@ -12,6 +12,7 @@ use super::AppState;
 use crate::admin::{health, metrics, stats};
 use crate::api::{
     anthropic_messages, count_tokens, embeddings, models, openai_chat, openai_completions,
+    responses,
 };
 use crate::config::live::Current;
 use crate::edge::auth::require_access_key;
@@ -30,6 +31,7 @@ pub const ENDPOINTS: &[&str] = &[
     "POST /v1/embeddings",
     "POST /v1/messages",
     "POST /v1/messages/count_tokens",
+    "POST /v1/responses",
     "GET /v1/models",
     "GET /v1/models/{id}",
     "GET /health",
@@ -52,6 +54,7 @@ pub fn build(state: AppState) -> Router {
         ("embeddings", post(embeddings::embeddings)),
         ("messages", post(anthropic_messages::messages)),
         ("messages/count_tokens", post(count_tokens::count_tokens)),
+        ("responses", post(responses::responses)),
     ];
     let dialect_routes = dialects
         .into_iter()

@@ -64,12 +64,13 @@ fn help_documents_every_option() {
 }
 
 /// Every endpoint the router serves.
-pub const EVERY_ENDPOINT: [&str; 10] = [
+pub const EVERY_ENDPOINT: [&str; 11] = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/embeddings",
     "POST /v1/messages",
     "POST /v1/messages/count_tokens",
+    "POST /v1/responses",
     "GET /v1/models",
     "GET /v1/models/{id}",
     "GET /health",

@@ -109,3 +109,102 @@ async fn the_anthropic_sdk_talks_to_a_chat_upstream_through_messages() {
         json!({"role": "tool", "tool_call_id": "call_9", "content": "18 C"})
     );
 }
+
+#[tokio::test]
+async fn the_openai_sdk_talks_responses_and_embeddings_to_a_chat_upstream() {
+    let mock = MockUpstream::start().await;
+    let model = "deepseek-chat";
+    let mut cut = completion(model, "One");
+    cut["choices"][0]["finish_reason"] = json!("length");
+    for reply in [
+        Reply::Json(StatusCode::OK, completion(model, "Hello from the mock")),
+        Reply::Sse(sse_answer(model, &["tok0 ", "tok1 "])),
+        Reply::Json(StatusCode::OK, tool_call_completion(model)),
+        Reply::Json(StatusCode::OK, completion(model, "It is 18 C.")),
+        Reply::Json(StatusCode::OK, cut),
+    ] {
+        mock.push_reply(reply);
+    }
+    let gateway = Setup::on(&mock).start().await;
+    let out = run(
+        "responses_gateway_check.py",
+        &[&gateway.url("/v1"), model, "text-embedding-3-small"],
+    )
+    .await;
+    assert_eq!(out["text"], "Hello from the mock");
+    assert_eq!(out["status"], "completed");
+    assert_eq!(out["usage"], json!([5, 3, 8]));
+    assert_eq!(out["id_prefix"], "resp_");
+    let events: Vec<&str> = out["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(events[..2], ["response.created", "response.in_progress"]);
+    assert_eq!(events.last(), Some(&"response.completed"));
+    let added = events
+        .iter()
+        .position(|e| *e == "response.output_item.added")
+        .unwrap();
+    let first_delta = events
+        .iter()
+        .position(|e| *e == "response.output_text.delta")
+        .unwrap();
+    assert!(added < first_delta, "{events:?}");
+    assert_eq!(out["stream_text"], "tok0 tok1 ");
+    assert_eq!(out["stream_usage"], 7);
+    assert_eq!(
+        out["call"],
+        json!(["call_9", "get_weather", {"city": "Paris"}])
+    );
+    assert_eq!(out["after_call"], "It is 18 C.");
+    assert_eq!(out["cut"], json!(["incomplete", "max_output_tokens"]));
+    assert_eq!(
+        out["stateful"],
+        json!(["BadRequestError", "invalid_parameter"])
+    );
+
+    let seen = mock.recorded();
+    let first = seen[0].json();
+    assert_eq!(
+        first["messages"],
+        json!([{"role": "system", "content": "Be brief."},
+               {"role": "user", "content": "Say hello"}])
+    );
+    let round_trip = seen[3].json();
+    assert_eq!(round_trip["messages"][1]["tool_calls"][0]["id"], "call_9");
+    assert_eq!(round_trip["messages"][2]["role"], "tool");
+    assert_eq!(seen[4].json()["max_completion_tokens"], 16);
+
+    // Vectors that went through base64 are f32s; compared as f32s (the
+    // decimal text of one may parse a hair off).
+    let f32s = |vector: &Value| -> Vec<f32> {
+        let numbers = vector.as_array().unwrap().iter();
+        numbers.map(|x| x.as_f64().unwrap() as f32).collect()
+    };
+    let mock_f32s = |input: &str| -> Vec<f32> {
+        mock_embedding(&json!(input))
+            .into_iter()
+            .map(|x| x as f32)
+            .collect()
+    };
+    assert_eq!(
+        out["one"],
+        json!([0, mock_embedding(&json!("hello world")), 3])
+    );
+    for (position, input) in ["alpha", "hello world", "bravo"].iter().enumerate() {
+        assert_eq!(out["batch"][position][0], position);
+        assert_eq!(f32s(&out["batch"][position][1]), mock_f32s(input));
+    }
+    assert_eq!(f32s(&out["base64"]), mock_f32s("bravo"));
+    let embeddings: Vec<Value> = seen[5..]
+        .iter()
+        .map(|r| r.json()["input"].clone())
+        .collect();
+    assert_eq!(
+        embeddings,
+        [json!(["hello world"]), json!(["alpha", "bravo"])],
+        "only new inputs went upstream"
+    );
+}
