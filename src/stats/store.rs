@@ -31,8 +31,9 @@ use super::{DATABASE_FILE, StatsError};
 use crate::usage::UsageRecord;
 
 /// The schema this build writes, kept in SQLite's `user_version` so a
-/// later build can tell which migrations a file needs.
-pub const SCHEMA_VERSION: i64 = 1;
+/// later build can tell which migrations a file needs. Version 2 added the
+/// cache write, reasoning and provider cache saving columns.
+pub const SCHEMA_VERSION: i64 = 2;
 /// Records waiting for the writer. A record is about 300 bytes, so a full
 /// channel holds ~3 MB (its slots, allocated up front, hold only boxes:
 /// 80 KB); that is ten seconds of a stalled disk at 1,000 requests a
@@ -59,6 +60,8 @@ pub const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 /// a stuck disk does not flood the log.
 pub(super) const WARNING_INTERVAL_MS: i64 = 60_000;
 
+/// Version 1: the table and its indexes. A new file gets it and then every
+/// later version's changes, so new and migrated files end up the same.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
     id                INTEGER PRIMARY KEY,
@@ -85,6 +88,19 @@ CREATE INDEX IF NOT EXISTS requests_key_time ON requests (key_name, time_ms);
 CREATE INDEX IF NOT EXISTS requests_model_time
     ON requests (provider, model_answered, time_ms);
 ";
+
+/// Version 2: the token counts and the saving the prompt caches of
+/// providers brought. Rows written before have them `NULL`, which reports
+/// read as 0.
+const SCHEMA_V2: &str = "
+ALTER TABLE requests ADD COLUMN cache_write_tokens INTEGER;
+ALTER TABLE requests ADD COLUMN cache_write_1h_tokens INTEGER;
+ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER;
+ALTER TABLE requests ADD COLUMN provider_cache_saved_usd REAL;
+";
+
+/// Each version's changes, by the version they bring a file to.
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA), (2, SCHEMA_V2)];
 
 /// The writer's limits; tests shrink them.
 #[derive(Debug, Clone, Copy)]
@@ -350,9 +366,10 @@ fn open_database(path: &Path, busy_timeout: Duration) -> Result<Connection, Stat
     Ok(connection)
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`]. The version is read inside the
-/// write transaction, so two processes opening a new file at once create
-/// the schema once.
+/// Brings the schema to [`SCHEMA_VERSION`], applying each version's changes
+/// past the file's. The version is read and every change made inside one
+/// write transaction, so two processes opening an old or new file at once
+/// migrate it once, and a failed migration leaves the file as it was.
 fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StatsError> {
     let open_error = |source| StatsError::Open {
         path: path.to_path_buf(),
@@ -372,7 +389,9 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StatsError> {
         });
     }
     if found < SCHEMA_VERSION {
-        transaction.execute_batch(SCHEMA).map_err(open_error)?;
+        for (_, changes) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+            transaction.execute_batch(changes).map_err(open_error)?;
+        }
         transaction
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_error)?;
