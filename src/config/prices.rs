@@ -166,7 +166,10 @@ output = 10
 "#;
         let prices = resolve(text).unwrap().prices;
         let sonnet = prices.lookup("anthropic", "claude-sonnet-4-5").unwrap();
-        assert_eq!((sonnet.cache_write, sonnet.cache_write_1h), (Some(3.75), Some(6.0)));
+        assert_eq!(
+            (sonnet.cache_write, sonnet.cache_write_1h),
+            (Some(3.75), Some(6.0))
+        );
         let gpt = prices.lookup("openai", "gpt-4o").unwrap();
         assert_eq!((gpt.cache_write, gpt.cache_write_1h), (Some(2.5), None));
         assert_eq!(gpt.cache_write_1h_price(), 2.5);

@@ -268,29 +268,7 @@ impl Metrics {
                 .get_or_create(&timing)
                 .observe(seconds(ttfb));
         }
-        // Tokens a provider processed: a hit's tokens were not spent again
-        // (they show as cost saved).
-        let counts = [
-            ("prompt", record.prompt_tokens),
-            ("completion", record.completion_tokens),
-            ("cached", record.cached_tokens),
-            ("cache_write", record.cache_write_tokens),
-            ("cache_write_1h", record.cache_write_1h_tokens),
-            ("reasoning", record.reasoning_tokens),
-        ];
-        let spent = record.cache != Some(CacheStatus::Hit);
-        for (kind, count) in counts.into_iter().filter(|_| spent) {
-            if let Some(count) = count {
-                self.tokens
-                    .get_or_create(&TokenLabels {
-                        provider: provider.clone(),
-                        model: model.clone(),
-                        kind,
-                        estimated: record.estimated,
-                    })
-                    .inc_by(count);
-            }
-        }
+        self.count_tokens(record, &provider, &model);
         let labels = ModelLabels { provider, model };
         if let Some(cost) = usd(record.cost_usd) {
             self.cost.get_or_create(&labels).inc_by(cost);
@@ -299,7 +277,37 @@ impl Metrics {
             self.cost_saved.get_or_create(&labels).inc_by(saved);
         }
         if let Some(saved) = usd(record.provider_cache_saved_usd) {
-            self.provider_cache_saved.get_or_create(&labels).inc_by(saved);
+            self.provider_cache_saved
+                .get_or_create(&labels)
+                .inc_by(saved);
+        }
+    }
+
+    /// Adds a record's tokens by kind. Only tokens a provider processed: a
+    /// hit's tokens were not spent again (they show as cost saved).
+    fn count_tokens(&self, record: &UsageRecord, provider: &str, model: &str) {
+        if record.cache == Some(CacheStatus::Hit) {
+            return;
+        }
+        let counts = [
+            ("prompt", record.prompt_tokens),
+            ("completion", record.completion_tokens),
+            ("cached", record.cached_tokens),
+            ("cache_write", record.cache_write_tokens),
+            ("cache_write_1h", record.cache_write_1h_tokens),
+            ("reasoning", record.reasoning_tokens),
+        ];
+        for (kind, count) in counts {
+            if let Some(count) = count {
+                self.tokens
+                    .get_or_create(&TokenLabels {
+                        provider: provider.to_string(),
+                        model: model.to_string(),
+                        kind,
+                        estimated: record.estimated,
+                    })
+                    .inc_by(count);
+            }
         }
     }
 

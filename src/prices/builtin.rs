@@ -22,7 +22,13 @@ impl Price {
     /// Anthropic's pricing: cache reads at 0.1× input, 5-minute writes at
     /// 1.25×, 1-hour writes at 2× (its published multipliers), written out
     /// so the table reads as the price list does.
-    pub(super) const fn anthropic(input: f64, read: f64, write_5m: f64, write_1h: f64, output: f64) -> Self {
+    pub(super) const fn anthropic(
+        input: f64,
+        read: f64,
+        write_5m: f64,
+        write_1h: f64,
+        output: f64,
+    ) -> Self {
         Self {
             input,
             cached_input: Some(read),

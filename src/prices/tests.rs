@@ -65,14 +65,20 @@ fn cost_charges_cached_prompt_tokens_at_the_cached_price() {
     let charged = cost(&table, "openai", "gpt-4.1", &usage(2000, 1000, 500));
     assert!(close(charged.cost_usd, 0.0065), "{charged:?}");
     // The cached thousand would have cost $2 instead of $0.50 per 1M.
-    assert!(close(charged.provider_cache_saved_usd, 0.0015), "{charged:?}");
+    assert!(
+        close(charged.provider_cache_saved_usd, 0.0015),
+        "{charged:?}"
+    );
     let no_cache = cost(&table, "openai", "gpt-4.1", &usage(2000, 0, 500));
     assert!(close(no_cache.cost_usd, 0.008), "{no_cache:?}");
     assert_eq!(no_cache.provider_cache_saved_usd, 0.0);
     // More cached than prompt tokens: all of the prompt is cached.
     let clamped = cost(&table, "openai", "gpt-4.1", &usage(100, 500, 0));
     assert!(close(clamped.cost_usd, 0.00005), "{clamped:?}");
-    assert!(close(clamped.provider_cache_saved_usd, 0.00015), "{clamped:?}");
+    assert!(
+        close(clamped.provider_cache_saved_usd, 0.00015),
+        "{clamped:?}"
+    );
 }
 
 #[test]
@@ -93,7 +99,10 @@ fn anthropic_usage_with_reads_and_both_writes() {
     // 1000×3 + 6000×0.30 + 2000×3.75 + 1000×6 + 1000×15 = 33,300 µ$.
     assert!(close(charged.cost_usd, 0.0333), "{charged:?}");
     // 6000 × (3 − 0.30) = 16,200 µ$.
-    assert!(close(charged.provider_cache_saved_usd, 0.0162), "{charged:?}");
+    assert!(
+        close(charged.provider_cache_saved_usd, 0.0162),
+        "{charged:?}"
+    );
 
     // Writes past the prompt are cut to what is left after the reads.
     let over = Usage {
@@ -121,7 +130,10 @@ fn openai_writes_cost_the_input_price() {
     // gpt-4o: 1000 uncached and 2000 written at $2.50, 1000 cached at $1.25.
     let charged = cost(&table, "openai", "gpt-4o", &usage);
     assert!(close(charged.cost_usd, 0.00875), "{charged:?}");
-    assert!(close(charged.provider_cache_saved_usd, 0.00125), "{charged:?}");
+    assert!(
+        close(charged.provider_cache_saved_usd, 0.00125),
+        "{charged:?}"
+    );
 }
 
 #[test]
@@ -145,7 +157,10 @@ fn write_prices_default_in_order() {
         cache_write_1h: Some(3.0),
         ..five_minutes
     };
-    assert_eq!((both.cache_write_price(), both.cache_write_1h_price()), (1.5, 3.0));
+    assert_eq!(
+        (both.cache_write_price(), both.cache_write_1h_price()),
+        (1.5, 3.0)
+    );
 }
 
 #[test]

@@ -114,18 +114,8 @@ impl UsageRecord {
             _ => None,
         };
         let free = cache == Some(CacheStatus::Hit) || metering.shared;
-        let (cost_usd, cost_saved_usd, provider_cache_saved_usd) = match (free, cost) {
-            (true, saved) => (
-                usage.map(|_| 0.0),
-                saved.map(|c| c.cost_usd),
-                saved.map(|_| 0.0),
-            ),
-            (false, cost) => (
-                cost.map(|c| c.cost_usd),
-                None,
-                cost.map(|c| c.provider_cache_saved_usd),
-            ),
-        };
+        let (cost_usd, cost_saved_usd, provider_cache_saved_usd) =
+            split_cost(free, usage.is_some(), cost);
         Self {
             time_ms: finished.time_ms,
             request_id: finished.request_id.to_string(),
@@ -158,6 +148,30 @@ impl UsageRecord {
     }
 }
 
+/// `(cost, saved by llm-bridge's cache, saved by the provider's prompt
+/// cache)` of a request whose usage (if `known`) costs `cost`. An answer
+/// llm-bridge served itself (`free`: a hit or a shared flight) cost
+/// nothing and reached no provider: llm-bridge saved its whole cost, the
+/// provider's cache nothing.
+fn split_cost(
+    free: bool,
+    known: bool,
+    cost: Option<Cost>,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
+    match (free, cost) {
+        (true, saved) => (
+            known.then_some(0.0),
+            saved.map(|c| c.cost_usd),
+            saved.map(|_| 0.0),
+        ),
+        (false, cost) => (
+            cost.map(|c| c.cost_usd),
+            None,
+            cost.map(|c| c.provider_cache_saved_usd),
+        ),
+    }
+}
+
 /// Local counts for an answer that reported no usage: the prompt from the
 /// request body, the completion from the gathered text.
 fn estimate(entry: &Notes) -> Option<Usage> {
@@ -177,4 +191,29 @@ fn estimate(entry: &Notes) -> Option<Usage> {
         },
         ..Usage::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_llm_bridge_served_saved_its_cost_and_the_provider_nothing() {
+        let cost = Cost {
+            cost_usd: 0.0065,
+            provider_cache_saved_usd: 0.0015,
+        };
+        assert_eq!(
+            split_cost(false, true, Some(cost)),
+            (Some(0.0065), None, Some(0.0015))
+        );
+        assert_eq!(
+            split_cost(true, true, Some(cost)),
+            (Some(0.0), Some(0.0065), Some(0.0))
+        );
+        // No price: a hit still cost nothing, but what it saved is unknown.
+        assert_eq!(split_cost(true, true, None), (Some(0.0), None, None));
+        assert_eq!(split_cost(false, true, None), (None, None, None));
+        assert_eq!(split_cost(true, false, None), (None, None, None));
+    }
 }

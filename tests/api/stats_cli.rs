@@ -244,7 +244,11 @@ fn the_table_has_aligned_columns_and_a_total() {
     );
     // Both kinds of cache write together; the two savings side by side.
     let cells: Vec<&str> = total.split_whitespace().collect();
-    assert_eq!(cells[8..12], ["30", "$0.0032", "$0.001000", "$0.000120"], "{table}");
+    assert_eq!(
+        cells[8..12],
+        ["30", "$0.003200", "$0.001000", "$0.000120"],
+        "{table}"
+    );
     assert!(
         table.contains("PROVIDER CACHE SAVED is what the providers' prompt caches saved"),
         "{table}"
@@ -371,7 +375,10 @@ fn an_empty_folder_says_so() {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(stderr.contains("no statistics yet"), "{stderr}");
     let csv = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(lines(&csv), [HEADER, "total,0,0,0,0,0,0,0,0,,0,0,,,"]);
+    assert_eq!(
+        lines(&csv),
+        [HEADER, "total,0,0,0,0,0,0,0,0,0,0,0,,0,0,0,,,"]
+    );
 }
 
 #[test]

@@ -60,7 +60,12 @@ fn a_version_1_file_migrates_and_keeps_its_rows() {
         .unwrap();
 
     let (store, guard) = UsageStore::open(dir.path(), KEEP_ALL).unwrap();
-    let mut new = record(DAY_ONE + 20 * HOUR, Some("alice"), "anthropic", "claude-sonnet-4-5");
+    let mut new = record(
+        DAY_ONE + 20 * HOUR,
+        Some("alice"),
+        "anthropic",
+        "claude-sonnet-4-5",
+    );
     new.prompt_tokens = Some(10_000);
     new.completion_tokens = Some(1_000);
     new.cached_tokens = Some(6_000);
