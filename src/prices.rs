@@ -15,8 +15,25 @@
 //! A dated snapshot (`gpt-4o-2024-08-06`) costs what its base model costs;
 //! any other suffix (`gpt-4o-mini`, `gemini-2.5-flash-preview-05-20`) is a
 //! different model and needs its own entry.
+//!
+//! A request is charged for its whole [`Usage`]: `prompt_tokens` includes
+//! the provider's cached reads and both kinds of cache write, so the
+//! uncached rest is the prompt less those; each part has its own price
+//! (cached reads at `cached_input`, 5-minute writes at `cache_write`,
+//! 1-hour writes at `cache_write_1h`), each defaulting to the input price
+//! (the 1-hour write to the 5-minute one first). Anthropic bills writes
+//! apart (1.25× and 2× input); OpenAI, DeepSeek, Gemini and Qwen do not, so
+//! their writes cost input. Beside the cost, [`Cost`] has what the
+//! provider's own prompt cache saved: the cached reads at the input price
+//! less at the cached price.
 
 use std::collections::BTreeMap;
+
+use crate::tokens::Usage;
+use builtin::BUILTIN;
+pub use builtin::BUILTIN_PRICES_AS_OF;
+
+mod builtin;
 
 /// One model's price, USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,90 +42,77 @@ pub struct Price {
     /// Prompt tokens served from the provider's prompt cache; `None` means
     /// they cost the full input price.
     pub cached_input: Option<f64>,
+    /// Prompt tokens written to a 5-minute prompt cache entry (Anthropic's
+    /// default); `None` means they cost the input price.
+    pub cache_write: Option<f64>,
+    /// Prompt tokens written to a 1-hour prompt cache entry; `None` means
+    /// the 5-minute write price (which itself defaults to the input price).
+    pub cache_write_1h: Option<f64>,
     pub output: f64,
 }
 
 impl Price {
-    const fn new(input: f64, cached_input: f64, output: f64) -> Self {
-        Self {
-            input,
-            cached_input: Some(cached_input),
-            output,
+    /// The price of a cached prompt token, defaults applied.
+    pub fn cached_input_price(&self) -> f64 {
+        self.cached_input.unwrap_or(self.input)
+    }
+
+    /// The price of a prompt token written to a 5-minute cache entry.
+    pub fn cache_write_price(&self) -> f64 {
+        self.cache_write.unwrap_or(self.input)
+    }
+
+    /// The price of a prompt token written to a 1-hour cache entry.
+    pub fn cache_write_1h_price(&self) -> f64 {
+        self.cache_write_1h
+            .or(self.cache_write)
+            .unwrap_or(self.input)
+    }
+
+    /// What `usage` costs at this price. The prompt's parts are taken in
+    /// the order cached reads, 5-minute writes, 1-hour writes, each at most
+    /// what is left of `prompt_tokens`, so a provider reporting more cached
+    /// or written tokens than prompt tokens never makes the uncached part
+    /// negative.
+    pub fn charge(&self, usage: &Usage) -> Cost {
+        let mut left = usage.prompt_tokens;
+        let mut take = |count: u64| {
+            let taken = count.min(left);
+            left -= taken;
+            taken as f64
+        };
+        let cached = take(usage.cached_tokens);
+        let write_5m = take(usage.cache_write_tokens);
+        let write_1h = take(usage.cache_write_1h_tokens);
+        let uncached = left as f64;
+        let micro_usd = uncached * self.input
+            + cached * self.cached_input_price()
+            + write_5m * self.cache_write_price()
+            + write_1h * self.cache_write_1h_price()
+            + usage.completion_tokens as f64 * self.output;
+        // What the cached reads would have cost as plain input, less what
+        // they did cost; never negative, even for an odd price override.
+        let saved_micro_usd = self
+            .cached_input
+            .map_or(0.0, |read| cached * (self.input - read).max(0.0));
+        Cost {
+            cost_usd: micro_usd / 1_000_000.0,
+            provider_cache_saved_usd: saved_micro_usd / 1_000_000.0,
         }
     }
 }
 
-/// The date the built-in prices were taken from the providers' price lists.
-pub const BUILTIN_PRICES_AS_OF: &str = "2026-11-22";
-
-/// `(provider, model, price)`: input, cached input, output.
-const BUILTIN: &[(&str, &str, Price)] = &[
-    ("openai", "gpt-4.1", Price::new(2.00, 0.50, 8.00)),
-    ("openai", "gpt-4.1-mini", Price::new(0.40, 0.10, 1.60)),
-    ("openai", "gpt-4.1-nano", Price::new(0.10, 0.025, 0.40)),
-    ("openai", "gpt-4o", Price::new(2.50, 1.25, 10.00)),
-    ("openai", "gpt-4o-mini", Price::new(0.15, 0.075, 0.60)),
-    ("openai", "o3", Price::new(2.00, 0.50, 8.00)),
-    ("openai", "o4-mini", Price::new(1.10, 0.275, 4.40)),
-    // Both names run the same model now, at one price.
-    ("deepseek", "deepseek-chat", Price::new(0.28, 0.028, 0.42)),
-    (
-        "deepseek",
-        "deepseek-reasoner",
-        Price::new(0.28, 0.028, 0.42),
-    ),
-    // Alibaba Model Studio's international USD list; implicit cache hits
-    // are billed at 20% of the input price.
-    ("qwen", "qwen-turbo", Price::new(0.05, 0.01, 0.20)),
-    ("qwen", "qwen-turbo-latest", Price::new(0.05, 0.01, 0.20)),
-    ("qwen", "qwen-plus", Price::new(0.40, 0.08, 1.20)),
-    ("qwen", "qwen-max", Price::new(1.60, 0.32, 6.40)),
-    ("gemini", "gemini-2.5-flash", Price::new(0.30, 0.03, 2.50)),
-    ("gemini", "gemini-2.5-pro", Price::new(1.25, 0.125, 10.00)),
-    ("gemini", "gemini-2.0-flash", Price::new(0.10, 0.025, 0.40)),
-    // Anthropic's list prices; cache reads are 0.1× input.
-    (
-        "anthropic",
-        "claude-sonnet-4-5",
-        Price::new(3.00, 0.30, 15.00),
-    ),
-    (
-        "anthropic",
-        "claude-opus-4-5",
-        Price::new(5.00, 0.50, 25.00),
-    ),
-    (
-        "anthropic",
-        "claude-haiku-4-5",
-        Price::new(1.00, 0.10, 5.00),
-    ),
-    (
-        "anthropic",
-        "claude-sonnet-4-0",
-        Price::new(3.00, 0.30, 15.00),
-    ),
-    // OpenRouter passes the model maker's price through for these.
-    (
-        "openrouter",
-        "openai/gpt-4o-mini",
-        Price::new(0.15, 0.075, 0.60),
-    ),
-    (
-        "openrouter",
-        "anthropic/claude-3.5-sonnet",
-        Price::new(3.00, 0.30, 15.00),
-    ),
-    (
-        "openrouter",
-        "anthropic/claude-sonnet-4",
-        Price::new(3.00, 0.30, 15.00),
-    ),
-    (
-        "openrouter",
-        "google/gemini-2.5-flash",
-        Price::new(0.30, 0.03, 2.50),
-    ),
-];
+/// What one request cost, USD.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cost {
+    /// Uncached input, cached reads, cache writes and output at their
+    /// prices.
+    pub cost_usd: f64,
+    /// What the provider's own prompt cache saved on the request: its
+    /// cached reads at the input price less at the cached price (0 when the
+    /// model has no cached price).
+    pub provider_cache_saved_usd: f64,
+}
 
 /// Prices by provider, then upstream model: the built-in table with the
 /// config file's entries over it.
@@ -180,26 +184,10 @@ impl PriceTable {
             .copied()
     }
 
-    /// What a request cost, USD. `cached_tokens` are part of
-    /// `prompt_tokens` and charged at the cached price. `None` when the
-    /// model has no price.
-    pub fn cost(
-        &self,
-        provider: &str,
-        model: &str,
-        prompt_tokens: u64,
-        cached_tokens: u64,
-        completion_tokens: u64,
-    ) -> Option<f64> {
-        let price = self.lookup(provider, model)?;
-        // A provider reporting more cached than prompt tokens would
-        // otherwise make the uncached part negative.
-        let cached = cached_tokens.min(prompt_tokens);
-        let uncached = prompt_tokens - cached;
-        let micro_usd = uncached as f64 * price.input
-            + cached as f64 * price.cached_input.unwrap_or(price.input)
-            + completion_tokens as f64 * price.output;
-        Some(micro_usd / 1_000_000.0)
+    /// What a request's `usage` cost at `provider`'s price for `model`
+    /// (see [`Price::charge`]); `None` when the model has no price.
+    pub fn cost(&self, provider: &str, model: &str, usage: &Usage) -> Option<Cost> {
+        Some(self.lookup(provider, model)?.charge(usage))
     }
 }
 
@@ -226,162 +214,4 @@ fn is_snapshot_suffix(suffix: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() < 1e-12
-    }
-
-    #[test]
-    fn built_in_figures() {
-        let table = PriceTable::builtin();
-        assert_eq!(
-            table.lookup("openai", "gpt-4o-mini"),
-            Some(Price {
-                input: 0.15,
-                cached_input: Some(0.075),
-                output: 0.60
-            })
-        );
-        let pro = table.lookup("gemini", "gemini-2.5-pro").unwrap();
-        assert_eq!((pro.input, pro.output), (1.25, 10.0));
-        let sonnet = table
-            .lookup("openrouter", "anthropic/claude-sonnet-4")
-            .unwrap();
-        assert_eq!((sonnet.input, sonnet.output), (3.0, 15.0));
-    }
-
-    #[test]
-    fn every_default_model_of_a_built_in_provider_is_priced_or_left_out_on_purpose() {
-        let table = PriceTable::builtin();
-        let unpriced: Vec<String> = crate::config::BUILTIN_PROVIDERS
-            .iter()
-            .flat_map(|p| p.models.iter().map(move |m| (p.name, *m)))
-            .filter(|(provider, model)| table.lookup(provider, model).is_none())
-            .map(|(provider, model)| format!("{provider}/{model}"))
-            .collect();
-        assert_eq!(
-            unpriced,
-            [
-                "openrouter/deepseek/deepseek-chat",
-                "openrouter/meta-llama/llama-3.3-70b-instruct"
-            ]
-        );
-    }
-
-    #[test]
-    fn cost_charges_cached_prompt_tokens_at_the_cached_price() {
-        let table = PriceTable::builtin();
-        // gpt-4.1: 1000 uncached × $2 + 1000 cached × $0.50 + 500 × $8, per 1M.
-        let cost = table.cost("openai", "gpt-4.1", 2000, 1000, 500).unwrap();
-        assert!(close(cost, 0.0065), "{cost}");
-        let no_cache = table.cost("openai", "gpt-4.1", 2000, 0, 500).unwrap();
-        assert!(close(no_cache, 0.008), "{no_cache}");
-        // More cached than prompt tokens: all of the prompt is cached.
-        let clamped = table.cost("openai", "gpt-4.1", 100, 500, 0).unwrap();
-        assert!(close(clamped, 0.00005), "{clamped}");
-    }
-
-    #[test]
-    fn without_a_cached_price_cached_tokens_cost_the_full_input_price() {
-        let mut table = PriceTable::empty();
-        let price = Price {
-            input: 1.0,
-            cached_input: None,
-            output: 2.0,
-        };
-        table.insert("local", "m", price);
-        let cost = table.cost("local", "m", 1_000_000, 600_000, 1_000_000);
-        assert!(close(cost.unwrap(), 3.0));
-    }
-
-    #[test]
-    fn dated_snapshots_cost_what_their_base_model_costs() {
-        let table = PriceTable::builtin();
-        let base = table.lookup("openai", "gpt-4o");
-        assert_eq!(table.lookup("openai", "gpt-4o-2024-08-06"), base);
-        assert_eq!(
-            table.lookup("openai", "gpt-4.1-mini-2025-04-14"),
-            table.lookup("openai", "gpt-4.1-mini")
-        );
-        assert_eq!(
-            table.lookup("openai", "gpt-4o-mini-2024-07-18"),
-            table.lookup("openai", "gpt-4o-mini")
-        );
-        assert_eq!(
-            table.lookup("openrouter", "anthropic/claude-sonnet-4-20250514"),
-            table.lookup("openrouter", "anthropic/claude-sonnet-4")
-        );
-        assert_eq!(
-            table.lookup("gemini", "gemini-2.0-flash-001"),
-            table.lookup("gemini", "gemini-2.0-flash")
-        );
-        assert_eq!(
-            table.lookup("qwen", "qwen-max-0919"),
-            table.lookup("qwen", "qwen-max")
-        );
-    }
-
-    #[test]
-    fn a_longer_name_is_not_its_prefix() {
-        let mut table = PriceTable::empty();
-        let base = Price::new(2.5, 1.25, 10.0);
-        table.insert("openai", "gpt-4o", base);
-        // Never the base model's price for a different model.
-        for other in [
-            "gpt-4o-mini",
-            "gpt-4o-mini-2024-07-18",
-            "gpt-4o-audio-preview",
-            "gpt-4o-2024",
-            "gpt-4o-2024-08",
-            "gpt-4o-2024-13-01",
-            "gpt-4o-20241301",
-            "gpt-4o-1234",
-            "gpt-4o-aé1",
-            "gpt-4o-é-01-01",
-            "gpt-4o-24-08-06",
-            "gpt-4o-",
-            "gpt-4",
-            "gpt-4obeta-2024-08-06",
-        ] {
-            assert_eq!(table.lookup("openai", other), None, "{other}");
-        }
-        assert_eq!(table.lookup("openai", "gpt-4o-0513"), Some(base));
-    }
-
-    #[test]
-    fn unknown_models_and_providers_have_no_price() {
-        let table = PriceTable::builtin();
-        assert_eq!(table.lookup("openai", "gpt-9"), None);
-        assert_eq!(table.cost("openai", "gpt-9", 10, 0, 10), None);
-        // A price belongs to its provider: same name, other provider, none.
-        assert_eq!(table.lookup("my-vllm", "gpt-4o"), None);
-        assert_eq!(
-            table.lookup("gemini", "gemini-2.5-flash-preview-05-20"),
-            None
-        );
-    }
-
-    #[test]
-    fn an_override_replaces_the_built_in_price_and_its_snapshots() {
-        let mut table = PriceTable::builtin();
-        let new = Price {
-            input: 1.0,
-            cached_input: None,
-            output: 4.0,
-        };
-        table.insert("openai", "gpt-4o", new);
-        assert_eq!(table.lookup("openai", "gpt-4o"), Some(new));
-        assert_eq!(table.lookup("openai", "gpt-4o-2024-08-06"), Some(new));
-        // A snapshot can still have a price of its own.
-        let old = Price::new(5.0, 2.5, 15.0);
-        table.insert("openai", "gpt-4o-2024-05-13", old);
-        assert_eq!(table.lookup("openai", "gpt-4o-2024-05-13"), Some(old));
-        assert!(
-            table
-                .entries()
-                .any(|(p, m, _)| (p, m) == ("openai", "gpt-4o"))
-        );
-    }
-}
+mod tests;

@@ -79,7 +79,11 @@ fn millis(value: Option<f64>) -> String {
     }
 }
 
-const TABLE_HEADERS: [&str; 12] = [
+/// The table's columns after the group. CACHE WRITE adds up both kinds of
+/// write (5-minute and 1-hour), which CSV and JSON keep apart with the
+/// reasoning tokens; SAVED is llm-bridge's cache, PROVIDER CACHE SAVED the
+/// providers' prompt caches.
+const TABLE_HEADERS: [&str; 14] = [
     "REQUESTS",
     "HITS",
     "HIT RATE",
@@ -87,8 +91,10 @@ const TABLE_HEADERS: [&str; 12] = [
     "PROMPT",
     "COMPLETION",
     "CACHED",
+    "CACHE WRITE",
     "COST",
     "SAVED",
+    "PROVIDER CACHE SAVED",
     "P50 MS",
     "P95 MS",
     "TTFB P50",
@@ -104,8 +110,10 @@ fn table_cells(label: &str, row: &StatsRow) -> Vec<String> {
         row.prompt_tokens.to_string(),
         row.completion_tokens.to_string(),
         row.cached_tokens.to_string(),
+        (row.cache_write_tokens + row.cache_write_1h_tokens).to_string(),
         cost(row.cost_usd),
         cost(Some(row.cost_saved_usd)),
+        cost(Some(row.provider_cache_saved_usd)),
         millis(row.latency_p50_ms),
         millis(row.latency_p95_ms),
         millis(row.ttfb_p50_ms),
@@ -186,30 +194,44 @@ fn write_aligned(out: &mut String, lines: &[Vec<String>]) {
     }
 }
 
-/// What the totals leave out: requests without a known cost, and token
-/// counts that are estimates.
+/// What the totals leave out (requests without a known cost, token counts
+/// that are estimates), and which saving is whose; after a blank line.
 fn write_footnotes(out: &mut String, total: &StatsRow) {
+    let mut notes = Vec::new();
     if total.cost_unknown_requests > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} of {} requests have no known cost (an error, no price for the model, or no \
+        notes.push(format!(
+            "{} of {} requests have no known cost (an error, no price for the model, or no \
              token counts); COST adds up the others.",
             total.cost_unknown_requests, total.requests
-        );
+        ));
     }
     if total.estimated_requests > 0 {
-        let _ = writeln!(
-            out,
+        notes.push(format!(
             "{} requests have estimated token counts (the provider reported none).",
             total.estimated_requests
+        ));
+    }
+    if total.cost_saved_usd > 0.0 || total.provider_cache_saved_usd > 0.0 {
+        notes.push(
+            "SAVED is what llm-bridge's response cache saved (the cost of the answers it \
+             replayed); PROVIDER CACHE SAVED is what the providers' prompt caches saved \
+             (cached prompt tokens at their price instead of the input price)."
+                .to_string(),
         );
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+    }
+    for note in notes {
+        let _ = writeln!(out, "{note}");
     }
 }
 
 /// The CSV header.
 pub const CSV_HEADER: &str = "group,requests,hits,hit_rate,errors,prompt_tokens,\
-    completion_tokens,cached_tokens,estimated_requests,cost_usd,cost_unknown_requests,\
-    cost_saved_usd,latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
+    completion_tokens,cached_tokens,cache_write_tokens,cache_write_1h_tokens,reasoning_tokens,\
+    estimated_requests,cost_usd,cost_unknown_requests,cost_saved_usd,provider_cache_saved_usd,\
+    latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
 
 fn csv(report: &StatsReport) -> String {
     let mut out = String::new();
@@ -225,7 +247,7 @@ fn csv_line(out: &mut String, label: &str, row: &StatsRow) {
     let number = |value: Option<f64>| value.map_or_else(String::new, |v| v.to_string());
     let _ = writeln!(
         out,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         csv_field(label),
         row.requests,
         row.hits,
@@ -234,10 +256,14 @@ fn csv_line(out: &mut String, label: &str, row: &StatsRow) {
         row.prompt_tokens,
         row.completion_tokens,
         row.cached_tokens,
+        row.cache_write_tokens,
+        row.cache_write_1h_tokens,
+        row.reasoning_tokens,
         row.estimated_requests,
         number(row.cost_usd),
         row.cost_unknown_requests,
         row.cost_saved_usd,
+        row.provider_cache_saved_usd,
         number(row.latency_p50_ms),
         number(row.latency_p95_ms),
         number(row.ttfb_p50_ms),

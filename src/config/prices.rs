@@ -4,8 +4,14 @@
 //! [prices."openai/gpt-4o"]          # provider/model, as sent upstream
 //! input = 2.5                       # USD per million prompt tokens
 //! cached_input = 1.25               # optional; default: the input price
+//! cache_write = 3.125               # optional, 5-minute cache writes; default: input
+//! cache_write_1h = 5.0              # optional, 1-hour cache writes; default: cache_write
 //! output = 10.0                     # USD per million completion tokens
 //! ```
+//!
+//! Every figure must be a finite number, 0 or more. The write prices are
+//! for providers that bill writing to their prompt cache apart (Anthropic);
+//! leave them out where writes cost the input price.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +29,8 @@ use crate::prices::{Price, PriceTable};
 pub struct PriceSection {
     pub input: Spanned<f64>,
     pub cached_input: Option<Spanned<f64>>,
+    pub cache_write: Option<Spanned<f64>>,
+    pub cache_write_1h: Option<Spanned<f64>>,
     pub output: Spanned<f64>,
 }
 
@@ -63,13 +71,14 @@ pub fn resolve(
                 })
             }
         };
+        let optional = |value: &Option<Spanned<f64>>, field: &str| {
+            value.as_ref().map(|v| amount(v, field)).transpose()
+        };
         let price = Price {
             input: amount(&raw.input, "input")?,
-            cached_input: raw
-                .cached_input
-                .as_ref()
-                .map(|v| amount(v, "cached_input"))
-                .transpose()?,
+            cached_input: optional(&raw.cached_input, "cached_input")?,
+            cache_write: optional(&raw.cache_write, "cache_write")?,
+            cache_write_1h: optional(&raw.cache_write_1h, "cache_write_1h")?,
             output: amount(&raw.output, "output")?,
         };
         table.insert(provider, model, price);
@@ -118,6 +127,8 @@ output = 0.32
             Some(Price {
                 input: 2.0,
                 cached_input: None,
+                cache_write: None,
+                cache_write_1h: None,
                 output: 8.5
             })
         );
@@ -126,6 +137,8 @@ output = 0.32
             Some(Price {
                 input: 0.1,
                 cached_input: Some(0.05),
+                cache_write: None,
+                cache_write_1h: None,
                 output: 0.32
             })
         );
@@ -133,6 +146,44 @@ output = 0.32
         assert_eq!(
             prices.lookup("openai", "gpt-4o-mini"),
             PriceTable::builtin().lookup("openai", "gpt-4o-mini")
+        );
+    }
+
+    #[test]
+    fn entries_set_cache_write_prices() {
+        let text = r#"
+[prices."anthropic/claude-sonnet-4-5"]
+input = 3
+cached_input = 0.3
+cache_write = 3.75
+cache_write_1h = 6
+output = 15
+
+[prices."openai/gpt-4o"]
+input = 2.5
+cache_write = 2.5
+output = 10
+"#;
+        let prices = resolve(text).unwrap().prices;
+        let sonnet = prices.lookup("anthropic", "claude-sonnet-4-5").unwrap();
+        assert_eq!(
+            (sonnet.cache_write, sonnet.cache_write_1h),
+            (Some(3.75), Some(6.0))
+        );
+        let gpt = prices.lookup("openai", "gpt-4o").unwrap();
+        assert_eq!((gpt.cache_write, gpt.cache_write_1h), (Some(2.5), None));
+        assert_eq!(gpt.cache_write_1h_price(), 2.5);
+        let negative = "[prices.\"openai/gpt-4o\"]\ninput = 1\noutput = 2\ncache_write_1h = -1\n";
+        assert_eq!(
+            error(negative),
+            "llm-bridge.toml:4: prices.\"openai/gpt-4o\".cache_write_1h: must be a number of \
+             USD per million tokens, 0 or more, not -1"
+        );
+        let nan = "[prices.\"openai/gpt-4o\"]\ninput = 1\ncache_write = nan\noutput = 2\n";
+        assert!(
+            error(nan).starts_with("llm-bridge.toml:3: prices.\"openai/gpt-4o\".cache_write:"),
+            "{}",
+            error(nan)
         );
     }
 

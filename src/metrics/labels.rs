@@ -38,7 +38,8 @@ pub(super) struct TimingLabels {
     pub(super) cache: &'static str,
 }
 
-/// `tokens`: prompt, completion or cached, counted or estimated.
+/// `tokens`: prompt, completion, cached, cache_write, cache_write_1h or
+/// reasoning, counted or estimated.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(super) struct TokenLabels {
     pub(super) provider: String,
@@ -47,7 +48,7 @@ pub(super) struct TokenLabels {
     pub(super) estimated: bool,
 }
 
-/// `cost_usd` and `cost_saved_usd`.
+/// `cost_usd`, `cost_saved_usd` and `provider_cache_saved_usd`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(super) struct ModelLabels {
     pub(super) provider: String,

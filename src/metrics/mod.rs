@@ -71,6 +71,7 @@ pub struct Metrics {
     tokens: Family<TokenLabels, Counter>,
     cost: Family<ModelLabels, Usd>,
     cost_saved: Family<ModelLabels, Usd>,
+    provider_cache_saved: Family<ModelLabels, Usd>,
     upstream_errors: Family<ErrorLabels, Counter>,
     retries: Family<ProviderLabels, Counter>,
     fallbacks: Family<FallbackLabels, Counter>,
@@ -100,6 +101,7 @@ impl Metrics {
             tokens: Family::default(),
             cost: Family::default(),
             cost_saved: Family::default(),
+            provider_cache_saved: Family::default(),
             upstream_errors: Family::default(),
             retries: Family::default(),
             fallbacks: Family::default(),
@@ -145,12 +147,13 @@ impl Metrics {
         );
     }
 
-    /// What requests spent: tokens, cost and cost saved.
+    /// What requests spent: tokens, cost, and what llm-bridge's cache and
+    /// the providers' prompt caches saved.
     fn register_spending(&mut self) {
         let r = &mut self.registry;
         r.register(
             "tokens",
-            "Tokens by kind (prompt, completion, cached: the prompt tokens the provider served from its prompt cache); estimated=true for local counts",
+            "Tokens by kind (prompt, completion; cached: prompt tokens the provider served from its prompt cache; cache_write, cache_write_1h: prompt tokens written to it, 5-minute and 1-hour entries; reasoning: completion tokens spent reasoning); estimated=true for local counts",
             self.tokens.clone(),
         );
         r.register(
@@ -160,8 +163,13 @@ impl Metrics {
         );
         r.register(
             "cost_saved_usd",
-            "What cache hits saved, USD: the cost of the answers they replayed",
+            "What llm-bridge's cache hits saved, USD: the cost of the answers they replayed",
             self.cost_saved.clone(),
+        );
+        r.register(
+            "provider_cache_saved_usd",
+            "What providers' prompt caches saved, USD: cached prompt tokens at the input price less at the cached price",
+            self.provider_cache_saved.clone(),
         );
     }
 
@@ -260,32 +268,46 @@ impl Metrics {
                 .get_or_create(&timing)
                 .observe(seconds(ttfb));
         }
-        // Tokens a provider processed: a hit's tokens were not spent again
-        // (they show as cost saved).
-        let counts = [
-            ("prompt", record.prompt_tokens),
-            ("completion", record.completion_tokens),
-            ("cached", record.cached_tokens),
-        ];
-        let spent = record.cache != Some(CacheStatus::Hit);
-        for (kind, count) in counts.into_iter().filter(|_| spent) {
-            if let Some(count) = count {
-                self.tokens
-                    .get_or_create(&TokenLabels {
-                        provider: provider.clone(),
-                        model: model.clone(),
-                        kind,
-                        estimated: record.estimated,
-                    })
-                    .inc_by(count);
-            }
-        }
+        self.count_tokens(record, &provider, &model);
         let labels = ModelLabels { provider, model };
         if let Some(cost) = usd(record.cost_usd) {
             self.cost.get_or_create(&labels).inc_by(cost);
         }
         if let Some(saved) = usd(record.cost_saved_usd) {
             self.cost_saved.get_or_create(&labels).inc_by(saved);
+        }
+        if let Some(saved) = usd(record.provider_cache_saved_usd) {
+            self.provider_cache_saved
+                .get_or_create(&labels)
+                .inc_by(saved);
+        }
+    }
+
+    /// Adds a record's tokens by kind. Only tokens a provider processed: a
+    /// hit's tokens were not spent again (they show as cost saved).
+    fn count_tokens(&self, record: &UsageRecord, provider: &str, model: &str) {
+        if record.cache == Some(CacheStatus::Hit) {
+            return;
+        }
+        let counts = [
+            ("prompt", record.prompt_tokens),
+            ("completion", record.completion_tokens),
+            ("cached", record.cached_tokens),
+            ("cache_write", record.cache_write_tokens),
+            ("cache_write_1h", record.cache_write_1h_tokens),
+            ("reasoning", record.reasoning_tokens),
+        ];
+        for (kind, count) in counts {
+            if let Some(count) = count {
+                self.tokens
+                    .get_or_create(&TokenLabels {
+                        provider: provider.to_string(),
+                        model: model.to_string(),
+                        kind,
+                        estimated: record.estimated,
+                    })
+                    .inc_by(count);
+            }
         }
     }
 

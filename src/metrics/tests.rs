@@ -14,9 +14,13 @@ fn record(provider: Option<&str>, model: &str, cache: Option<CacheStatus>) -> Us
         prompt_tokens: Some(100),
         completion_tokens: Some(20),
         cached_tokens: Some(0),
+        cache_write_tokens: Some(0),
+        cache_write_1h_tokens: Some(0),
+        reasoning_tokens: Some(0),
         estimated: false,
         cost_usd: Some(0.25),
         cost_saved_usd: None,
+        provider_cache_saved_usd: Some(0.0),
         ttfb_ms: Some(40.0),
         total_ms: 200.0,
     }
@@ -80,6 +84,7 @@ fn every_metric_has_help_and_type_and_the_text_ends_with_eof() {
         ("llm_bridge_tokens", "counter"),
         ("llm_bridge_cost_usd", "counter"),
         ("llm_bridge_cost_saved_usd", "counter"),
+        ("llm_bridge_provider_cache_saved_usd", "counter"),
         ("llm_bridge_upstream_errors", "counter"),
         ("llm_bridge_upstream_retries", "counter"),
         ("llm_bridge_fallbacks", "counter"),
@@ -110,11 +115,16 @@ fn records_count_requests_timings_tokens_and_cost() {
         total_ms: 1500.0,
         ttfb_ms: Some(300.0),
         cached_tokens: Some(60),
+        cache_write_tokens: Some(25),
+        cache_write_1h_tokens: Some(5),
+        reasoning_tokens: Some(12),
+        provider_cache_saved_usd: Some(0.125),
         ..miss.clone()
     });
     metrics.record(&UsageRecord {
         cost_usd: Some(0.0),
         cost_saved_usd: Some(0.5),
+        reasoning_tokens: Some(1000),
         total_ms: 2.0,
         ttfb_ms: Some(1.0),
         ..record(Some("openai"), "gpt-4o-mini", Some(CacheStatus::Hit))
@@ -124,7 +134,11 @@ fn records_count_requests_timings_tokens_and_cost() {
         prompt_tokens: None,
         completion_tokens: None,
         cached_tokens: None,
+        cache_write_tokens: None,
+        cache_write_1h_tokens: None,
+        reasoning_tokens: None,
         cost_usd: None,
+        provider_cache_saved_usd: None,
         ttfb_ms: None,
         ..record(Some("deepseek"), "deepseek-chat", Some(CacheStatus::Bypass))
     });
@@ -148,7 +162,12 @@ fn records_count_requests_timings_tokens_and_cost() {
         r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="completion",estimated="false"} 40"#,
         r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="cached",estimated="false"} 60"#,
         r#"llm_bridge_cost_usd_total{provider="openai",model="gpt-4o-mini"} 0.5"#,
+        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="cache_write",estimated="false"} 25"#,
+        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="cache_write_1h",estimated="false"} 5"#,
+        r#"llm_bridge_tokens_total{provider="openai",model="gpt-4o-mini",kind="reasoning",estimated="false"} 12"#,
         r#"llm_bridge_cost_saved_usd_total{provider="openai",model="gpt-4o-mini"} 0.5"#,
+        // Apart from what llm-bridge's cache saved; a hit adds 0 here.
+        r#"llm_bridge_provider_cache_saved_usd_total{provider="openai",model="gpt-4o-mini"} 0.125"#,
     ] {
         assert_has(&lines, line);
     }

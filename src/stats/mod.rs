@@ -4,6 +4,8 @@
 //! - [`store`]: the database file, its schema, and the one writer thread
 //!   the request path hands [`crate::usage::UsageRecord`]s to without ever
 //!   waiting for the disk.
+//! - [`schema`]: the table, and the migrations that bring a file written
+//!   by an older llm-bridge to the current version.
 //! - [`query`]: reports over a time window, grouped by model, provider,
 //!   key or day, read on a connection of their own (safe while the server
 //!   writes: the database is in WAL mode).
@@ -13,6 +15,7 @@
 //! over [`query::report`] ([`crate::admin::stats`]).
 
 pub mod query;
+mod schema;
 pub mod store;
 mod writer;
 

@@ -16,6 +16,11 @@
 //! The cost is the sum of the known costs; `cost_unknown_requests` counts
 //! the requests whose cost is unknown (no price for the model, no token
 //! counts), and `cost_usd` is `None` only when no request's cost is known.
+//! Two savings are kept apart: `cost_saved_usd` is what llm-bridge's
+//! response cache saved (the cost of the answers it replayed),
+//! `provider_cache_saved_usd` what the providers' prompt caches saved (their
+//! cached reads, cheaper than input). Rows from before schema version 2
+//! have no cache write, reasoning or provider saving figures: they count 0.
 //!
 //! This file owns the query, the report's shape and opening the database;
 //! the sums and percentiles are [`tally`]'s, and reading the window's ends
@@ -128,14 +133,26 @@ pub struct StatsRow {
     pub completion_tokens: u64,
     /// Prompt tokens the provider served from its own prompt cache.
     pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's prompt cache, 5-minute
+    /// entries (and writes without a lifetime).
+    pub cache_write_tokens: u64,
+    /// Prompt tokens written to a 1-hour prompt cache entry.
+    pub cache_write_1h_tokens: u64,
+    /// Completion tokens spent reasoning.
+    pub reasoning_tokens: u64,
     /// Requests whose token counts are local estimates.
     pub estimated_requests: u64,
     /// Sum of the known costs, USD; `None` when none is known.
     pub cost_usd: Option<f64>,
     /// Requests whose cost is unknown, left out of `cost_usd`.
     pub cost_unknown_requests: u64,
-    /// What cache hits saved, USD.
+    /// What llm-bridge's response cache saved, USD: the cost of the answers
+    /// its hits (and shared flights) replayed.
     pub cost_saved_usd: f64,
+    /// What the providers' own prompt caches saved, USD: cached prompt
+    /// tokens at the input price less at the cached price. Apart from
+    /// `cost_saved_usd`: a hit reached no provider and adds nothing here.
+    pub provider_cache_saved_usd: f64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p95_ms: Option<f64>,
     pub ttfb_p50_ms: Option<f64>,

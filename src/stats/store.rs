@@ -24,15 +24,13 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::writer::Writer;
 use super::{DATABASE_FILE, StatsError};
 use crate::usage::UsageRecord;
 
-/// The schema this build writes, kept in SQLite's `user_version` so a
-/// later build can tell which migrations a file needs.
-pub const SCHEMA_VERSION: i64 = 1;
+pub use super::schema::SCHEMA_VERSION;
 /// Records waiting for the writer. A record is about 300 bytes, so a full
 /// channel holds ~3 MB (its slots, allocated up front, hold only boxes:
 /// 80 KB); that is ten seconds of a stalled disk at 1,000 requests a
@@ -58,33 +56,6 @@ pub const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 /// Dropped records and failed writes are reported at most this often, so
 /// a stuck disk does not flood the log.
 pub(super) const WARNING_INTERVAL_MS: i64 = 60_000;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS requests (
-    id                INTEGER PRIMARY KEY,
-    time_ms           INTEGER NOT NULL,
-    request_id        TEXT NOT NULL,
-    key_name          TEXT,
-    provider          TEXT,
-    model_asked       TEXT,
-    model_answered    TEXT,
-    stream            INTEGER NOT NULL,
-    cache             TEXT,
-    status            INTEGER NOT NULL,
-    prompt_tokens     INTEGER,
-    completion_tokens INTEGER,
-    cached_tokens     INTEGER,
-    estimated         INTEGER NOT NULL,
-    cost_usd          REAL,
-    cost_saved_usd    REAL,
-    ttfb_ms           REAL,
-    total_ms          REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS requests_time ON requests (time_ms);
-CREATE INDEX IF NOT EXISTS requests_key_time ON requests (key_name, time_ms);
-CREATE INDEX IF NOT EXISTS requests_model_time
-    ON requests (provider, model_answered, time_ms);
-";
 
 /// The writer's limits; tests shrink them.
 #[derive(Debug, Clone, Copy)]
@@ -346,38 +317,8 @@ fn open_database(path: &Path, busy_timeout: Duration) -> Result<Connection, Stat
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_error)?;
-    migrate(&mut connection, path)?;
+    super::schema::migrate(&mut connection, path)?;
     Ok(connection)
-}
-
-/// Brings the schema to [`SCHEMA_VERSION`]. The version is read inside the
-/// write transaction, so two processes opening a new file at once create
-/// the schema once.
-fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StatsError> {
-    let open_error = |source| StatsError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(open_error)?;
-    let found: i64 = transaction
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(open_error)?;
-    if found > SCHEMA_VERSION {
-        return Err(StatsError::NewerSchema {
-            path: path.to_path_buf(),
-            found,
-            known: SCHEMA_VERSION,
-        });
-    }
-    if found < SCHEMA_VERSION {
-        transaction.execute_batch(SCHEMA).map_err(open_error)?;
-        transaction
-            .pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(open_error)?;
-    }
-    transaction.commit().map_err(open_error)
 }
 
 /// Milliseconds since the Unix epoch, now.

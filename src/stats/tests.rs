@@ -9,6 +9,8 @@ use super::store::Tuning;
 use super::*;
 use crate::usage::{CacheStatus, UsageRecord};
 
+mod migration;
+
 /// 2026-11-01T00:00:00Z.
 const DAY_ONE: i64 = 1_793_491_200_000;
 const DAY: i64 = 86_400_000;
@@ -45,6 +47,8 @@ fn seed() -> Vec<UsageRecord> {
         "deepseek-chat",
     );
     tokens(&mut miss, 100, 50, 0);
+    miss.cache_write_1h_tokens = Some(10);
+    miss.provider_cache_saved_usd = Some(0.0);
     miss.cost_usd = Some(0.001);
     miss.ttfb_ms = Some(100.0);
     miss.total_ms = 1000.0;
@@ -64,6 +68,9 @@ fn seed() -> Vec<UsageRecord> {
     openai.model_answered = Some("gpt-4.1-2025-04-14".into());
     openai.stream = true;
     tokens(&mut openai, 200, 100, 80);
+    openai.cache_write_tokens = Some(20);
+    openai.reasoning_tokens = Some(30);
+    openai.provider_cache_saved_usd = Some(0.00012);
     openai.cost_usd = Some(0.002);
     openai.ttfb_ms = Some(300.0);
     openai.total_ms = 3000.0;
@@ -126,10 +133,14 @@ fn records_come_back_as_sums_groups_and_percentiles() {
             prompt_tokens: 410,
             completion_tokens: 205,
             cached_tokens: 80,
+            cache_write_tokens: 20,
+            cache_write_1h_tokens: 10,
+            reasoning_tokens: 30,
             estimated_requests: 1,
             cost_usd: Some(0.0032),
             cost_unknown_requests: 1,
             cost_saved_usd: 0.001,
+            provider_cache_saved_usd: 0.00012,
             latency_p50_ms: Some(500.0),
             latency_p95_ms: Some(3000.0),
             ttfb_p50_ms: Some(50.0),

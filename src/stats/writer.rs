@@ -14,8 +14,10 @@ use crate::usage::UsageRecord;
 
 const INSERT: &str = "INSERT INTO requests (time_ms, request_id, key_name, provider, \
     model_asked, model_answered, stream, cache, status, prompt_tokens, completion_tokens, \
-    cached_tokens, estimated, cost_usd, cost_saved_usd, ttfb_ms, total_ms) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    cached_tokens, estimated, cost_usd, cost_saved_usd, ttfb_ms, total_ms, \
+    cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, provider_cache_saved_usd) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+    ?18, ?19, ?20, ?21)";
 
 pub(super) struct Writer {
     pub(super) connection: Connection,
@@ -152,6 +154,10 @@ fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Resul
                 r.cost_saved_usd,
                 r.ttfb_ms,
                 r.total_ms,
+                r.cache_write_tokens.map(to_i64),
+                r.cache_write_1h_tokens.map(to_i64),
+                r.reasoning_tokens.map(to_i64),
+                r.provider_cache_saved_usd,
             ])?;
         }
     }

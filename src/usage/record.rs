@@ -2,6 +2,7 @@
 //! built once when the response body ends.
 
 use crate::notes::Notes;
+use crate::prices::Cost;
 use crate::tokens::Usage;
 
 /// Where the answer came from, as the `x-cache` header says.
@@ -48,6 +49,13 @@ pub struct UsageRecord {
     pub completion_tokens: Option<u64>,
     /// Prompt tokens the provider served from its own prompt cache.
     pub cached_tokens: Option<u64>,
+    /// Prompt tokens written to the provider's prompt cache, 5-minute
+    /// entries (and OpenAI-style writes with no lifetime).
+    pub cache_write_tokens: Option<u64>,
+    /// Prompt tokens written to a 1-hour prompt cache entry (Anthropic).
+    pub cache_write_1h_tokens: Option<u64>,
+    /// Completion tokens spent reasoning (part of `completion_tokens`).
+    pub reasoning_tokens: Option<u64>,
     /// Whether the token counts are local estimates, not the provider's.
     pub estimated: bool,
     /// What the request cost, USD; `None` for an unknown price. A cache hit
@@ -55,6 +63,12 @@ pub struct UsageRecord {
     pub cost_usd: Option<f64>,
     /// What a cache hit saved: the cost of the answer it replayed, USD.
     pub cost_saved_usd: Option<f64>,
+    /// What the provider's own prompt cache saved on this request, USD:
+    /// its cached reads at the input price less at the cached price. An
+    /// answer from llm-bridge's cache (a hit, or a shared flight) reached
+    /// no provider, so the provider saved nothing on it: 0 (its whole cost
+    /// shows in `cost_saved_usd` instead). `None` for an unknown price.
+    pub provider_cache_saved_usd: Option<f64>,
     /// Time to the first byte of the response body, ms.
     pub ttfb_ms: Option<f64>,
     /// Time to the end of the response body, ms.
@@ -79,7 +93,7 @@ impl UsageRecord {
     /// model, `None` when the model has no price.
     pub fn build(
         finished: &Finished<'_>,
-        price: impl Fn(&str, &str, &Usage) -> Option<f64>,
+        price: impl Fn(&str, &str, &Usage) -> Option<Cost>,
     ) -> Self {
         let entry = finished.notes;
         let metering = &entry.metering;
@@ -100,10 +114,8 @@ impl UsageRecord {
             _ => None,
         };
         let free = cache == Some(CacheStatus::Hit) || metering.shared;
-        let (cost_usd, cost_saved_usd) = match (free, cost) {
-            (true, saved) => (usage.map(|_| 0.0), saved),
-            (false, cost) => (cost, None),
-        };
+        let (cost_usd, cost_saved_usd, provider_cache_saved_usd) =
+            split_cost(free, usage.is_some(), cost);
         Self {
             time_ms: finished.time_ms,
             request_id: finished.request_id.to_string(),
@@ -123,12 +135,40 @@ impl UsageRecord {
                 (!estimated || counted).then_some(u.completion_tokens)
             }),
             cached_tokens: usage.map(|u| u.cached_tokens),
+            cache_write_tokens: usage.map(|u| u.cache_write_tokens),
+            cache_write_1h_tokens: usage.map(|u| u.cache_write_1h_tokens),
+            reasoning_tokens: usage.map(|u| u.reasoning_tokens),
             estimated: estimated && usage.is_some(),
             cost_usd,
             cost_saved_usd,
+            provider_cache_saved_usd,
             ttfb_ms: finished.ttfb_ms,
             total_ms: finished.total_ms,
         }
+    }
+}
+
+/// `(cost, saved by llm-bridge's cache, saved by the provider's prompt
+/// cache)` of a request whose usage (if `known`) costs `cost`. An answer
+/// llm-bridge served itself (`free`: a hit or a shared flight) cost
+/// nothing and reached no provider: llm-bridge saved its whole cost, the
+/// provider's cache nothing.
+fn split_cost(
+    free: bool,
+    known: bool,
+    cost: Option<Cost>,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
+    match (free, cost) {
+        (true, saved) => (
+            known.then_some(0.0),
+            saved.map(|c| c.cost_usd),
+            saved.map(|_| 0.0),
+        ),
+        (false, cost) => (
+            cost.map(|c| c.cost_usd),
+            None,
+            cost.map(|c| c.provider_cache_saved_usd),
+        ),
     }
 }
 
@@ -151,4 +191,29 @@ fn estimate(entry: &Notes) -> Option<Usage> {
         },
         ..Usage::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_llm_bridge_served_saved_its_cost_and_the_provider_nothing() {
+        let cost = Cost {
+            cost_usd: 0.0065,
+            provider_cache_saved_usd: 0.0015,
+        };
+        assert_eq!(
+            split_cost(false, true, Some(cost)),
+            (Some(0.0065), None, Some(0.0015))
+        );
+        assert_eq!(
+            split_cost(true, true, Some(cost)),
+            (Some(0.0), Some(0.0065), Some(0.0))
+        );
+        // No price: a hit still cost nothing, but what it saved is unknown.
+        assert_eq!(split_cost(true, true, None), (Some(0.0), None, None));
+        assert_eq!(split_cost(false, true, None), (None, None, None));
+        assert_eq!(split_cost(true, false, None), (None, None, None));
+    }
 }

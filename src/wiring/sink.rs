@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::live::Current;
 use crate::edge::finish::{Finished, Sink};
 use crate::metrics::Metrics;
-use crate::prices::PriceTable;
+use crate::prices::{Cost, PriceTable};
 use crate::request_log::{Record, RequestLog};
 use crate::stats::UsageStore;
 use crate::tokens::Usage;
@@ -134,14 +134,8 @@ impl RequestSink {
     }
 }
 
-fn price(prices: &PriceTable, provider: &str, model: &str, usage: &Usage) -> Option<f64> {
-    prices.cost(
-        provider,
-        model,
-        usage.prompt_tokens,
-        usage.cached_tokens,
-        usage.completion_tokens,
-    )
+fn price(prices: &PriceTable, provider: &str, model: &str, usage: &Usage) -> Option<Cost> {
+    prices.cost(provider, model, usage)
 }
 
 fn deliver(metrics: &Metrics, store: Option<&UsageStore>, record: UsageRecord) {

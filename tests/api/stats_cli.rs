@@ -18,9 +18,10 @@ const HOUR: i64 = 3_600_000;
 const KEEP_ALL: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 const HEADER: &str = "group,requests,hits,hit_rate,errors,prompt_tokens,completion_tokens,\
-    cached_tokens,estimated_requests,cost_usd,cost_unknown_requests,cost_saved_usd,\
+    cached_tokens,cache_write_tokens,cache_write_1h_tokens,reasoning_tokens,estimated_requests,\
+    cost_usd,cost_unknown_requests,cost_saved_usd,provider_cache_saved_usd,\
     latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
-const TOTAL: &str = "total,5,1,0.2,1,410,205,80,1,0.0032,1,0.001,500,3000,50";
+const TOTAL: &str = "total,5,1,0.2,1,410,205,80,20,10,30,1,0.0032,1,0.001,0.00012,500,3000,50";
 
 /// `llm-bridge stats ARGS` in `dir`, with `env` besides `PATH`.
 fn stats(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -99,6 +100,10 @@ fn seed(dir: &Path) {
     let mut answered = with_usage(bob(9), (200, 100, 80), 0.002);
     answered.model_answered = Some("gpt-4.1-2025-04-14".into());
     answered.stream = true;
+    answered.cache_write_tokens = Some(20);
+    answered.cache_write_1h_tokens = Some(10);
+    answered.reasoning_tokens = Some(30);
+    answered.provider_cache_saved_usd = Some(0.00012);
     store.record(timed(answered, Some(300.0), 3000.0));
     let mut failed = timed(bob(10), None, 50.0);
     failed.model_answered = None;
@@ -130,9 +135,9 @@ fn csv_rows_match_the_seeded_records() {
         lines(&models),
         [
             HEADER,
-            "openai/gpt-4.1-2025-04-14,1,0,0,0,200,100,80,0,0.002,0,0,3000,3000,300",
-            "deepseek/deepseek-chat,3,1,0.3333333333333333,0,210,105,0,1,0.0012,0,0.001,500,1000,50",
-            "openai/gpt-4.1,1,0,0,1,0,0,0,0,,1,0,50,50,",
+            "openai/gpt-4.1-2025-04-14,1,0,0,0,200,100,80,20,10,30,0,0.002,0,0,0.00012,3000,3000,300",
+            "deepseek/deepseek-chat,3,1,0.3333333333333333,0,210,105,0,0,0,0,1,0.0012,0,0.001,0,500,1000,50",
+            "openai/gpt-4.1,1,0,0,1,0,0,0,0,0,0,0,,1,0,0,50,50,",
             TOTAL,
         ]
     );
@@ -142,8 +147,8 @@ fn csv_rows_match_the_seeded_records() {
         lines(&days),
         [
             HEADER,
-            "2026-11-01,2,1,0.5,0,200,100,0,0,0.001,0,0.001,10,1000,5",
-            "2026-11-02,3,0,0,1,210,105,80,1,0.0022,1,0,500,3000,50",
+            "2026-11-01,2,1,0.5,0,200,100,0,0,0,0,0,0.001,0,0.001,0,10,1000,5",
+            "2026-11-02,3,0,0,1,210,105,80,20,10,30,1,0.0022,1,0,0.00012,500,3000,50",
             TOTAL,
         ]
     );
@@ -190,6 +195,10 @@ fn json_is_the_whole_report() {
     assert_eq!(total["cost_usd"], 0.0032);
     assert_eq!(total["cost_unknown_requests"], 1);
     assert_eq!(total["cost_saved_usd"], 0.001);
+    assert_eq!(total["cache_write_tokens"], 20);
+    assert_eq!(total["cache_write_1h_tokens"], 10);
+    assert_eq!(total["reasoning_tokens"], 30);
+    assert_eq!(total["provider_cache_saved_usd"], 0.00012);
     assert_eq!(total["latency_p50_ms"], 500.0);
     assert_eq!(total["latency_p95_ms"], 3000.0);
     assert_eq!(total["ttfb_p50_ms"], 50.0);
@@ -224,9 +233,24 @@ fn the_table_has_aligned_columns_and_a_total() {
         header.contains("HIT RATE") && header.ends_with("TTFB P50"),
         "{table}"
     );
+    assert!(
+        header.contains("CACHE WRITE") && header.contains("  SAVED  PROVIDER CACHE SAVED  "),
+        "{table}"
+    );
     let total = rows.iter().find(|l| l.starts_with("total")).unwrap();
     assert!(
         total.contains("$0.0032") && total.contains("20.0%"),
+        "{table}"
+    );
+    // Both kinds of cache write together; the two savings side by side.
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(
+        cells[8..12],
+        ["30", "$0.003200", "$0.001000", "$0.000120"],
+        "{table}"
+    );
+    assert!(
+        table.contains("PROVIDER CACHE SAVED is what the providers' prompt caches saved"),
         "{table}"
     );
     assert_eq!(total.len(), header.len(), "aligned:\n{table}");
@@ -351,7 +375,10 @@ fn an_empty_folder_says_so() {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(stderr.contains("no statistics yet"), "{stderr}");
     let csv = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(lines(&csv), [HEADER, "total,0,0,0,0,0,0,0,0,,0,0,,,"]);
+    assert_eq!(
+        lines(&csv),
+        [HEADER, "total,0,0,0,0,0,0,0,0,0,0,0,,0,0,0,,,"]
+    );
 }
 
 #[test]
@@ -390,7 +417,7 @@ fn the_table_shows_small_latencies_with_decimals() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     // MODEL … P50 MS, P95 MS, TTFB P50: below 10 ms with two decimals.
-    let latencies: Vec<(&str, &[&str])> = rows.iter().map(|r| (r[0], &r[10..])).collect();
+    let latencies: Vec<(&str, &[&str])> = rows.iter().map(|r| (r[0], &r[12..])).collect();
     assert_eq!(
         latencies,
         [

@@ -12,6 +12,8 @@ use crate::command::run;
 use crate::common::*;
 use crate::mock_upstream::*;
 
+mod prompt_caches;
+
 /// A streamed answer the way OpenAI sends it with `include_usage`: content
 /// chunks with `usage: null`, then one chunk with empty `choices` and the
 /// usage.

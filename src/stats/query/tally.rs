@@ -21,9 +21,13 @@ struct Request {
     prompt_tokens: Option<i64>,
     completion_tokens: Option<i64>,
     cached_tokens: Option<i64>,
+    cache_write_tokens: Option<i64>,
+    cache_write_1h_tokens: Option<i64>,
+    reasoning_tokens: Option<i64>,
     estimated: bool,
     cost_usd: Option<f64>,
     cost_saved_usd: Option<f64>,
+    provider_cache_saved_usd: Option<f64>,
     ttfb_ms: Option<f64>,
     total_ms: f64,
 }
@@ -35,7 +39,8 @@ pub(super) fn tally(
     let mut statement = connection.prepare(
         "SELECT time_ms, key_name, provider, model_asked, model_answered, cache, status, \
          prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd, cost_saved_usd, \
-         ttfb_ms, total_ms FROM requests WHERE time_ms >= ?1 AND time_ms < ?2",
+         ttfb_ms, total_ms, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, \
+         provider_cache_saved_usd FROM requests WHERE time_ms >= ?1 AND time_ms < ?2",
     )?;
     let since = query.since.unwrap_or(i64::MIN);
     let until = query.until.unwrap_or(i64::MAX);
@@ -56,6 +61,10 @@ pub(super) fn tally(
             cost_saved_usd: row.get(12)?,
             ttfb_ms: row.get(13)?,
             total_ms: row.get(14)?,
+            cache_write_tokens: row.get(15)?,
+            cache_write_1h_tokens: row.get(16)?,
+            reasoning_tokens: row.get(17)?,
+            provider_cache_saved_usd: row.get(18)?,
         })
     })?;
     let mut total = Tally::default();
@@ -118,10 +127,14 @@ struct Tally {
     prompt_tokens: u64,
     completion_tokens: u64,
     cached_tokens: u64,
+    cache_write_tokens: u64,
+    cache_write_1h_tokens: u64,
+    reasoning_tokens: u64,
     estimated: u64,
     cost: f64,
     cost_known: u64,
     saved: f64,
+    provider_saved: f64,
     total_ms: Vec<f64>,
     ttfb_ms: Vec<f64>,
 }
@@ -135,12 +148,16 @@ impl Tally {
         self.prompt_tokens += tokens(request.prompt_tokens);
         self.completion_tokens += tokens(request.completion_tokens);
         self.cached_tokens += tokens(request.cached_tokens);
+        self.cache_write_tokens += tokens(request.cache_write_tokens);
+        self.cache_write_1h_tokens += tokens(request.cache_write_1h_tokens);
+        self.reasoning_tokens += tokens(request.reasoning_tokens);
         self.estimated += u64::from(request.estimated);
         if let Some(cost) = request.cost_usd {
             self.cost += cost;
             self.cost_known += 1;
         }
         self.saved += request.cost_saved_usd.unwrap_or(0.0);
+        self.provider_saved += request.provider_cache_saved_usd.unwrap_or(0.0);
         self.total_ms.push(request.total_ms);
         self.ttfb_ms.extend(request.ttfb_ms);
     }
@@ -161,10 +178,14 @@ impl Tally {
             prompt_tokens: self.prompt_tokens,
             completion_tokens: self.completion_tokens,
             cached_tokens: self.cached_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            cache_write_1h_tokens: self.cache_write_1h_tokens,
+            reasoning_tokens: self.reasoning_tokens,
             estimated_requests: self.estimated,
             cost_usd: (self.cost_known > 0).then(|| dollars(self.cost)),
             cost_unknown_requests: self.requests - self.cost_known,
             cost_saved_usd: dollars(self.saved),
+            provider_cache_saved_usd: dollars(self.provider_saved),
             latency_p50_ms: percentile(&self.total_ms, 50),
             latency_p95_ms: percentile(&self.total_ms, 95),
             ttfb_p50_ms: percentile(&self.ttfb_ms, 50),
