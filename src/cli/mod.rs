@@ -73,12 +73,12 @@ max_retry_secs, [fallbacks] \"model\" = [\"provider/model\", ...], [limits]
 requests_per_minute / tokens_per_minute, [limits.keys.NAME], [log] max_file_bytes / max_files /
 log_bodies, [aliases] NAME = \"provider/model\", [providers.NAME] base_url / api_key_env /
 headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cooldown_secs /
-stream_usage /
+stream_usage / kind (openai, anthropic, gemini) / responses_api / default_max_tokens,
 [providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
 ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_body_bytes /
 max_connections / header_read_timeout_secs / max_header_bytes / body_read_timeout_secs /
 shutdown_grace_secs, [stats] retention_days, [prices.\"provider/model\"] input / cached_input /
-output.
+cache_write / cache_write_1h / output.
 See llm-bridge.example.toml.
 
 Per request: `Cache-Control: no-cache | no-store | max-age=N`, `x-cache-replay: paced`.";

@@ -32,6 +32,7 @@ mod errors;
 mod keys_cli;
 mod leaks;
 mod logging;
+mod messages;
 mod mock_example;
 mod models;
 //TMP mod native_anthropic;
