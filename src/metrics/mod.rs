@@ -130,7 +130,7 @@ impl Metrics {
         let r = &mut self.registry;
         r.register(
             "requests",
-            "Chat requests by provider, model, HTTP status and x-cache (NONE: ended before the cache was consulted)",
+            "Requests (every API) by provider, model, HTTP status and x-cache (NONE: ended before the cache was consulted)",
             self.requests.clone(),
         );
         r.register_with_unit(

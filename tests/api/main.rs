@@ -41,6 +41,7 @@ mod proxy_setting;
 mod rate_limits;
 mod reload;
 mod resilience;
+mod responses;
 mod routing;
 mod sdk;
 mod sdk_dialects;

@@ -7,7 +7,7 @@
 //! each provider can get its own), the script of [`Reply`]s, the gates a
 //! test releases, and the routing by path. Each dialect's wire (the default
 //! answer, and the builders tests script answers with) lives in a file of
-//! its own: [`openai_chat`] (`POST …/chat/completions`) and [`openai_more`] (legacy completions, embeddings). Another
+//! its own: [`openai_chat`] (`POST …/chat/completions`) and [`openai_more`] (legacy completions, embeddings, Responses). Another
 //! dialect is a new file and one line in [`DIALECTS`].
 //!
 //! A request is answered with the next scripted [`Reply`] if there is one,
@@ -40,7 +40,7 @@ pub mod openai_more;
 #[allow(unused_imports)]
 pub use openai_chat::{SSE_DONE, completion, content_chunk, sse_answer, sse_event};
 #[allow(unused_imports)]
-pub use openai_more::{mock_embedding, mock_embedding_tokens};
+pub use openai_more::{mock_embedding, mock_embedding_tokens, response_object};
 
 /// A dialect's answer when nothing is scripted, from the options and the
 /// request's JSON body (`null` when it is not JSON).
@@ -52,6 +52,7 @@ pub const DIALECTS: &[(&str, DefaultReply)] = &[
     ("/chat/completions", openai_chat::default_reply),
     ("/completions", openai_more::completions_reply),
     ("/embeddings", openai_more::embeddings_reply),
+    ("/responses", openai_more::responses_reply),
 ];
 
 /// How the default reply behaves (the benchmark tunes these).

@@ -97,3 +97,80 @@ pub fn completions_reply(_options: &MockOptions, request: &Value) -> Reply {
     events.push(SSE_DONE.to_string());
     Reply::Sse(events)
 }
+
+/// A Responses `response` object with one message saying `text`.
+pub fn response_object(model: &str, text: &str) -> Value {
+    json!({
+        "id": "resp_mock", "object": "response", "created_at": 1_700_000_000,
+        "status": "completed", "model": model, "error": null, "incomplete_details": null,
+        "instructions": null, "metadata": {}, "parallel_tool_calls": true,
+        "temperature": 1.0, "top_p": 1.0, "tool_choice": "auto", "tools": [],
+        "output": [{
+            "type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }],
+        "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 4},
+                  "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 0},
+                  "total_tokens": 11},
+    })
+}
+
+/// A Responses answer as OpenAI sends it: the whole object, or its events
+/// (`event: NAME` lines, rising `sequence_number`, no `[DONE]`).
+pub fn responses_reply(_options: &MockOptions, request: &Value) -> Reply {
+    let model = request["model"].as_str().unwrap_or("mock");
+    let response = response_object(model, "Hello from Responses");
+    if request["stream"] != Value::Bool(true) {
+        return Reply::Json(StatusCode::OK, response);
+    }
+    let mut in_progress = response.clone();
+    in_progress["status"] = json!("in_progress");
+    in_progress["output"] = json!([]);
+    in_progress["usage"] = Value::Null;
+    let item = response["output"][0].clone();
+    let events = [
+        ("response.created", json!({"response": in_progress})),
+        ("response.in_progress", json!({"response": in_progress})),
+        (
+            "response.output_item.added",
+            json!({"output_index": 0,
+            "item": {"type": "message", "id": "msg_mock", "status": "in_progress",
+                     "role": "assistant", "content": []}}),
+        ),
+        (
+            "response.content_part.added",
+            json!({"output_index": 0, "item_id": "msg_mock",
+            "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+        ),
+        (
+            "response.output_text.delta",
+            json!({"output_index": 0, "item_id": "msg_mock",
+            "content_index": 0, "delta": "Hello from Responses"}),
+        ),
+        (
+            "response.output_text.done",
+            json!({"output_index": 0, "item_id": "msg_mock",
+            "content_index": 0, "text": "Hello from Responses"}),
+        ),
+        (
+            "response.content_part.done",
+            json!({"output_index": 0, "item_id": "msg_mock",
+            "content_index": 0, "part": item["content"][0]}),
+        ),
+        (
+            "response.output_item.done",
+            json!({"output_index": 0, "item": item}),
+        ),
+        ("response.completed", json!({"response": response})),
+    ];
+    let events = events
+        .into_iter()
+        .enumerate()
+        .map(|(sequence, (name, mut data))| {
+            data["type"] = json!(name);
+            data["sequence_number"] = json!(sequence);
+            format!("event: {name}\ndata: {data}\n\n")
+        })
+        .collect();
+    Reply::Sse(events)
+}
