@@ -8,6 +8,7 @@
 //! through [`Wire`]. This sits below both sides, so neither depends on the
 //! other.
 
+pub mod anthropic;
 pub mod embeddings;
 pub mod errors;
 pub mod hub;
