@@ -13,11 +13,13 @@
 //! Adding an API is a new module here implementing [`Adapter`], a
 //! [`ProviderKind`] for it, and its arm in [`for_provider`].
 
+mod anthropic;
 mod openai_compat;
 
 use axum::body::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+pub use anthropic::Anthropic;
 pub use openai_compat::OpenAiCompat;
 
 use crate::config::{ProviderConfig, ProviderKind};
@@ -78,9 +80,10 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
 pub fn for_provider(config: &ProviderConfig) -> Box<dyn Adapter> {
     match config.kind {
         ProviderKind::OpenAi => Box::new(OpenAiCompat::new(&config.base_url, config.responses_api)),
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Box::new(OpenAiCompat::new(&config.base_url, config.responses_api))
+        ProviderKind::Anthropic => {
+            Box::new(Anthropic::new(&config.base_url, config.default_max_tokens))
         }
+        ProviderKind::Gemini => Box::new(OpenAiCompat::new(&config.base_url, config.responses_api)),
     }
 }
 

@@ -127,7 +127,8 @@ impl Found {
         let is_delta = contains(data, b"\"content_block_delta\"");
         self.deltas += u64::from(is_delta);
         let has_usage = contains(data, b"\"usage\"");
-        if !has_usage && !(is_delta && self.text.is_some()) {
+        let wanted = has_usage || (is_delta && self.text.is_some());
+        if !wanted {
             return;
         }
         let Ok(event) = serde_json::from_slice::<Value>(data) else {
