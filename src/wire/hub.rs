@@ -13,7 +13,7 @@ use crate::stream::Chunk;
 use crate::stream::transcode::{Transcoded, Transcoder, whole as transcode_whole};
 use serde_json::Value;
 
-use crate::wire::{BodyKind, Wire, gemini};
+use crate::wire::{BodyKind, Wire, anthropic, gemini};
 
 /// The `created` stamp of a decoded answer: now (the APIs decoded here do
 /// not stamp their answers).
@@ -26,8 +26,8 @@ fn created() -> i64 {
 fn decoder(wire: Wire, model: &str) -> Option<Box<dyn Transcoder>> {
     match wire {
         Wire::Gemini => Some(Box::new(gemini::ToChatStream::new(model, created()))),
+        Wire::AnthropicMessages => Some(Box::new(anthropic::ToChatStream::new(model, created()))),
         Wire::OpenAiChat
-        | Wire::AnthropicMessages
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
         | Wire::OpenAiEmbeddings
@@ -62,8 +62,8 @@ pub fn whole(wire: Wire, model: &str, kind: BodyKind, body: &Bytes) -> Bytes {
 fn whole_json(wire: Wire, model: &str, body: &Bytes) -> Bytes {
     let decode: fn(&Value, &str, i64) -> Value = match wire {
         Wire::Gemini => gemini::to_chat_completion,
+        Wire::AnthropicMessages => anthropic::to_chat_completion,
         Wire::OpenAiChat
-        | Wire::AnthropicMessages
         | Wire::OpenAiResponses
         | Wire::OpenAiCompletions
         | Wire::OpenAiEmbeddings

@@ -136,7 +136,7 @@ impl Wire {
             Self::OpenAiChat => openai_chat::check(kind, body),
             Self::Gemini => gemini::check(kind, body),
             Self::OpenAiResponses => responses::check(kind, body),
-            Self::AnthropicMessages => openai_chat::check(kind, body),
+            Self::AnthropicMessages => anthropic::check(kind, body),
             // Legacy completions follow chat's rules: `choices` with a
             // finish reason, `[DONE]`, the same `usage`.
             Self::OpenAiCompletions => openai_chat::check(kind, body),
@@ -152,7 +152,7 @@ impl Wire {
             Self::OpenAiChat => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
             Self::Gemini => Box::new(gemini::UsageProbe::new(kind, gather_text)),
             Self::OpenAiResponses => Box::new(responses::UsageProbe::new(kind, gather_text)),
-            Self::AnthropicMessages => Box::new(openai_chat::UsageProbe::new(kind, gather_text)),
+            Self::AnthropicMessages => Box::new(anthropic::UsageProbe::new(kind, gather_text)),
             Self::OpenAiCompletions | Self::OpenAiEmbeddings | Self::AnthropicCountTokens => {
                 Box::new(openai_chat::UsageProbe::new(kind, gather_text))
             }
@@ -168,7 +168,7 @@ impl Wire {
             Self::AnthropicCountTokens => None,
             Self::Gemini => gemini::usage_from_value(value),
             Self::OpenAiResponses => responses::usage_from_value(value),
-            Self::AnthropicMessages => openai_chat::usage_from_value(value),
+            Self::AnthropicMessages => anthropic::usage_from_value(value),
         }
     }
 }

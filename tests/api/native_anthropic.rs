@@ -66,6 +66,7 @@ async fn a_chat_request_goes_to_messages_with_the_providers_key() {
             ]}],
             "stop_sequences": ["END"],
             "temperature": 0.5,
+            "stream": false,
         })
     );
 }

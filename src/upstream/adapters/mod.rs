@@ -13,12 +13,14 @@
 //! Adding an API is a new module here implementing [`Adapter`], a
 //! [`ProviderKind`] for it, and its arm in [`for_provider`].
 
+mod anthropic;
 mod gemini;
 mod openai_compat;
 
 use axum::body::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+pub use anthropic::Anthropic;
 pub use gemini::{Gemini, REMOVED_SCHEMA_KEYS, clean_schema, generate_request};
 pub use openai_compat::OpenAiCompat;
 
@@ -81,7 +83,7 @@ pub fn for_provider(config: &ProviderConfig) -> Box<dyn Adapter> {
     match config.kind {
         ProviderKind::OpenAi => Box::new(OpenAiCompat::new(&config.base_url, config.responses_api)),
         ProviderKind::Anthropic => {
-            Box::new(OpenAiCompat::new(&config.base_url, config.responses_api))
+            Box::new(Anthropic::new(&config.base_url, config.default_max_tokens))
         }
         ProviderKind::Gemini => Box::new(Gemini::new(&config.base_url)),
     }

@@ -7,7 +7,9 @@
 //! each provider can get its own), the script of [`Reply`]s, the gates a
 //! test releases, and the routing by path. Each dialect's wire (the default
 //! answer, and the builders tests script answers with) lives in a file of
-//! its own: [`openai_chat`] (`POST …/chat/completions`) and [`openai_more`] (legacy completions, embeddings, Responses). Another
+//! its own: [`openai_chat`] (`POST …/chat/completions`), [`openai_more`]
+//! (legacy completions, embeddings, Responses), [`anthropic`] (Messages,
+//! token counting) and [`gemini`] (`generateContent`, streamed or not). Another
 //! dialect is a new file and one line in [`DIALECTS`].
 //!
 //! A request is answered with the next scripted [`Reply`] if there is one,
@@ -32,11 +34,20 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
+pub mod anthropic;
+pub mod gemini;
 pub mod openai_chat;
 pub mod openai_more;
 
 // The tests' names for the OpenAI builders (`use crate::mock_upstream::*`);
 // the example program uses none of them.
+#[allow(unused_imports)]
+pub use anthropic::{
+    anthropic_error, anthropic_event, anthropic_events, anthropic_message, anthropic_text,
+    anthropic_thinking, anthropic_tool_use,
+};
+#[allow(unused_imports)]
+pub use gemini::{gemini_error, gemini_events, gemini_function_call, gemini_response, gemini_text};
 #[allow(unused_imports)]
 pub use openai_chat::{SSE_DONE, completion, content_chunk, sse_answer, sse_event};
 #[allow(unused_imports)]
@@ -50,6 +61,10 @@ pub type DefaultReply = fn(&MockOptions, &Value) -> Reply;
 /// match answers. One line per dialect.
 pub const DIALECTS: &[(&str, DefaultReply)] = &[
     ("/chat/completions", openai_chat::default_reply),
+    ("/messages", anthropic::default_reply),
+    ("/messages/count_tokens", anthropic::count_tokens_reply),
+    (":generateContent", gemini::generate_reply),
+    (":streamGenerateContent", gemini::stream_reply),
     ("/completions", openai_more::completions_reply),
     ("/embeddings", openai_more::embeddings_reply),
     ("/responses", openai_more::responses_reply),
@@ -111,6 +126,8 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub path: String,
+    /// The query string (`alt=sse`), empty without one.
+    pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -259,6 +276,7 @@ async fn serve_request(
     if state.options.record {
         state.recorded.lock().unwrap().push(Recorded {
             path: uri.path().to_string(),
+            query: uri.query().unwrap_or_default().to_string(),
             headers,
             body: body.clone(),
         });
