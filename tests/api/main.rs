@@ -32,6 +32,7 @@ mod errors;
 mod keys_cli;
 mod leaks;
 mod logging;
+mod matrix;
 mod messages;
 mod mock_example;
 mod mock_sdk;
