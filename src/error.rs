@@ -342,6 +342,15 @@ impl ErrorShape {
     }
 }
 
+/// A 400 `invalid_parameter` for `param` (a request field a dialect or an
+/// adapter cannot take as written).
+pub fn invalid(param: &'static str, message: &str) -> AppError {
+    AppError::InvalidField {
+        param,
+        message: message.to_string(),
+    }
+}
+
 /// Anthropic's error `type` for an HTTP status.
 pub fn anthropic_type(status: u16) -> &'static str {
     match status {

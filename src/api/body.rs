@@ -155,13 +155,7 @@ pub fn with_model(mut body: Value, upstream_model: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-/// A 400 `invalid_parameter` for `param`.
-pub fn invalid(param: &'static str, message: &str) -> AppError {
-    AppError::InvalidField {
-        param,
-        message: message.to_string(),
-    }
-}
+pub use crate::error::invalid;
 
 /// `stream_options` with `include_usage: true` (parsing checked it is an
 /// object, or `null`, which becomes one).

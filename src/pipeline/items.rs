@@ -51,31 +51,11 @@ pub(super) async fn serve(
         .collect::<Result<Vec<_>, _>>()?;
     let control = CacheControl::from_headers(&incoming.headers);
     let mode = pipeline.cache.settings.mode;
-    let mut found: Vec<Option<Item>> = Vec::with_capacity(keys.len());
-    for key in &keys {
-        let entry = match mode.reads() && !control.no_cache {
-            true => pipeline.cache.lookup(key, control.max_age).await,
-            false => None,
-        };
-        found.push(entry.and_then(|entry| embeddings::stored_item(&entry.body)));
-    }
+    let reads = mode.reads() && !control.no_cache;
+    let mut found = look_up(pipeline, &keys, reads, control.max_age).await;
     let misses: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
     let Some(&first_miss) = misses.first() else {
-        let tokens = found.iter().flatten().map(|(_, tokens)| tokens).sum();
-        incoming.slot.update(|notes| {
-            notes.metering.usage = Some(Usage {
-                prompt_tokens: tokens,
-                ..Usage::default()
-            })
-        });
-        let model = Value::String(route.upstream_model.clone());
-        let response = render(
-            exchange,
-            route,
-            found.into_iter().flatten().collect(),
-            &model,
-        );
-        return Ok(finish(response, "HIT", None, route, &incoming.slot));
+        return Ok(all_found(incoming, exchange, route, found));
     };
     if mode == CacheMode::Offline {
         let key = keys[first_miss].to_string();
@@ -114,6 +94,45 @@ pub(super) async fn serve(
         &model,
     );
     Ok(finish(response, status, None, route, &incoming.slot))
+}
+
+/// Each key's item, when the cache has it.
+async fn look_up(
+    pipeline: &Pipeline,
+    keys: &[CacheKey],
+    reads: bool,
+    max_age: Option<u64>,
+) -> Vec<Option<Item>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for key in keys {
+        let entry = match reads {
+            true => pipeline.cache.lookup(key, max_age).await,
+            false => None,
+        };
+        found.push(entry.and_then(|entry| embeddings::stored_item(&entry.body)));
+    }
+    found
+}
+
+/// The answer when every item was found: a hit, its items' stored usage
+/// noted (it costs nothing).
+fn all_found(
+    incoming: &Incoming,
+    exchange: &Exchange,
+    route: &Route,
+    found: Vec<Option<Item>>,
+) -> Response {
+    let tokens = found.iter().flatten().map(|(_, tokens)| tokens).sum();
+    incoming.slot.update(|notes| {
+        notes.metering.usage = Some(Usage {
+            prompt_tokens: tokens,
+            ..Usage::default()
+        })
+    });
+    let model = Value::String(route.upstream_model.clone());
+    let items = found.into_iter().flatten().collect();
+    let response = render(exchange, route, items, &model);
+    finish(response, "HIT", None, route, &incoming.slot)
 }
 
 /// The missing items' answer, split.

@@ -242,3 +242,43 @@ async fn a_stored_anthropic_answer_is_served_to_chat_in_either_form() {
     assert!(text.ends_with("data: [DONE]\n\n"));
     assert_eq!(mock.hits(), 1);
 }
+
+#[tokio::test]
+async fn a_messages_client_goes_byte_for_byte_with_its_version_and_betas() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    let text = r#"{"model":"claude-sonnet-4-5","max_tokens":20,"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}"#;
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/messages"))
+        .header("content-type", "application/json")
+        .header("x-api-key", "sk-client-own")
+        .header("anthropic-version", "2024-10-22")
+        .header("anthropic-beta", "prompt-caching-2024-07-31")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer,
+        anthropic_text(MODEL, "Hello from the mock"),
+        "passed through"
+    );
+    let upstream = mock.single();
+    assert_eq!(upstream.body, text.as_bytes());
+    assert_eq!(
+        upstream.header("anthropic-version").as_deref(),
+        Some("2024-10-22")
+    );
+    assert_eq!(
+        upstream.header("anthropic-beta").as_deref(),
+        Some("prompt-caching-2024-07-31")
+    );
+    assert_eq!(
+        upstream.header("x-api-key").as_deref(),
+        Some(ANTHROPIC_KEY),
+        "the provider's key, never the client's"
+    );
+}

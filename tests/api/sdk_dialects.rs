@@ -208,3 +208,69 @@ async fn the_openai_sdk_talks_responses_and_embeddings_to_a_chat_upstream() {
         "only new inputs went upstream"
     );
 }
+
+#[tokio::test]
+async fn the_anthropic_sdk_reaches_anthropic_untranslated() {
+    let mock = MockUpstream::start().await;
+    let model = "claude-sonnet-4-5";
+    let options = MockOptions::default();
+    let usage = json!({"input_tokens": 8, "output_tokens": 2});
+    let cut = anthropic_message(
+        model,
+        json!([{"type": "text", "text": "One"}]),
+        "max_tokens",
+        usage,
+    );
+    for reply in [
+        Reply::Json(StatusCode::OK, anthropic_text(model, "Hello from the mock")),
+        anthropic::default_reply(&options, &json!({"model": model, "stream": true})),
+        Reply::Json(
+            StatusCode::OK,
+            anthropic_tool_use(model, "toolu_7", "get_weather", json!({"city": "Paris"})),
+        ),
+        Reply::Json(StatusCode::OK, anthropic_text(model, "It is 18 C.")),
+        Reply::Json(StatusCode::OK, cut),
+        Reply::Json(StatusCode::OK, json!({"input_tokens": 42})),
+        anthropic_error(400, "invalid_request_error", "bad request"),
+    ] {
+        mock.push_reply(reply);
+    }
+    let gateway = Setup::on(&mock).start().await;
+    let out = run("anthropic_gateway_check.py", &[&gateway.url(""), model]).await;
+    assert_eq!(out["text"], "Hello from the mock");
+    assert_eq!(out["usage"], json!([5, 3]));
+    assert_eq!(out["repeat_cache"], "HIT");
+    assert_eq!(out["stream_text"], "tok0 tok1 tok2 ");
+    assert_eq!(out["stream_final_text"], "tok0 tok1 tok2 ");
+    assert_eq!(out["stream_output_tokens"], 3);
+    assert_eq!(out["tool_stop"], "tool_use");
+    assert_eq!(
+        out["tool_call"],
+        json!(["toolu_7", "get_weather", {"city": "Paris"}])
+    );
+    assert_eq!(out["after_tool"], "It is 18 C.");
+    assert_eq!(out["cut_stop"], "max_tokens");
+    assert_eq!(out["count"], 42, "counted by Anthropic");
+    assert_eq!(out["error"], json!([400, "invalid_request_error", "error"]));
+
+    let seen = mock.recorded();
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen[5].path, "/anthropic/v1/messages/count_tokens");
+    for request in &seen {
+        assert_eq!(request.header("x-api-key").as_deref(), Some(ANTHROPIC_KEY));
+        assert_eq!(request.header("authorization"), None);
+        assert_eq!(
+            request.header("anthropic-version").as_deref(),
+            Some("2023-06-01")
+        );
+    }
+    let first = seen[0].json();
+    assert_eq!(
+        first,
+        json!({"max_tokens": 100, "messages": [{"role": "user", "content": "Say hello"}],
+               "model": model}),
+        "as the SDK wrote it"
+    );
+    assert_eq!(seen[1].json()["stream"], true);
+    assert!(seen[1].json().get("stream_options").is_none());
+}

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use crate::api::body::invalid;
 use crate::error::AppError;
+use crate::error::invalid;
 
 /// The blocks of a message's `content` (a string, a list of parts, or
 /// absent).

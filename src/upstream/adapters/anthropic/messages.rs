@@ -19,8 +19,8 @@
 use serde_json::{Map, Value, json};
 
 use super::content::{blocks, mark_last};
-use crate::api::body::invalid;
 use crate::error::AppError;
+use crate::error::invalid;
 
 /// The conversation: the `system` value (if any) and the `messages`.
 pub(super) struct Conversation {

@@ -20,8 +20,8 @@
 use serde_json::{Map, Value, json};
 
 use super::messages::conversation;
-use crate::api::body::invalid;
 use crate::error::AppError;
+use crate::error::invalid;
 
 /// Thinking budgets for OpenAI's `reasoning_effort`: Anthropic's minimum
 /// (1024), and four and sixteen times it.
