@@ -12,19 +12,25 @@
 //! - [`edge`]: the inbound layers in order: request id, head size, `Host`
 //!   and `Origin` guards, access keys, the body within its limits, and the
 //!   end of every request (its log line, usage record and metrics).
-//! - [`api`]: the inbound dialects (today OpenAI chat completions, and the
-//!   model list), each turning its requests into the pipeline's exchange.
+//! - [`api`]: the inbound dialects (OpenAI chat completions, Anthropic
+//!   Messages and token counting, OpenAI Responses, embeddings, legacy
+//!   completions, and the model list), each turning its requests into the
+//!   pipeline's exchange and rendering answers of any wire for its clients.
 //! - [`pipeline`]: dialect-free: route → key → lookup → flight → leader →
-//!   relay → store; replay of hits.
+//!   relay → store; replay of hits; requests of independent items cached
+//!   item by item.
 //! - [`cache`]: keys, entries, the [`cache::CacheStore`] trait and its
 //!   flat-file store (which owns eviction, scanning and listing).
-//! - [`upstream`]: the providers and their adapters; the call with retries,
+//! - [`upstream`]: the providers and their adapters (OpenAI-compatible,
+//!   Anthropic Messages, Gemini `generateContent`); the call with retries,
 //!   key rotation, gates, timeouts and fallbacks; keys an upstream echoes,
 //!   masked.
-//! - [`stream`]: the one SSE reader, body time limits, the relay to a
-//!   client.
-//! - [`wire`]: the exchange's answer format (OpenAI chat): completeness,
-//!   usage, the conversions between JSON and SSE.
+//! - [`stream`]: the one SSE reader, body time limits, transcoding one
+//!   event stream into another as it passes, the relay to a client.
+//! - [`wire`]: every API's answers: completeness, usage, the conversions
+//!   between JSON and SSE, and the decoding of Anthropic's and Gemini's
+//!   into the exchange's form (OpenAI chat); upstream errors rewritten in
+//!   another API's shape.
 //! - Accounting: [`usage`] (the record of a request), [`stats`] (the usage
 //!   database and its reports), [`metrics`] (Prometheus), [`prices`],
 //!   [`tokens`] (counts and estimates), [`request_log`], [`limits`] (rate
@@ -32,7 +38,7 @@
 //! - [`admin`]: `/health`, `/metrics`, `/api/stats`.
 //! - [`cli`]: the flags and the `cache`, `keys` and `stats` commands.
 //! - Shared vocabulary: [`headers`], [`error`] (the request path's error
-//!   type and its OpenAI rendering), [`caller`] (who sent a request),
+//!   type, rendered in each API's shape), [`caller`] (who sent a request),
 //!   [`notes`] (what a request learns on its way).
 //!
 //! Dependencies point one way: each module above uses only those after it
