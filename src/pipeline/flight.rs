@@ -196,12 +196,15 @@ pub enum Joined {
 #[derive(Default)]
 pub struct Flights {
     running: Mutex<HashMap<FlightId, Arc<Flight>>>,
+    /// Itemized requests' items in flight (embeddings inputs).
+    pub items: super::item_flights::ItemFlights,
 }
 
 impl std::fmt::Debug for Flights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flights")
             .field("running", &lock(&self.running).len())
+            .field("items", &self.items)
             .finish()
     }
 }

@@ -7,9 +7,11 @@
 //! retries, fallbacks, rate limits and usage tap as any request (its usage
 //! is what the record counts: items found in the cache cost nothing). A
 //! batch answered entirely from the cache is a HIT with the items' stored
-//! usage, so its cost shows as saved. Items are not shared across
-//! concurrent flights: two batches missing the same new item at the same
-//! moment both send it.
+//! usage, so its cost shows as saved. Items are shared across concurrent
+//! batches ([`super::item_flights`]): a batch missing an item another batch
+//! is sending waits for it instead of sending it again; a batch whose
+//! missing items all came that way is a MISS that cost nothing, like a
+//! follower of a chat flight.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use futures::stream::BoxStream;
 use serde_json::Value;
 
 use super::exchange::{Answered, Dialect, Exchange, Itemized, ReplyForm};
+use super::item_flights::{Item, Led};
 use super::{Incoming, Pipeline, Routing, Serving, cached, finish, plan};
 use crate::cache::entry::{ENTRY_FORMAT, EntryMeta, now_ms, rfc3339};
 use crate::cache::key::{self, KeyContext};
@@ -31,10 +34,6 @@ use crate::stream::Chunk;
 use crate::tokens::Usage;
 use crate::upstream::Route;
 use crate::wire::{BodyKind, Wire, embeddings};
-
-/// An item found in the cache or just answered: its embedding and prompt
-/// tokens.
-type Item = (Value, u64);
 
 /// Serves an itemized request through the cache, item by item.
 pub(super) async fn serve(
@@ -52,10 +51,10 @@ pub(super) async fn serve(
     let control = CacheControl::from_headers(&incoming.headers);
     let mode = pipeline.cache.settings.mode;
     let reads = mode.reads() && !control.no_cache;
-    let mut found = look_up(pipeline, &keys, reads, control.max_age).await;
+    let found = look_up(pipeline, &keys, reads, control.max_age).await;
     let misses: Vec<usize> = (0..found.len()).filter(|&i| found[i].is_none()).collect();
     let Some(&first_miss) = misses.first() else {
-        return Ok(all_found(incoming, exchange, route, found));
+        return Ok(without_upstream(incoming, exchange, route, found, "HIT"));
     };
     if mode == CacheMode::Offline {
         let key = keys[first_miss].to_string();
@@ -72,28 +71,35 @@ pub(super) async fn serve(
         exchange,
         routes,
         items,
+        keys: &keys,
+        stores: mode.writes() && !control.no_store,
     };
-    let answered = match call.upstream(&misses).await? {
-        Ok(answered) => answered,
-        Err(response) => return Ok(finish(response, status, None, route, &incoming.slot)),
-    };
-    let stores = mode.writes() && !control.no_store;
-    let model = answered.model.clone();
-    for ((index, embedding), tokens) in misses.iter().zip(answered.embeddings).zip(answered.tokens)
-    {
-        if stores {
-            call.store(&keys[*index], *index, &embedding, &model, tokens)
-                .await;
+    match call.misses(found, &misses).await? {
+        Gathered::Items(found, None) => {
+            // Every missing item came from other batches' flights.
+            pipeline.metrics.flight_joined();
+            incoming.slot.update(|notes| notes.metering.shared = true);
+            Ok(without_upstream(incoming, exchange, route, found, status))
         }
-        found[*index] = Some((embedding, tokens));
+        Gathered::Items(found, Some(model)) => {
+            let response = render(
+                exchange,
+                route,
+                found.into_iter().flatten().collect(),
+                &model,
+            );
+            Ok(finish(response, status, None, route, &incoming.slot))
+        }
+        Gathered::Relayed(response) => Ok(finish(response, status, None, route, &incoming.slot)),
     }
-    let response = render(
-        exchange,
-        route,
-        found.into_iter().flatten().collect(),
-        &model,
-    );
-    Ok(finish(response, status, None, route, &incoming.slot))
+}
+
+/// The items of a batch once its misses are filled, and the model that
+/// answered when this batch called upstream itself; or the upstream's
+/// response to relay as it is.
+enum Gathered {
+    Items(Vec<Option<Item>>, Option<Value>),
+    Relayed(Response),
 }
 
 /// Each key's item, when the cache has it.
@@ -114,13 +120,14 @@ async fn look_up(
     found
 }
 
-/// The answer when every item was found: a hit, its items' stored usage
-/// noted (it costs nothing).
-fn all_found(
+/// The answer when every item was found in the cache or in other batches'
+/// flights: its items' stored usage noted (it costs nothing).
+fn without_upstream(
     incoming: &Incoming,
     exchange: &Exchange,
     route: &Route,
     found: Vec<Option<Item>>,
+    status: &'static str,
 ) -> Response {
     let tokens = found.iter().flatten().map(|(_, tokens)| tokens).sum();
     incoming.slot.update(|notes| {
@@ -132,7 +139,7 @@ fn all_found(
     let model = Value::String(route.upstream_model.clone());
     let items = found.into_iter().flatten().collect();
     let response = render(exchange, route, items, &model);
-    finish(response, "HIT", None, route, &incoming.slot)
+    finish(response, status, None, route, &incoming.slot)
 }
 
 /// The missing items' answer, split.
@@ -151,9 +158,79 @@ struct Call<'a> {
     exchange: &'a Exchange,
     routes: &'a [Route],
     items: &'a dyn Itemized,
+    keys: &'a [CacheKey],
+    /// Whether answered items are stored.
+    stores: bool,
 }
 
 impl Call<'_> {
+    /// Fills the items at `misses`: sends those no other batch is sending,
+    /// then waits for the others; an item whose flight ended without it is
+    /// sent afterwards.
+    async fn misses(
+        &self,
+        mut found: Vec<Option<Item>>,
+        misses: &[usize],
+    ) -> Result<Gathered, AppError> {
+        let flights = &self.pipeline.flights.items;
+        let claims = flights.claim(misses.iter().map(|&i| (i, self.keys[i].clone())));
+        let led = claims.led.indices();
+        let mut model = None;
+        if !led.is_empty() {
+            let fresh = match self.upstream(&led).await? {
+                Ok(fresh) => fresh,
+                Err(response) => return Ok(Gathered::Relayed(response)),
+            };
+            model = Some(fresh.model.clone());
+            self.settle(Some(&claims.led), &led, fresh, &mut found)
+                .await;
+        }
+        drop(claims.led);
+        let mut orphans = Vec::new();
+        for (index, following) in claims.followed {
+            match following.answer().await {
+                Some(item) => found[index] = Some(item),
+                None => orphans.push(index),
+            }
+        }
+        if !orphans.is_empty() {
+            let fresh = match self.upstream(&orphans).await? {
+                Ok(fresh) => fresh,
+                Err(response) => return Ok(Gathered::Relayed(response)),
+            };
+            model.get_or_insert_with(|| fresh.model.clone());
+            self.settle(None, &orphans, fresh, &mut found).await;
+        }
+        Ok(Gathered::Items(found, model))
+    }
+
+    /// Puts the answered items at `indices` in place, hands them to their
+    /// followers, then stores them.
+    async fn settle(
+        &self,
+        led: Option<&Led<'_>>,
+        indices: &[usize],
+        fresh: Fresh,
+        found: &mut [Option<Item>],
+    ) {
+        let answered = fresh.embeddings.into_iter().zip(fresh.tokens);
+        for (&index, item) in indices.iter().zip(answered) {
+            if let Some(led) = led {
+                led.publish(index, &item);
+            }
+            found[index] = Some(item);
+        }
+        if !self.stores {
+            return;
+        }
+        for &index in indices {
+            if let Some((embedding, tokens)) = &found[index] {
+                self.store(&self.keys[index], index, embedding, &fresh.model, *tokens)
+                    .await;
+            }
+        }
+    }
+
     /// Sends the items at `misses`: their embeddings, or the upstream's
     /// response to relay as it is (an error, or an answer that does not
     /// split into the items asked for).

@@ -20,6 +20,7 @@ mod cached;
 pub mod exchange;
 pub mod flight;
 pub mod follow;
+pub mod item_flights;
 mod items;
 pub mod leader;
 pub mod rate_limits;

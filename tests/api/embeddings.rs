@@ -95,6 +95,121 @@ async fn a_batch_sends_only_its_new_inputs_and_keeps_the_clients_order() {
     assert_eq!(mock.hits(), 2);
 }
 
+/// The mock's answer for `inputs`, as its default reply would write it.
+fn embeddings_answer(inputs: &[Value]) -> Value {
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, input)| {
+            json!({"object": "embedding", "index": index, "embedding": mock_embedding(input)})
+        })
+        .collect();
+    let tokens: u64 = inputs.iter().map(mock_embedding_tokens).sum();
+    json!({"object": "list", "data": data, "model": "text-embedding-3-small",
+           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+}
+
+#[tokio::test]
+async fn a_batch_waits_for_an_input_another_batch_is_sending() {
+    let mock = MockUpstream::start().await;
+    let first = [json!("alpha"), json!("bravo")];
+    mock.push_reply(Reply::GatedJson(
+        reqwest::StatusCode::OK,
+        embeddings_answer(&first),
+    ));
+    let gateway = Setup::on(&mock).start().await;
+    let second = [json!("bravo"), json!("charlie")];
+    let requests = async {
+        let leader = embed(
+            &gateway,
+            json!({"model": "text-embedding-3-small", "input": first}),
+        );
+        let follower = async {
+            mock.wait_for_hits(1, PATIENCE).await;
+            embed(
+                &gateway,
+                json!({"model": "text-embedding-3-small", "input": second}),
+            )
+            .await
+        };
+        tokio::join!(leader, follower)
+    };
+    // The second batch sends "charlie" at once (the mock's second hit) and
+    // waits for "bravo", which the first batch is sending; then the first
+    // batch's answer is let through.
+    let release = async {
+        mock.wait_for_hits(2, PATIENCE).await;
+        mock.release();
+    };
+    let ((leader, follower), ()) = tokio::join!(requests, release);
+    assert_vectors(&leader.json().await.unwrap(), &first);
+    assert_eq!(cache_status(&follower).0, "MISS");
+    assert_vectors(&follower.json().await.unwrap(), &second);
+    let recorded = mock.recorded();
+    assert_eq!(recorded.len(), 2, "bravo went upstream once");
+    assert_eq!(recorded[1].json()["input"], json!(["charlie"]));
+}
+
+#[tokio::test]
+async fn an_input_whose_batch_failed_is_sent_by_the_batch_waiting_for_it() {
+    let mock = MockUpstream::start().await;
+    let refusal = json!({"error": {"message": "input too long", "type": "invalid_request_error",
+                                   "code": "context_length_exceeded", "param": null}});
+    mock.push_reply(Reply::GatedJson(reqwest::StatusCode::BAD_REQUEST, refusal));
+    let gateway = Setup::on(&mock).start().await;
+    let second = [json!("yankee"), json!("zulu")];
+    let requests = async {
+        let leader = embed(
+            &gateway,
+            json!({"model": "text-embedding-3-small", "input": ["x-ray", "yankee"]}),
+        );
+        let follower = async {
+            mock.wait_for_hits(1, PATIENCE).await;
+            embed(
+                &gateway,
+                json!({"model": "text-embedding-3-small", "input": second}),
+            )
+            .await
+        };
+        tokio::join!(leader, follower)
+    };
+    let release = async {
+        mock.wait_for_hits(2, PATIENCE).await;
+        mock.release();
+    };
+    let ((leader, follower), ()) = tokio::join!(requests, release);
+    expect_error(leader, 400, "context_length_exceeded").await;
+    assert_eq!(follower.status(), 200);
+    assert_vectors(&follower.json().await.unwrap(), &second);
+    let inputs: Vec<Value> = mock
+        .recorded()
+        .iter()
+        .map(|r| r.json()["input"].clone())
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            json!(["x-ray", "yankee"]),
+            json!(["zulu"]),
+            json!(["yankee"])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_input_repeated_in_one_batch_goes_upstream_once() {
+    let mock = MockUpstream::start().await;
+    let gateway = Setup::on(&mock).start().await;
+    let inputs = [json!("echo"), json!("foxtrot"), json!("echo")];
+    let response = embed(
+        &gateway,
+        json!({"model": "text-embedding-3-small", "input": inputs}),
+    )
+    .await;
+    assert_vectors(&response.json().await.unwrap(), &inputs);
+    assert_eq!(mock.single().json()["input"], json!(["echo", "foxtrot"]));
+}
+
 #[tokio::test]
 async fn base64_is_encoded_from_the_stored_floats_and_token_lists_are_inputs() {
     let mock = MockUpstream::start().await;
