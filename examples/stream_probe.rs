@@ -7,7 +7,8 @@
 //! ```
 //! `URL` is a full `…/v1/chat/completions` address (the mock upstream's or
 //! llm-bridge's). Every request is `{"model": MODEL, "messages": […],
-//! "stream": true}` over HTTP/1.1.
+//! "stream": true}` over HTTP/1.1; with `--unique` each asks something new
+//! (so a cache misses every time).
 //!
 //! * `ttfb`: `--count` streams one after another on one kept-alive
 //!   connection (after `--warmup` unmeasured ones). For each it measures, from
@@ -61,6 +62,10 @@ struct Args {
     /// Model name sent in the request.
     #[arg(long, default_value = "gpt-4.1")]
     model: String,
+    /// Every request asks something new (a counter in the message), so a
+    /// gateway with its cache on misses every time.
+    #[arg(long)]
+    unique: bool,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 120)]
     timeout_s: u64,
@@ -116,8 +121,10 @@ async fn ttfb(client: &reqwest::Client, args: &Args, body: &Value) -> bool {
     let mut first_event = Vec::with_capacity(args.count);
     let mut first_content = Vec::with_capacity(args.count);
     let mut failed = 0usize;
+    let nonce = nonce();
     for i in 0..args.warmup + args.count {
-        match one_stream(client, &args.url, body).await {
+        let asked = asked(args, body, nonce, i);
+        match one_stream(client, &args.url, &asked).await {
             Ok(times) if i >= args.warmup => {
                 headers.push(ms(times.headers));
                 first_event.push(ms(times.first_event.unwrap_or(times.total)));
@@ -147,11 +154,12 @@ async fn ttfb(client: &reqwest::Client, args: &Args, body: &Value) -> bool {
 
 async fn concurrent(client: &reqwest::Client, args: &Args, body: &Value) -> bool {
     let started = Instant::now();
+    let nonce = nonce();
     let tasks: Vec<_> = (0..args.count)
-        .map(|_| {
+        .map(|i| {
             let client = client.clone();
             let url = args.url.clone();
-            let body = body.clone();
+            let body = asked(args, body, nonce, i);
             tokio::spawn(async move { one_stream(&client, &url, &body).await })
         })
         .collect();
@@ -189,6 +197,23 @@ async fn concurrent(client: &reqwest::Client, args: &Args, body: &Value) -> bool
         println!("first_error={}", error.replace('\n', " "));
     }
     failed == 0
+}
+
+/// A number for this run, so `--unique` bodies differ from earlier runs'.
+fn nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+/// Request `i`'s body: `body`, or with `--unique` its message made new.
+fn asked(args: &Args, body: &Value, nonce: u128, i: usize) -> Value {
+    let mut body = body.clone();
+    if args.unique {
+        body["messages"][0]["content"] = Value::String(format!("hi {nonce} {i}"));
+    }
+    body
 }
 
 /// Sends one streamed request and reads it to its end.

@@ -7,8 +7,27 @@ use llm_bridge::cli::{self, Cli, Command, KeysCommand};
 use llm_bridge::config::{Env, dotenv};
 use llm_bridge::wiring::reload::ConfigSource;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Threads tokio may start for blocking work (large cache reads, lookups
+/// before the start-up scan has finished, long token estimates, reports).
+/// Its default, 512, lets a burst grow hundreds of threads, each with its
+/// own allocator arena that keeps memory after the burst.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("llm-bridge: cannot start the async runtime: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     // `.env` is optional; variables already in the environment win over it.
     // It is loaded into the environment so flags can come from it too. The
     // environment as it was before is kept: reloads start from it, and it

@@ -31,13 +31,15 @@ use sha2::{Digest, Sha256};
 
 use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
 use super::key::CacheKey;
-use super::store::{CacheStore, CheckReport, Listed, StoreError};
+use super::store::{CacheStore, CheckReport, Listed, Presence, StoreError};
 use index::SizeIndex;
 use names::{BODY, FileName, META, REQUEST, SUFFIXES, TEMP_PREFIX};
+use presence::PresenceIndex;
 
 mod check;
 mod index;
 mod names;
+mod presence;
 
 /// Where damaged entries are moved, for a person to look at.
 pub const BROKEN_DIR: &str = "broken";
@@ -51,6 +53,10 @@ pub struct FileStore {
     max_total_bytes: Option<u64>,
     /// Built on first need (eviction, totals).
     index: Mutex<Option<SizeIndex>>,
+    /// The keys present, once a scan has listed the folder.
+    presence: PresenceIndex,
+    /// This process's id, for temporary file names.
+    pid: u32,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -95,6 +101,8 @@ impl FileStore {
             temp_counter: AtomicU64::new(0),
             max_total_bytes: None,
             index: Mutex::new(None),
+            presence: PresenceIndex::default(),
+            pid: std::process::id(),
         }
     }
 
@@ -140,7 +148,7 @@ impl FileStore {
             .unwrap_or_default();
         let temp = self
             .dir
-            .join(format!("{TEMP_PREFIX}{name}.{}-{n}", std::process::id()));
+            .join(format!("{TEMP_PREFIX}{name}.{}-{n}", self.pid));
         let result = (|| {
             // No fsync: the rename is atomic against a crash or kill -9 of
             // this process, and after a power cut a file the kernel had not
@@ -164,6 +172,9 @@ impl FileStore {
             reason,
             "cache entry is damaged; moved to {BROKEN_DIR}/ and treated as a miss"
         );
+        if let Some(key) = CacheKey::parse(key) {
+            self.presence.remove(&key);
+        }
         let broken = self.dir.join(BROKEN_DIR);
         let _ = fs::create_dir_all(&broken);
         for suffix in SUFFIXES {
@@ -241,6 +252,10 @@ impl CacheStore for FileStore {
         self.dir.display().to_string()
     }
 
+    fn presence(&self, key: &CacheKey) -> Presence {
+        self.presence.presence(key)
+    }
+
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
         let key = key.as_str();
         let Some(meta_bytes) = self
@@ -269,22 +284,33 @@ impl CacheStore for FileStore {
         let pretty = serde_json::from_slice::<serde_json::Value>(request)
             .and_then(|v| serde_json::to_vec_pretty(&v))
             .unwrap_or_else(|_| request.to_vec());
+        let parsed = CacheKey::parse(key);
         // Replacing an entry: withdraw the old metadata first, so no reader
         // pairs it with the new response (it would see a miss meanwhile).
-        match fs::remove_file(self.path(key, META)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(io_error(&self.path(key, META))(e));
+        // A key the index knows is absent has nothing to withdraw.
+        let absent = parsed
+            .as_ref()
+            .is_some_and(|k| self.presence.presence(k) == Presence::Absent);
+        if !absent {
+            match fs::remove_file(self.path(key, META)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(io_error(&self.path(key, META))(e));
+                }
+                _ => {}
             }
-            _ => {}
         }
         self.write_atomic(&self.path(key, REQUEST), &pretty)?;
         self.write_atomic(&self.path(key, BODY), &entry.body)?;
         let meta = serde_json::to_vec_pretty(&entry.meta)?;
         self.write_atomic(&self.path(key, META), &meta)?;
+        if let Some(parsed) = &parsed {
+            self.presence.insert(parsed, entry.meta.bytes);
+        }
         self.account_for(entry, request.len() as u64)
     }
 
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        self.presence.remove(key);
         let mut existed = false;
         // Metadata first: from then on the entry no longer exists.
         for suffix in SUFFIXES {

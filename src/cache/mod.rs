@@ -10,6 +10,7 @@ pub mod file;
 pub mod key;
 pub mod service;
 pub mod store;
+pub mod writer;
 
 use std::path::Path;
 use std::sync::Arc;

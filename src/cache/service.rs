@@ -1,7 +1,10 @@
 //! The cache as the request path sees it: lookups with freshness rules,
-//! stores, totals and the scope of an entry. Store calls run on tokio's
-//! blocking pool, never on the async workers; what a store does with an
-//! entry (eviction included) is the store's own policy.
+//! stores, totals and the scope of an entry. A lookup asks the store what
+//! it knows first ([`CacheStore::presence`]): an absent key costs no I/O, a
+//! small entry is read right here (microseconds from the page cache, less
+//! than a hand-off to another thread), anything else on tokio's blocking
+//! pool. Stores go to the writer thread ([`super::writer`]). What a store
+//! does with an entry (eviction included) is the store's own policy.
 
 use std::sync::Arc;
 
@@ -9,7 +12,8 @@ use axum::body::Bytes;
 
 use super::entry::{CacheEntry, now_ms};
 use super::key::CacheKey;
-use super::store::CacheStore;
+use super::store::{CacheStore, Presence};
+use super::writer::CacheWriter;
 use crate::caller::Caller;
 use crate::config::{CacheConfig, CacheScope};
 
@@ -18,43 +22,64 @@ use crate::config::{CacheConfig, CacheScope};
 pub struct Cache {
     pub settings: CacheConfig,
     pub store: Arc<dyn CacheStore>,
+    writer: CacheWriter,
 }
 
 impl Cache {
-    /// A cache over `store`.
+    /// A cache over `store`, with its writer thread.
     pub fn new(settings: CacheConfig, store: Arc<dyn CacheStore>) -> Self {
-        Self { settings, store }
+        let writer = CacheWriter::start(Arc::clone(&store));
+        Self {
+            settings,
+            store,
+            writer,
+        }
+    }
+
+    /// The stored entry for `key`, wherever it is.
+    async fn find(&self, key: &CacheKey) -> Option<CacheEntry> {
+        if let Some(entry) = self.writer.pending(key) {
+            return Some(entry);
+        }
+        let found = match self.store.presence(key) {
+            Presence::Absent => return None,
+            Presence::Small => Ok(self.store.get(key)),
+            Presence::Large | Presence::Unknown => {
+                let store = Arc::clone(&self.store);
+                let key = key.clone();
+                tokio::task::spawn_blocking(move || store.get(&key)).await
+            }
+        };
+        match found {
+            Ok(Ok(entry)) => entry,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cache lookup failed; treating it as a miss");
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     /// The entry for `key` if there is one fresh enough for the TTL and the
     /// request's `max-age`.
     pub async fn lookup(&self, key: &CacheKey, max_age: Option<u64>) -> Option<CacheEntry> {
-        let store = Arc::clone(&self.store);
-        let lookup_key = key.clone();
-        let found = tokio::task::spawn_blocking(move || store.get(&lookup_key)).await;
-        let entry = match found {
-            Ok(Ok(entry)) => entry?,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "cache lookup failed; treating it as a miss");
-                return None;
-            }
-            Err(_) => return None,
-        };
+        let entry = self.find(key).await?;
         let age = entry.meta.age_secs(now_ms());
         let ttl = self.settings.ttl.map(|t| t.as_secs());
         let fresh = ttl.is_none_or(|ttl| age < ttl) && max_age.is_none_or(|max| age <= max);
         fresh.then_some(entry)
     }
 
-    /// Stores an entry (the store then keeps within its size cap).
+    /// Stores an entry (the store then keeps within its size cap): queued
+    /// for the writer thread, found by lookups from now on.
     pub async fn save(&self, entry: CacheEntry, request: Bytes) {
-        let store = Arc::clone(&self.store);
-        let saved = tokio::task::spawn_blocking(move || store.put(&entry, &request)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "cache entry not stored"),
-            Err(error) => tracing::warn!(%error, "cache store task failed"),
-        }
+        self.writer.save(entry, request).await;
+    }
+
+    /// Returns once every entry saved before the call is on disk (at
+    /// shutdown, and for whoever reads the folder next).
+    pub async fn flush(&self) {
+        self.writer.flush().await;
     }
 
     /// `(entries, bytes)`, for metrics; `None` when the store cannot say.

@@ -26,6 +26,23 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
 }
 
+/// Responses up to this size are read where the lookup is made (a few
+/// microseconds from the page cache); larger ones on the blocking pool.
+pub const SMALL_ENTRY_BYTES: u64 = 64 * 1024;
+
+/// What a store knows of a key without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Not stored.
+    Absent,
+    /// Stored, with a response of at most [`SMALL_ENTRY_BYTES`].
+    Small,
+    /// Stored, larger.
+    Large,
+    /// Not known: ask [`CacheStore::get`].
+    Unknown,
+}
+
 /// Totals over all entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -65,6 +82,13 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
     /// The entry, if there is a whole, intact one. A damaged entry is moved
     /// aside and reported as absent.
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError>;
+
+    /// What the store knows of `key` without blocking: a lookup for an
+    /// absent key needs no [`CacheStore::get`], and a small entry can be
+    /// read where it is asked for.
+    fn presence(&self, _key: &CacheKey) -> Presence {
+        Presence::Unknown
+    }
 
     /// Stores an entry atomically: readers see all of it or none of it.
     /// `request` is the client's request, stored for people to read. The

@@ -38,6 +38,7 @@ pub async fn serve(
     let stopping = state.stopping();
     let closing = state.clone();
     server::run(listener, build_router(state), &settings, stopping, shutdown).await;
+    closing.flush_cache().await;
     closing.close_usage_store().await;
     Ok(())
 }

@@ -176,6 +176,11 @@ impl AppState {
         self.0.stopping.clone()
     }
 
+    /// Returns once the cache entries saved so far are on disk.
+    pub async fn flush_cache(&self) {
+        self.0.pipeline.cache.flush().await;
+    }
+
     /// Writes out the queued usage records, after the records still being
     /// built, and stops the store's writer (waiting a few seconds at most);
     /// records after this are dropped. Called once the server has stopped.

@@ -58,6 +58,7 @@ async fn entries_are_readable_files_in_the_cache_folder() {
     let response = gateway.chat(&chat_body("gpt-4.1", true)).await;
     let key = cache_status(&response).1;
     let streamed = read_text(response).await;
+    gateway.cache_written().await;
     assert_eq!(
         files_in(&gateway.cache_dir),
         [
@@ -159,6 +160,7 @@ async fn assert_never_cached(gateway: &Gateway, mock: &MockUpstream, body: &Valu
         before + 2,
         "both requests reached the upstream"
     );
+    gateway.cache_written().await;
     assert!(
         files_in(&gateway.cache_dir).is_empty(),
         "nothing stored: {:?}",
@@ -235,6 +237,7 @@ async fn a_cut_stream_is_never_cached() {
         assert!(!text.contains("[DONE]"));
     }
     assert_eq!(mock.hits(), 2);
+    gateway.cache_written().await;
     assert!(files_in(&gateway.cache_dir).is_empty());
 }
 
@@ -261,6 +264,7 @@ async fn answers_over_the_size_limit_are_not_cached() {
     let mut small = chat_body("gpt-4.1", false);
     small["messages"][0]["content"] = json!("small");
     gateway.chat(&small).await.text().await.unwrap();
+    gateway.cache_written().await;
     assert_eq!(files_in(&gateway.cache_dir).len(), 3);
 }
 
@@ -272,6 +276,7 @@ async fn a_damaged_entry_is_a_miss_and_is_moved_aside() {
     let first = gateway.chat(&body).await;
     let key = cache_status(&first).1;
     first.text().await.unwrap();
+    gateway.cache_written().await;
     let txt = gateway.cache_dir.join(format!("{key}.txt"));
     std::fs::write(&txt, r#"{"choices":[{"message":{"content":"tampered"}}]}"#).unwrap();
 

@@ -68,6 +68,7 @@ async fn max_age_and_ttl_skip_old_entries() {
     let response = gateway.chat(&body).await;
     let key = cache_status(&response).1;
     response.text().await.unwrap();
+    gateway.cache_written().await;
     age_entry(&gateway.cache_dir, &key, 3600);
 
     let hit = gateway.chat(&body).await;
@@ -94,6 +95,7 @@ async fn max_age_and_ttl_skip_old_entries() {
             .0,
         "HIT"
     );
+    gateway.cache_written().await;
 
     age_entry(&gateway.cache_dir, &key, 7300);
     assert_eq!(send(&gateway, &body, &[]).await.0, "MISS", "past the TTL");
@@ -107,6 +109,7 @@ async fn read_only_serves_but_never_stores() {
     let body = chat_body("gpt-4.1", false);
     let writer = Setup::on(&mock).cache_dir(dirs.path()).start().await;
     writer.chat(&body).await.text().await.unwrap();
+    writer.cache_written().await;
     let reader = Setup::on(&mock)
         .cache_dir(dirs.path())
         .config("[cache]\nmode = \"read-only\"")
@@ -126,6 +129,7 @@ async fn offline_never_calls_the_upstream() {
     let body = chat_body("gpt-4.1", true);
     let writer = Setup::on(&mock).cache_dir(dirs.path()).start().await;
     let recorded = read_text(writer.chat(&body).await).await;
+    writer.cache_written().await;
 
     let offline = Setup::on(&mock)
         .cache_dir(dirs.path())
@@ -165,6 +169,7 @@ async fn write_only_refreshes_and_off_keeps_nothing() {
     assert!(text.contains("new"));
     let key = cache_status(&gateway.chat(&chat_body("x-unknown", false)).await).1;
     assert!(key.is_empty(), "an unroutable model has no key");
+    gateway.cache_written().await;
     let stored = files_in(&gateway.cache_dir);
     assert_eq!(stored.len(), 3);
     let txt = stored.iter().find(|f| f.ends_with(".txt")).unwrap();
@@ -180,6 +185,7 @@ async fn write_only_refreshes_and_off_keeps_nothing() {
         .await;
     assert_eq!(send(&off, &body, &[]).await.0, "BYPASS");
     assert_eq!(send(&off, &body, &[]).await.0, "BYPASS");
+    off.cache_written().await;
     assert!(files_in(&off.cache_dir).is_empty());
     assert_eq!(mock.hits(), 4);
 }
@@ -192,6 +198,7 @@ async fn the_size_cap_evicts_the_oldest_entries() {
         .start()
         .await;
     let keys = gateway.ask_questions(6).await;
+    gateway.cache_written().await;
     let metas: Vec<String> = files_in(&gateway.cache_dir)
         .into_iter()
         .filter(|f| f.ends_with(".meta.json"))
@@ -263,6 +270,7 @@ async fn paced_replay_keeps_the_recorded_timing() {
     let response = gateway.chat(&body).await;
     let key = cache_status(&response).1;
     let recorded = read_text(response).await;
+    gateway.cache_written().await;
     let meta: Value = serde_json::from_str(
         &std::fs::read_to_string(gateway.cache_dir.join(format!("{key}.meta.json"))).unwrap(),
     )

@@ -155,6 +155,7 @@ impl Setup {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
+        let cache_state = state.clone();
         let task = tokio::spawn(app::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -167,6 +168,7 @@ impl Setup {
             stop: Some(stop),
             task: Some(task),
             guard: Some(guard),
+            state: cache_state,
             _dirs: dirs,
         }
     }
@@ -183,10 +185,17 @@ pub struct Gateway {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     guard: Option<FlushGuard>,
+    state: AppState,
     _dirs: TempDir,
 }
 
 impl Gateway {
+    /// Returns once the cache entries of the answers so far are on disk
+    /// (the writer thread stores them after the client has the answer).
+    pub async fn cache_written(&self) {
+        self.state.flush_cache().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

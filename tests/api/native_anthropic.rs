@@ -221,6 +221,7 @@ async fn a_stored_anthropic_answer_is_served_to_chat_in_either_form() {
     assert_eq!(cache_status(&first).0, "MISS");
     let key = cache_status(&first).1;
     let _: Value = first.json().await.unwrap();
+    gateway.cache_written().await;
     let meta: Value = serde_json::from_slice(
         &std::fs::read(gateway.cache_dir.join(format!("{key}.meta.json"))).unwrap(),
     )

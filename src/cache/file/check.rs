@@ -45,26 +45,35 @@ impl FileStore {
                 self.shallow_check(&key)
             };
             match verdict {
-                Ok(()) => report.ok += 1,
+                Ok(bytes) => {
+                    report.ok += 1;
+                    if let Some(key) = CacheKey::parse(&key) {
+                        self.presence.insert(&key, bytes);
+                    }
+                }
                 Err(reason) => report.broken.push((key, reason)),
             }
         }
+        // Every file of the folder was listed: a key not seen is absent.
+        self.presence.mark_complete();
         Ok(report)
     }
 
-    fn deep_check(&self, key: &str) -> Result<(), String> {
+    /// The response's size, if the entry is whole and a complete answer.
+    fn deep_check(&self, key: &str) -> Result<u64, String> {
         match self.read_entry(key)? {
             Some(e) => e
                 .meta
                 .wire
                 .check(e.meta.kind, &e.body)
-                .map(|_| ())
+                .map(|_| e.body.len() as u64)
                 .map_err(|why| format!("not a complete answer: {why}")),
             None => Err("vanished during the check".into()),
         }
     }
 
-    fn shallow_check(&self, key: &str) -> Result<(), String> {
+    /// The response's size, if it matches the metadata.
+    fn shallow_check(&self, key: &str) -> Result<u64, String> {
         let meta: EntryMeta = fs::read(self.path(key, META))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -75,7 +84,7 @@ impl FileStore {
         if size != meta.bytes {
             return Err("response size differs from its metadata".into());
         }
-        Ok(())
+        Ok(size)
     }
 
     /// Deletes what `scan` reported as broken or left over (never the

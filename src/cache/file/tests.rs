@@ -2,6 +2,7 @@ use axum::body::Bytes;
 
 use super::*;
 use crate::cache::entry::BodyKind;
+use crate::cache::store::SMALL_ENTRY_BYTES;
 
 const ANSWER: &str = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
 
@@ -201,4 +202,30 @@ fn only_an_existing_folder_opens_without_creating() {
     assert!(matches!(error, StoreError::NoFolder { .. }), "{error}");
     assert!(!missing.exists());
     assert!(FileStore::open_existing(dir.path()).is_ok());
+}
+
+#[test]
+fn the_scan_says_which_keys_are_present_and_stores_keep_it_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = FileStore::open(dir.path()).unwrap();
+    earlier.put(&entry(&key(1), ANSWER), b"{}").unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    assert_eq!(store.presence(&key(1)), Presence::Unknown);
+    assert_eq!(store.presence(&key(2)), Presence::Unknown);
+    store.check(false).unwrap();
+    assert_eq!(store.presence(&key(1)), Presence::Small);
+    assert_eq!(store.presence(&key(2)), Presence::Absent);
+
+    store.put(&entry(&key(2), ANSWER), b"{}").unwrap();
+    assert_eq!(store.presence(&key(2)), Presence::Small);
+    let large = "x".repeat(usize::try_from(SMALL_ENTRY_BYTES).unwrap() + 1);
+    store.put(&entry(&key(3), &large), b"{}").unwrap();
+    assert_eq!(store.presence(&key(3)), Presence::Large);
+    assert!(store.delete(&key(1)).unwrap());
+    assert_eq!(store.presence(&key(1)), Presence::Absent);
+
+    // Deleted by hand: still known, but reading it is an ordinary miss.
+    fs::remove_file(dir.path().join(format!("{}.meta.json", key(2)))).unwrap();
+    assert_eq!(store.presence(&key(2)), Presence::Small);
+    assert!(store.get(&key(2)).unwrap().is_none());
 }

@@ -1,0 +1,244 @@
+//! The cache's writer: one thread that stores entries in the order they
+//! were answered, so a miss's response does not wait for its files and no
+//! request pays a hand-off to tokio's blocking pool (whose threads grow
+//! under load, each with its own allocator arena).
+//!
+//! An entry waiting for its write is *pending*: lookups find it in memory,
+//! so a client that asks again the moment its answer ended gets a hit, as
+//! it did when the write came before the end. The queue is bounded by
+//! bytes ([`QUEUE_BYTES`]); past that, a save writes on the blocking pool
+//! and its caller waits, so a flood of large answers slows their leaders
+//! instead of growing memory. A `kill -9` loses the pending entries (never
+//! damages one: each file is still written through a rename).
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+
+use super::entry::CacheEntry;
+use super::key::CacheKey;
+use super::store::CacheStore;
+
+/// Bytes of responses waiting for their write, at most.
+pub const QUEUE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Entries waiting for their write, at most.
+const QUEUE_ENTRIES: usize = 4096;
+
+enum Job {
+    Put(Box<CacheEntry>, Bytes),
+    /// Answered once every job before it is done.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Entries written but not yet on disk, by key, and their total size.
+#[derive(Default)]
+struct Pending {
+    entries: HashMap<CacheKey, CacheEntry>,
+    bytes: u64,
+}
+
+/// The writer thread's handle.
+#[derive(Debug)]
+pub struct CacheWriter {
+    queue: Option<SyncSender<Job>>,
+    pending: Arc<Mutex<Pending>>,
+    store: Arc<dyn CacheStore>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+fn lock(pending: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
+    pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn put(store: &dyn CacheStore, entry: &CacheEntry, request: &[u8]) {
+    if let Err(error) = store.put(entry, request) {
+        tracing::warn!(%error, "cache entry not stored");
+    }
+}
+
+impl CacheWriter {
+    /// Starts the writer thread over `store`. Without a thread (the system
+    /// refused one), every save writes on the blocking pool.
+    pub fn start(store: Arc<dyn CacheStore>) -> Self {
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let (queue, jobs) = sync_channel(QUEUE_ENTRIES);
+        let thread_store = Arc::clone(&store);
+        let thread_pending = Arc::clone(&pending);
+        let started = std::thread::Builder::new()
+            .name("llm-bridge-cache-writer".into())
+            .spawn(move || write_all(jobs, thread_store.as_ref(), &thread_pending));
+        if let Err(error) = &started {
+            tracing::warn!(%error, "cache writer thread not started; writing on the blocking pool");
+        }
+        Self {
+            queue: started.ok().map(|_| queue),
+            pending,
+            store,
+        }
+    }
+
+    /// The entry for `key` still waiting for its write.
+    pub fn pending(&self, key: &CacheKey) -> Option<CacheEntry> {
+        lock(&self.pending).entries.get(key).cloned()
+    }
+
+    /// Queues `entry` for writing; when the queue is full, writes it on
+    /// the blocking pool and returns once it is written.
+    pub async fn save(&self, entry: CacheEntry, request: Bytes) {
+        let Some(key) = CacheKey::parse(&entry.meta.key) else {
+            return;
+        };
+        if let Some((entry, request)) = self.enqueue(key, entry, request) {
+            self.write_here(entry, request).await;
+        }
+    }
+
+    /// Queues the write unless the queue is full; else hands it back.
+    fn enqueue(
+        &self,
+        key: CacheKey,
+        entry: CacheEntry,
+        request: Bytes,
+    ) -> Option<(CacheEntry, Bytes)> {
+        let Some(queue) = &self.queue else {
+            return Some((entry, request));
+        };
+        let size = entry.body.len() as u64 + request.len() as u64;
+        let mut pending = lock(&self.pending);
+        if pending.bytes + size > QUEUE_BYTES {
+            return Some((entry, request));
+        }
+        match queue.try_send(Job::Put(Box::new(entry.clone()), request)) {
+            Ok(()) => {
+                pending.bytes += size;
+                pending.entries.insert(key, entry);
+                None
+            }
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => match job {
+                Job::Put(_, request) => Some((entry, request)),
+                Job::Flush(_) => None,
+            },
+        }
+    }
+
+    async fn write_here(&self, entry: CacheEntry, request: Bytes) {
+        let store = Arc::clone(&self.store);
+        let written = tokio::task::spawn_blocking(move || put(store.as_ref(), &entry, &request));
+        if let Err(error) = written.await {
+            tracing::warn!(%error, "cache store task failed");
+        }
+    }
+
+    /// Returns once every entry queued before the call is on disk.
+    pub async fn flush(&self) {
+        let Some(queue) = &self.queue else { return };
+        let (done, written) = tokio::sync::oneshot::channel();
+        // A full queue: wait on the blocking pool for room.
+        let queue = queue.clone();
+        let sent = tokio::task::spawn_blocking(move || queue.send(Job::Flush(done)).is_ok());
+        if matches!(sent.await, Ok(true)) {
+            let _ = written.await;
+        }
+    }
+}
+
+/// The thread: writes each queued entry, then forgets it as pending
+/// (unless a newer answer for its key is pending by then).
+fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pending>) {
+    for job in jobs {
+        match job {
+            Job::Put(entry, request) => {
+                put(store, &entry, &request);
+                let size = entry.body.len() as u64 + request.len() as u64;
+                let mut pending = lock(pending);
+                pending.bytes = pending.bytes.saturating_sub(size);
+                if let Some(key) = CacheKey::parse(&entry.meta.key)
+                    && pending
+                        .entries
+                        .get(&key)
+                        .is_some_and(|p| p.meta.sha256 == entry.meta.sha256)
+                {
+                    pending.entries.remove(&key);
+                }
+            }
+            Job::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::FileStore;
+    use crate::cache::entry::{ENTRY_FORMAT, EntryMeta};
+    use crate::wire::BodyKind;
+
+    fn entry(key: &CacheKey) -> CacheEntry {
+        let meta = EntryMeta {
+            format: ENTRY_FORMAT,
+            key: key.to_string(),
+            created_ms: 1_000,
+            created: "1970-01-01T00:00:01Z".into(),
+            status: 200,
+            content_type: "application/json".into(),
+            kind: BodyKind::Json,
+            wire: Default::default(),
+            provider: "openai".into(),
+            upstream_model: "gpt-4.1".into(),
+            model: "gpt-4.1".into(),
+            usage: None,
+            ttfb_ms: None,
+            latency_ms: 1.0,
+            bytes: 0,
+            sha256: String::new(),
+            chunks: Vec::new(),
+        };
+        CacheEntry::seal(meta, Bytes::from_static(b"{\"choices\":[]}"))
+    }
+
+    #[tokio::test]
+    async fn a_saved_entry_is_found_at_once_and_on_disk_after_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn CacheStore> = Arc::new(FileStore::open(dir.path()).unwrap());
+        let writer = CacheWriter::start(Arc::clone(&store));
+        let key = CacheKey::parse(&"ab".repeat(32)).unwrap();
+        writer.save(entry(&key), Bytes::from_static(b"{}")).await;
+        writer.flush().await;
+        assert!(
+            writer.pending(&key).is_none(),
+            "written, so no longer pending"
+        );
+        let stored = store.get(&key).unwrap().expect("on disk");
+        assert_eq!(stored.body, entry(&key).body);
+    }
+
+    #[tokio::test]
+    async fn an_entry_waiting_for_its_write_is_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn CacheStore> = Arc::new(FileStore::open(dir.path()).unwrap());
+        // No thread: the queue is this test's, so nothing is written.
+        let (queue, jobs) = sync_channel(4);
+        let writer = CacheWriter {
+            queue: Some(queue),
+            pending: Arc::default(),
+            store,
+        };
+        let key = CacheKey::parse(&"cd".repeat(32)).unwrap();
+        writer.save(entry(&key), Bytes::from_static(b"{}")).await;
+        assert_eq!(writer.pending(&key).map(|e| e.body), Some(entry(&key).body));
+        assert!(matches!(jobs.try_recv(), Ok(Job::Put(..))));
+    }
+}
