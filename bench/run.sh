@@ -6,18 +6,20 @@
 #   DURATION=10 CONNECTIONS=16 bench/run.sh
 #
 # Optional environment: DURATION (seconds per load run, default 10),
-# CONNECTIONS (wrk connections under load, default 16), THREADS (wrk threads,
-# default 2), WARMUP (seconds of unmeasured load before each run, default 2),
+# CONNECTIONS (wrk connections under load, default 32), THREADS (wrk threads,
+# default 1), WARMUP (seconds of unmeasured load before each run, default 2),
 # TTFB_COUNT (sequential streams per first-token run, default 200), STREAMS
-# (concurrent slow streams, default 1000), KEEP_WORK=1 (keep the temporary
-# folder with every process's output).
+# (concurrent slow streams, default 1000), SETTLE_SECS (wait before the
+# memory reading after the slow streams, default 60), KEEP_WORK=1 (keep the
+# temporary folder with every process's output).
 #
 # Writes the summary to stdout and to bench/results/latest.txt.
 set -euo pipefail
 
 DURATION="${DURATION:-10}"
-CONNECTIONS="${CONNECTIONS:-16}"
-THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-1}"
+SETTLE_SECS="${SETTLE_SECS:-60}"
 WARMUP="${WARMUP:-2}"
 TTFB_COUNT="${TTFB_COUNT:-200}"
 STREAMS="${STREAMS:-1000}"
@@ -83,6 +85,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# With two cores or more, the proxies run on core 0 and the load generators
+# and the mock on core 1, so a proxy's figures are its own core's.
+if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+  ON_PROXY_CORE=(taskset -c 0)
+  ON_LOAD_CORE=(taskset -c 1)
+  PINNING="proxies on core 0; wrk, probes and mock on core 1"
+else
+  ON_PROXY_CORE=()
+  ON_LOAD_CORE=()
+  PINNING="not pinned (one core, or no taskset)"
+fi
 
 # start NAME CMD...: runs CMD in $WORK/NAME (so no .env or config file of the
 # repository is picked up), output in $WORK/NAME.out and .err. Sets LAST_PID.
@@ -232,25 +246,27 @@ mkdir -p "$RESULTS_DIR"
 start_mock() {
   local name=$1
   shift
-  start "$name" "$MOCK_BIN" --listen 127.0.0.1:0 "$@"
+  start "$name" ${ON_LOAD_CORE[@]+"${ON_LOAD_CORE[@]}"} "$MOCK_BIN" --listen 127.0.0.1:0 "$@"
   MOCK_PID=$LAST_PID
   MOCK_ADDR=$(wait_listening "$name" "$MOCK_PID")
 }
 
-# start_bridge NAME UPSTREAM_ADDR: default configuration (RUST_LOG unset:
-# level info, stderr to a file) except for the response cache, which is off:
-# the benchmark sends the same request over and over and measures proxying,
-# not cache hits. Sets BRIDGE_ADDR and BRIDGE_PID and records its idle RSS
-# after one GET /health.
+# start_bridge NAME UPSTREAM_ADDR [CACHE_MODE]: the default configuration
+# (RUST_LOG unset: level info, stderr to a file; cache on, usage store on),
+# or with the cache in CACHE_MODE (the cache-off row). Sets BRIDGE_ADDR and
+# BRIDGE_PID and records its idle RSS after one GET /health.
 start_bridge() {
-  local name=$1 upstream=$2 status
+  local name=$1 upstream=$2 mode=${3:-} status
+  local cache_mode=()
+  [[ -n $mode ]] && cache_mode=(LLM_BRIDGE_CACHE_MODE="$mode")
   start "$name" env -i PATH="$PATH" \
     LLM_BRIDGE_LISTEN=127.0.0.1:0 \
     OPENAI_BASE_URL="http://$upstream/v1" \
     OPENAI_API_KEY=sk-bench \
     ANTHROPIC_BASE_URL="http://$upstream/v1" \
     ANTHROPIC_API_KEY=sk-bench \
-    LLM_BRIDGE_CACHE_MODE=off \
+    ${cache_mode[@]+"${cache_mode[@]}"} \
+    ${ON_PROXY_CORE[@]+"${ON_PROXY_CORE[@]}"} \
     "$BRIDGE_BIN" --cache-dir "$WORK/$name/cache" --log-dir "$WORK/$name/logs"
   BRIDGE_PID=$LAST_PID
   BRIDGE_ADDR=$(wait_listening "$name" "$BRIDGE_PID")
@@ -310,16 +326,36 @@ function done(summary, latency, requests)
 end
 EOF
 
-# wrk_run KEY ADDR THREADS CONNECTIONS PIDS...: a warm-up, then a measured run
-# whose results go to R[KEY_*], with the CPU time of PIDS (if any) per
-# request in R[KEY_cpu_us_per_req].
+# The same, but every request asks something new (a per-thread counter in
+# the message), so a cache misses every time.
+{
+  cat <<'EOF'
+local counter = 0
+local run = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+local id = "0"
+function setup(thread)
+  thread:set("id", tostring(math.random(1, 1000000000)))
+end
+function request()
+  counter = counter + 1
+  local body = '{"model":"gpt-4.1","messages":[{"role":"user","content":"hi ' .. run .. ' ' .. id .. ' ' .. counter .. '"}],"stream":false}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
+  sed -n '/^function done/,$p' "$WORK/post.lua"
+} >"$WORK/unique.lua"
+
+# wrk_run KEY SCRIPT ADDR THREADS CONNECTIONS PIDS...: a warm-up, then a
+# measured run with SCRIPT (post or unique) whose results go to R[KEY_*],
+# with the CPU time of PIDS (if any) per request in R[KEY_cpu_us_per_req].
 wrk_run() {
-  local key=$1 addr=$2 threads=$3 conns=$4
-  shift 4
+  local key=$1 script="$WORK/$2.lua" addr=$3 threads=$4 conns=$5
+  shift 5
   local url="http://$addr/v1/chat/completions" before after
-  wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$WORK/post.lua" "$url" >"$WORK/$key.warmup" 2>&1
+  local wrk=(${ON_LOAD_CORE[@]+"${ON_LOAD_CORE[@]}"} wrk)
+  "${wrk[@]}" -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$script" "$url" >"$WORK/$key.warmup" 2>&1
   (($# > 0)) && before=$(cpu_ticks "$@")
-  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$url" >"$WORK/$key.wrk" 2>&1 ||
+  "${wrk[@]}" -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" >"$WORK/$key.wrk" 2>&1 ||
     die "wrk failed for $key: $(cat "$WORK/$key.wrk")"
   (($# > 0)) && after=$(cpu_ticks "$@")
   grep -E '^[a-z0-9_]+=' "$WORK/$key.wrk" >"$WORK/$key.kv"
@@ -374,7 +410,7 @@ http {
     }
 }
 EOF
-start nginx "$NGINX_BIN" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
+start nginx ${ON_PROXY_CORE[@]+"${ON_PROXY_CORE[@]}"} "$NGINX_BIN" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
 NGINX_PID=$LAST_PID
 NGINX_ADDR="127.0.0.1:$NGINX_PORT"
 for ((i = 0; ; i++)); do
@@ -389,19 +425,32 @@ mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
 start_bridge bridge-fast "$FAST_ADDR"
 FASTBRIDGE_PID=$BRIDGE_PID
 FASTBRIDGE_ADDR=$BRIDGE_ADDR
+start_bridge bridge-off "$FAST_ADDR" off
+OFFBRIDGE_PID=$BRIDGE_PID
+OFFBRIDGE_ADDR=$BRIDGE_ADDR
 
 sanity_post direct "$FAST_ADDR"
 sanity_post nginx "$NGINX_ADDR"
+# Also the entry every hit run is served from.
 sanity_post llm-bridge "$FASTBRIDGE_ADDR"
+sanity_post llm-bridge-off "$OFFBRIDGE_ADDR"
 
-wrk_run load_direct "$FAST_ADDR" "$THREADS" "$CONNECTIONS"
-wrk_run load_nginx "$NGINX_ADDR" "$THREADS" "$CONNECTIONS" "$NGINX_PID" "${NGINX_WORKERS[@]}"
-wrk_run load_bridge "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+# Misses: every request new (nginx and the mock do not care). Hits: one
+# request over and over, from the entry stored above. Cache off: the same
+# request proxied every time.
+NGINX_PIDS=("$NGINX_PID" "${NGINX_WORKERS[@]}")
+wrk_run load_direct unique "$FAST_ADDR" "$THREADS" "$CONNECTIONS"
+wrk_run load_nginx unique "$NGINX_ADDR" "$THREADS" "$CONNECTIONS" "${NGINX_PIDS[@]}"
+wrk_run load_miss unique "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+wrk_run load_hit post "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+wrk_run load_off post "$OFFBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$OFFBRIDGE_PID"
 
 log "light load: wrk -t1 -c1, ${DURATION}s per target"
-wrk_run light_direct "$FAST_ADDR" 1 1
-wrk_run light_nginx "$NGINX_ADDR" 1 1 "$NGINX_PID" "${NGINX_WORKERS[@]}"
-wrk_run light_bridge "$FASTBRIDGE_ADDR" 1 1 "$FASTBRIDGE_PID"
+wrk_run light_direct unique "$FAST_ADDR" 1 1
+wrk_run light_nginx unique "$NGINX_ADDR" 1 1 "${NGINX_PIDS[@]}"
+wrk_run light_miss unique "$FASTBRIDGE_ADDR" 1 1 "$FASTBRIDGE_PID"
+wrk_run light_hit post "$FASTBRIDGE_ADDR" 1 1 "$FASTBRIDGE_PID"
+wrk_run light_off post "$OFFBRIDGE_ADDR" 1 1 "$OFFBRIDGE_PID"
 
 R[bridge-fast_hwm_kb]=$(status_kb "$FASTBRIDGE_PID" VmHWM)
 stop_pid "$FASTBRIDGE_PID"
@@ -409,6 +458,8 @@ R[bridge-fast_log_gaps]=$(log_gaps "$WORK"/bridge-fast/logs/requests.log*)
 R[bridge-fast_stderr_lines]=$(wc -l <"$WORK/bridge-fast.err")
 R[bridge-fast_warnings]=$(grep -c -E 'WARN|ERROR' "$WORK/bridge-fast.err" || true)
 R[bridge-fast_cache_files]=$(find "$WORK/bridge-fast/cache" -type f 2>/dev/null | wc -l)
+stop_pid "$OFFBRIDGE_PID"
+R[bridge-off_cache_files]=$(find "$WORK/bridge-off/cache" -type f 2>/dev/null | wc -l)
 stop_pid "$NGINX_PID"
 stop_pid "$MOCK_PID"
 
@@ -424,15 +475,16 @@ TTFB_BRIDGE_PID=$BRIDGE_PID
 probe() { # KEY ARGS...
   local key=$1
   shift
-  "$PROBE_BIN" "$@" >"$WORK/$key.kv" 2>"$WORK/$key.err" ||
+  ${ON_LOAD_CORE[@]+"${ON_LOAD_CORE[@]}"} "$PROBE_BIN" "$@" >"$WORK/$key.kv" 2>"$WORK/$key.err" ||
     log "$key: the probe reported failures: $(head -n 5 "$WORK/$key.err")"
   load_kv "$key" "$WORK/$key.kv"
 }
-probe ttfb_direct --mode ttfb --count "$TTFB_COUNT" --url "http://$TTFB_MOCK_ADDR/v1/chat/completions"
-probe ttfb_bridge --mode ttfb --count "$TTFB_COUNT" --url "http://$BRIDGE_ADDR/v1/chat/completions"
+# Every stream asks something new: first token of a miss, the cache on.
+probe ttfb_direct --mode ttfb --unique --count "$TTFB_COUNT" --url "http://$TTFB_MOCK_ADDR/v1/chat/completions"
+probe ttfb_bridge --mode ttfb --unique --count "$TTFB_COUNT" --url "http://$BRIDGE_ADDR/v1/chat/completions"
 # The same chat client, its model at an Anthropic-native upstream (the mock
 # speaks Messages too): the request and every event translated.
-probe ttfb_translated --mode ttfb --count "$TTFB_COUNT" --model claude-sonnet-4-5 \
+probe ttfb_translated --mode ttfb --unique --count "$TTFB_COUNT" --model claude-sonnet-4-5 \
   --url "http://$BRIDGE_ADDR/v1/chat/completions"
 stop_pid "$TTFB_BRIDGE_PID"
 stop_pid "$TTFB_MOCK_PID"
@@ -447,8 +499,11 @@ probe conc_direct --mode concurrent --count "$STREAMS" --url "http://$SLOW_MOCK_
 start_bridge bridge-slow "$SLOW_MOCK_ADDR"
 SLOW_BRIDGE_PID=$BRIDGE_PID
 before=$(cpu_ticks "$SLOW_BRIDGE_PID")
-probe conc_bridge --mode concurrent --count "$STREAMS" --url "http://$BRIDGE_ADDR/v1/chat/completions"
+probe conc_bridge --mode concurrent --unique --count "$STREAMS" --url "http://$BRIDGE_ADDR/v1/chat/completions"
 after=$(cpu_ticks "$SLOW_BRIDGE_PID")
+R[bridge-slow_rss_end_kb]=$(status_kb "$SLOW_BRIDGE_PID" VmRSS)
+log "waiting ${SETTLE_SECS}s for the memory reading after the streams"
+sleep "$SETTLE_SECS"
 R[conc_bridge_cpu_us_per_stream]=$(calc "($after - $before) * 1e6 / $CLK_TCK / $STREAMS" 0)
 R[bridge-slow_hwm_kb]=$(status_kb "$SLOW_BRIDGE_PID" VmHWM)
 R[bridge-slow_rss_after_kb]=$(status_kb "$SLOW_BRIDGE_PID" VmRSS)
@@ -468,18 +523,18 @@ g() { echo "${R[$1]:-?}"; }
 load_row() { # LABEL KEY DIRECT_KEY
   local added="-"
   [[ $2 != "$3" ]] && added=$(delta "$(ms "${2}_p50_us")" "$(ms "${3}_p50_us")")
-  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' "$1" "$(g "${2}_rps")" "$(ms "${2}_p50_us")" \
+  printf '  %-24s %9s %9s %9s %9s %8s %12s %11s\n' "$1" "$(g "${2}_rps")" "$(ms "${2}_p50_us")" \
     "$(ms "${2}_p90_us")" "$(ms "${2}_p99_us")" "$(g "${2}_errors")" "$(g "${2}_cpu_us_per_req")" "$added"
 }
 ttfb_row() { # LABEL KEY
   local added="-"
   [[ $2 != ttfb_direct ]] && added=$(delta "$(g "${2}_first_content_p50_ms")" "$(g ttfb_direct_first_content_p50_ms)")
-  printf '  %-20s %9s %9s %9s %9s %11s %8s %11s\n' "$1" "$(g "${2}_first_content_p50_ms")" \
+  printf '  %-24s %9s %9s %9s %9s %11s %8s %11s\n' "$1" "$(g "${2}_first_content_p50_ms")" \
     "$(g "${2}_first_content_p90_ms")" "$(g "${2}_first_content_p99_ms")" "$(g "${2}_headers_p50_ms")" \
     "$(g "${2}_count")" "$(g "${2}_failed")" "$added"
 }
 conc_row() { # LABEL KEY
-  printf '  %-20s %9s %9s %9s %10s %10s\n' "$1" "$(g "${2}_completed")/$(g "${2}_requested")" \
+  printf '  %-24s %9s %9s %9s %10s %10s\n' "$1" "$(g "${2}_completed")/$(g "${2}_requested")" \
     "$(g "${2}_failed")" "$(calc "$(g "${2}_wall_ms") / 1000" 2)" \
     "$(calc "$(g "${2}_stream_p50_ms") / 1000" 2)" "$(calc "$(g "${2}_stream_max_ms") / 1000" 2)"
 }
@@ -489,61 +544,77 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || commit="$commit+uncommitted changes"
 
 # Target checks.
-b_cpu=${R[load_bridge_cpu_us_per_req]}
 n_cpu=${R[load_nginx_cpu_us_per_req]}
-check "CPU per proxied request <= nginx" "$(calc "$b_cpu <= $n_cpu" 0)" "llm-bridge $b_cpu µs vs nginx $n_cpu µs"
-light_added=$(delta "$(ms light_bridge_p50_us)" "$(ms light_direct_p50_us)")
-check "light-load added p50 <= 0.3 ms" "$(calc "$light_added <= 0.3" 0)" \
+miss_cpu=${R[load_miss_cpu_us_per_req]}
+hit_cpu=${R[load_hit_cpu_us_per_req]}
+check "CPU per miss <= 2x nginx's per proxied request" "$(calc "$miss_cpu <= 2 * $n_cpu" 0)" \
+  "llm-bridge $miss_cpu µs vs nginx $n_cpu µs"
+check "CPU per hit <= nginx's per proxied request" "$(calc "$hit_cpu <= $n_cpu" 0)" \
+  "llm-bridge $hit_cpu µs vs nginx $n_cpu µs"
+check "hit throughput >= nginx's proxied throughput" \
+  "$(calc "${R[load_hit_rps]} >= ${R[load_nginx_rps]}" 0)" \
+  "${R[load_hit_rps]} vs ${R[load_nginx_rps]} req/s"
+light_added=$(delta "$(ms light_miss_p50_us)" "$(ms light_direct_p50_us)")
+check "light-load added p50 of a miss <= 0.3 ms" "$(calc "$light_added <= 0.3" 0)" \
   "$light_added ms (nginx: $(delta "$(ms light_nginx_p50_us)" "$(ms light_direct_p50_us)") ms)"
 ttfb_added=$(delta "$(g ttfb_bridge_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
 ttfb_added99=$(delta "$(g ttfb_bridge_first_content_p99_ms)" "$(g ttfb_direct_first_content_p99_ms)")
-check "first token <= direct + 0.5 ms (p50)" "$(calc "$ttfb_added <= 0.5 && $(g ttfb_bridge_failed) == 0" 0)" \
+check "first token of a miss <= direct + 0.5 ms (p50)" "$(calc "$ttfb_added <= 0.5 && $(g ttfb_bridge_failed) == 0" 0)" \
   "$ttfb_added ms at p50 ($ttfb_added99 ms at p99)"
 translated_added=$(delta "$(g ttfb_translated_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
 check "translated first token <= direct + 0.5 ms (p50)" \
   "$(calc "$translated_added <= 0.5 && $(g ttfb_translated_failed) == 0" 0)" \
   "$translated_added ms at p50 (chat client, Anthropic-native upstream)"
 peak_mb=$(mb bridge-slow_hwm_kb)
-check "$STREAMS slow streams complete, peak RSS < 40 MB" \
-  "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb < 40" 0)" \
+check "$STREAMS slow streams complete, peak RSS <= 40 MB" \
+  "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb <= 40" 0)" \
   "$(g conc_bridge_completed)/$STREAMS completed, peak RSS $peak_mb MB"
 idle_mb=$(mb bridge-slow_idle_rss_kb)
+settled_mb=$(mb bridge-slow_rss_after_kb)
+check "RSS ${SETTLE_SECS}s after the streams <= idle x 1.1 + 5 MB" \
+  "$(calc "$settled_mb <= $idle_mb * 1.1 + 5" 0)" "$settled_mb MB (idle $idle_mb MB)"
 check "idle RSS <= 15 MB" "$(calc "$idle_mb <= 15" 0)" "$idle_mb MB"
-[[ ${R[bridge-fast_cache_files]} == 0 ]] ||
-  check "cache stayed off" 0 "${R[bridge-fast_cache_files]} files in the cache folder: figures may be cache hits"
-for key in load_direct load_nginx load_bridge light_direct light_nginx light_bridge; do
+[[ ${R[bridge-off_cache_files]} == 0 ]] ||
+  check "cache stayed off in the cache-off row" 0 "${R[bridge-off_cache_files]} files in its cache folder"
+for key in load_direct load_nginx load_miss load_hit load_off light_direct light_nginx light_miss light_hit light_off; do
   [[ ${R[${key}_errors]} == 0 ]] || check "no errors in $key" 0 "${R[${key}_errors]} errors"
 done
 
 {
   echo "llm-bridge benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: $(nproc) cores, ${cpu_model:-unknown CPU}, $(uname -sr); llm-bridge $commit"
-  echo "llm-bridge: default configuration (RUST_LOG unset = level info, stderr to a file; one JSON"
-  echo "line per request in requests.log) but cache mode off. nginx: 1 worker, access_log on,"
-  echo "proxy_buffering off, upstream keepalive. wrk, probe, mock and proxy share the same cores."
-  echo "MB = MiB."
+  echo "llm-bridge: the default configuration (RUST_LOG unset = level info, stderr to a file; one JSON"
+  echo "line per request in requests.log; cache on; usage store on), and a second instance with the"
+  echo "cache off. nginx: 1 worker, access_log on, proxy_buffering off, upstream keepalive."
+  echo "Cores: $PINNING. MB = MiB."
   echo
   echo "Non-streamed load: wrk -t$THREADS -c$CONNECTIONS, keep-alive, ${DURATION}s (after ${WARMUP}s warm-up)"
-  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
+  echo "(miss: every request new; hit: one request repeated; CPU µs/req: the proxy's own CPU time)"
+  printf '  %-24s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
   load_row "direct (mock)" load_direct load_direct
   load_row "nginx -> mock" load_nginx load_direct
-  load_row "llm-bridge -> mock" load_bridge load_direct
+  load_row "llm-bridge, miss" load_miss load_direct
+  load_row "llm-bridge, hit" load_hit load_direct
+  load_row "llm-bridge, cache off" load_off load_direct
   echo
-  echo "Light load: wrk -t1 -c1, ${DURATION}s"
-  printf '  %-20s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
+  echo "Light load: wrk -t1 -c1 (one request at a time), ${DURATION}s"
+  printf '  %-24s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"
   load_row "direct (mock)" light_direct light_direct
   load_row "nginx -> mock" light_nginx light_direct
-  load_row "llm-bridge -> mock" light_bridge light_direct
+  load_row "llm-bridge, miss" light_miss light_direct
+  load_row "llm-bridge, hit" light_hit light_direct
+  load_row "llm-bridge, cache off" light_off light_direct
   echo
-  echo "Stream first token: $TTFB_COUNT sequential streams, mock waits ${TTFB_CHUNK_DELAY_MS} ms before each event"
+  echo "Stream first token: $TTFB_COUNT sequential streams, each asking something new (misses),"
+  echo "mock waits ${TTFB_CHUNK_DELAY_MS} ms before each event"
   echo "(time from sending to the first event with non-empty delta.content; ms)"
-  printf '  %-20s %9s %9s %9s %9s %11s %8s %11s\n' target p50 p90 p99 "hdrs p50" streams failed "+p50 ms"
+  printf '  %-24s %9s %9s %9s %9s %11s %8s %11s\n' target p50 p90 p99 "hdrs p50" streams failed "+p50 ms"
   ttfb_row "direct (mock)" ttfb_direct
   ttfb_row "llm-bridge -> mock" ttfb_bridge
   ttfb_row "translated (Anthropic)" ttfb_translated
   echo
-  echo "$STREAMS concurrent slow streams: $SLOW_CHUNKS chunks, ${SLOW_CHUNK_DELAY_MS} ms before each event"
-  printf '  %-20s %9s %9s %9s %10s %10s\n' target completed failed "wall s" "p50 s" "max s"
+  echo "$STREAMS concurrent slow streams (misses, cache on): $SLOW_CHUNKS chunks, ${SLOW_CHUNK_DELAY_MS} ms before each event"
+  printf '  %-24s %9s %9s %9s %10s %10s\n' target completed failed "wall s" "p50 s" "max s"
   conc_row "direct (mock)" conc_direct
   conc_row "llm-bridge -> mock" conc_bridge
   [[ -n ${R[conc_bridge_first_error]:-} ]] && echo "  first error: ${R[conc_bridge_first_error]}"
@@ -553,12 +624,12 @@ done
     "idle RSS (after start-up + GET /health):" \
     "$(mb bridge-slow_idle_rss_kb) MB = $(mb bridge-slow_idle_anon_kb) anon + $(mb bridge-slow_idle_file_kb) file-backed, $(g bridge-slow_idle_threads) threads (non-stream instance: $(mb bridge-fast_idle_rss_kb) MB)" \
     "peak RSS (VmHWM) with $STREAMS streams:" \
-    "$peak_mb MB (after the run: $(mb bridge-slow_rss_after_kb) MB, $(mb bridge-slow_anon_after_kb) anon)" \
+    "$peak_mb MB (when they ended: $(mb bridge-slow_rss_end_kb) MB; ${SETTLE_SECS}s later: $settled_mb MB, $(mb bridge-slow_anon_after_kb) anon)" \
     "peak RSS (VmHWM), non-stream instance:" "$(mb bridge-fast_hwm_kb) MB" \
     "for scale, the mock's peak RSS (VmHWM):" "$(mb mock-slow_hwm_kb) MB (axum, 1 thread, served both $STREAMS-stream runs)" \
     "CPU per slow stream ($((SLOW_CHUNKS + 3)) events):" "$(g conc_bridge_cpu_us_per_stream) µs" \
     "requests.log lines lost (missing/expected):" "$(g bridge-fast_log_gaps) over the retained files (stderr lines: $(g bridge-fast_stderr_lines))" \
-    "cache files written (cache is off):" "$(g bridge-fast_cache_files)" \
+    "cache files written (default instance):" "$(g bridge-fast_cache_files)" \
     "WARN/ERROR lines on stderr:" "$(g bridge-fast_warnings) (non-stream), $(g bridge-slow_warnings) (streams)"
   echo
   echo "Targets"

@@ -82,6 +82,12 @@ pub enum AppError {
     /// The server is shutting down and its grace period is over.
     #[error("llm-bridge is shutting down; the request was not answered in time")]
     ShuttingDown,
+    /// The request bodies held at once would pass
+    /// `[server] bodies_in_flight_bytes`.
+    #[error(
+        "llm-bridge is holding as many request bodies as it may ({budget} bytes, [server] bodies_in_flight_bytes); try again shortly"
+    )]
+    Overloaded { budget: u64 },
     /// The usage database could not be read.
     #[error("usage statistics cannot be read: {0}")]
     StatsUnavailable(String),
@@ -133,9 +139,10 @@ impl AppError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) | Self::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::ProviderBusy { .. }
+            | Self::StatsUnavailable(_)
+            | Self::ShuttingDown
+            | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -145,7 +152,9 @@ impl AppError {
         match self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
             // A queue moves quickly; a second is a fair guess.
-            Self::ProviderBusy { .. } => Some(std::time::Duration::from_secs(1)),
+            Self::ProviderBusy { .. } | Self::Overloaded { .. } => {
+                Some(std::time::Duration::from_secs(1))
+            }
             _ => None,
         }
     }
@@ -159,9 +168,10 @@ impl AppError {
             | Self::UpstreamBrokeOff { .. }
             | Self::UpstreamNotFound(_)
             | Self::UpstreamTimeout { .. } => "upstream_error",
-            Self::ProviderBusy { .. } | Self::StatsUnavailable(_) | Self::ShuttingDown => {
-                "server_error"
-            }
+            Self::ProviderBusy { .. }
+            | Self::StatsUnavailable(_)
+            | Self::ShuttingDown
+            | Self::Overloaded { .. } => "server_error",
             // OpenAI's own rate-limit errors name the exhausted limit here.
             Self::RateLimited { what, .. } => what,
             _ => "invalid_request_error",
@@ -193,6 +203,7 @@ impl AppError {
             Self::ProviderBusy { .. } => "provider_busy",
             Self::StatsUnavailable(_) => "stats_unavailable",
             Self::ShuttingDown => "server_shutdown",
+            Self::Overloaded { .. } => "overloaded",
             Self::RateLimited { .. } => "rate_limit_exceeded",
         }
     }

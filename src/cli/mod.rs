@@ -76,7 +76,7 @@ headers / proxy / models / the timeouts / max_concurrent / max_queued / key_cool
 stream_usage / kind (openai, anthropic, gemini) / responses_api / default_max_tokens,
 [providers.NAME.retry], [cache] mode / ignore_fields / max_entry_bytes / max_total_bytes /
 ttl_secs / scope / complete_on_disconnect, [cache.groups], [server] max_body_bytes /
-max_connections / header_read_timeout_secs / max_header_bytes / body_read_timeout_secs /
+bodies_in_flight_bytes / max_connections / header_read_timeout_secs / max_header_bytes / body_read_timeout_secs /
 shutdown_grace_secs, [stats] retention_days, [prices.\"provider/model\"] input / cached_input /
 cache_write / cache_write_1h / output.
 See llm-bridge.example.toml.

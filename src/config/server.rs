@@ -37,6 +37,14 @@ const MIN_HEADER_BYTES: u64 = 8 * 1024;
 /// hyper adds the header timeout to the current instant without checking
 /// for overflow; an hour is far beyond any useful value anyway.
 const MAX_HEADER_READ_SECS: u64 = 3600;
+/// Request bodies held at once by default: room for a few bodies of the
+/// largest size allowed (`max_body_bytes`, 10 MiB) and for hundreds of
+/// ordinary requests (a long Claude Code conversation is a few hundred KiB).
+pub const DEFAULT_BODIES_IN_FLIGHT_BYTES: u64 = 64 * 1024 * 1024;
+const MIN_BODIES_IN_FLIGHT_BYTES: u64 = 1024 * 1024;
+/// A semaphore counts this many KiB easily.
+const MAX_BODIES_IN_FLIGHT_BYTES: u64 = 1 << 50;
+
 /// Far above any open-file limit, far below what a semaphore can count.
 const MAX_CONNECTIONS: u64 = 1_000_000;
 
@@ -50,6 +58,7 @@ pub struct ServerSection {
     pub shutdown_grace_secs: Option<Spanned<u64>>,
     pub body_read_timeout_secs: Option<Spanned<u64>>,
     pub max_body_bytes: Option<Spanned<usize>>,
+    pub bodies_in_flight_bytes: Option<Spanned<u64>>,
     /// Host names the gateway answers to besides loopback ones (see
     /// [`super::hosts`]); reloadable, so kept out of [`ServerConfig`].
     #[serde(default)]
@@ -71,6 +80,9 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// A request body must arrive whole within this.
     pub body_read_timeout: Duration,
+    /// Request bodies held at once, in bytes, at most: past it new
+    /// requests get a fast 503 `overloaded` instead of growing memory.
+    pub bodies_in_flight_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +93,7 @@ impl Default for ServerConfig {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            bodies_in_flight_bytes: DEFAULT_BODIES_IN_FLIGHT_BYTES,
         }
     }
 }
@@ -124,6 +137,12 @@ pub fn resolve(file: Option<&LoadedFile>) -> Result<ServerConfig, ConfigError> {
             1..=MAX_HEADER_READ_SECS,
         )?
         .map_or(defaults.body_read_timeout, Duration::from_secs),
+        bodies_in_flight_bytes: within(
+            &raw.bodies_in_flight_bytes,
+            "server.bodies_in_flight_bytes",
+            MIN_BODIES_IN_FLIGHT_BYTES..=MAX_BODIES_IN_FLIGHT_BYTES,
+        )?
+        .unwrap_or(defaults.bodies_in_flight_bytes),
     })
 }
 

@@ -4,22 +4,63 @@
 //! cannot hold a connection for long. A body over the limit is refused as
 //! soon as the limit is passed, never held whole. Handlers behind this
 //! layer find the body already in memory.
+//!
+//! All bodies held at once are bounded too, by
+//! `[server] bodies_in_flight_bytes` ([`BodyBudget`]): a request takes its
+//! `Content-Length` from the budget before its body is read (one without a
+//! length takes `max_body_bytes`) and gives it back when its answer starts.
+//! A request that does not fit gets a 503 `overloaded` with `Retry-After`
+//! at once, before reading its body, so memory stays bounded however many
+//! large requests arrive together.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::LengthLimitError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
 /// The bounds of a request body.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BodyLimits {
     pub max_bytes: usize,
     pub read_timeout: Duration,
+    /// What all bodies held at once may add up to.
+    pub in_flight: BodyBudget,
+}
+
+/// The bytes of request bodies the gateway may hold at once, counted in
+/// KiB (each request at least one).
+#[derive(Debug, Clone)]
+pub struct BodyBudget {
+    kib: Arc<Semaphore>,
+    bytes: u64,
+}
+
+impl BodyBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: u64) -> Self {
+        let kib = usize::try_from(bytes / 1024).unwrap_or(Semaphore::MAX_PERMITS);
+        Self {
+            kib: Arc::new(Semaphore::new(kib.clamp(1, Semaphore::MAX_PERMITS))),
+            bytes,
+        }
+    }
+
+    /// `bytes` taken from the budget until the permit is dropped, or
+    /// `Overloaded` when they do not fit now.
+    fn take(&self, bytes: u64) -> Result<OwnedSemaphorePermit, AppError> {
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        Arc::clone(&self.kib)
+            .try_acquire_many_owned(kib)
+            .map_err(|_| AppError::Overloaded { budget: self.bytes })
+    }
 }
 
 /// Route layer: reads the body within `limits`, or answers why not.
@@ -29,17 +70,31 @@ pub async fn read_whole(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    match read(body, limits).await {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // A declared length over the limit is refused by the read below; a
+    // body without one may grow to the limit.
+    let max = limits.max_bytes as u64;
+    let held = match limits.in_flight.take(declared.unwrap_or(max).min(max)) {
+        Ok(permit) => permit,
+        Err(error) => return error.into_response(),
+    };
+    let response = match read(body, &limits).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
         Err(error) => error.into_response(),
-    }
+    };
+    drop(held);
+    response
 }
 
 /// The whole body, or why not.
-async fn read(body: Body, limits: BodyLimits) -> Result<Bytes, AppError> {
+async fn read(body: Body, limits: &BodyLimits) -> Result<Bytes, AppError> {
     let limit = limits.max_bytes;
     let timeout = limits.read_timeout;
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::config::live::Current;
 use crate::edge::EdgeState;
 use crate::edge::auth::AccessKeys;
-use crate::edge::body::BodyLimits;
+use crate::edge::body::{BodyBudget, BodyLimits};
 use crate::limits::{LimitClock, RateLimits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -108,6 +108,7 @@ impl AppState {
             body_limits: BodyLimits {
                 max_bytes: config.max_body_bytes,
                 read_timeout: config.server.body_read_timeout,
+                in_flight: BodyBudget::new(config.server.bodies_in_flight_bytes),
             },
             metrics_state: MetricsState {
                 metrics,
@@ -255,7 +256,7 @@ macro_rules! narrow_handles {
 narrow_handles! {
     EdgeState => |shared| shared.edge.clone();
     Current<AccessKeys> => |shared| shared.access_keys.clone();
-    BodyLimits => |shared| shared.body_limits;
+    BodyLimits => |shared| shared.body_limits.clone();
     Pipeline => |shared| shared.pipeline.clone();
     Current<ModelList> => |shared| shared.models.clone();
     MetricsState => |shared| shared.metrics_state.clone();

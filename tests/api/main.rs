@@ -39,6 +39,7 @@ mod mock_sdk;
 mod models;
 mod native_anthropic;
 mod native_gemini;
+mod overload;
 mod proxy_setting;
 mod rate_limits;
 mod reload;
