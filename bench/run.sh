@@ -514,6 +514,17 @@ R[bridge-slow_warnings]=$(grep -c -E 'WARN|ERROR' "$WORK/bridge-slow.err" || tru
 R[mock-slow_hwm_kb]=$(status_kb "$SLOW_MOCK_PID" VmHWM)
 stop_pid "$SLOW_MOCK_PID"
 
+# --- the disk's floor ------------------------------------------------------------
+
+# What creating an entry's three files costs on this disk, without llm-bridge:
+# the floor under the CPU of a miss (each miss stores one entry).
+log "store floor: creating 5000 entries of three files in $WORK"
+cc -O2 -o "$WORK/store_floor" "$ROOT/bench/store_floor.c" || die "cc failed on bench/store_floor.c"
+mkdir -p "$WORK/floor"
+${ON_PROXY_CORE[@]+"${ON_PROXY_CORE[@]}"} "$WORK/store_floor" "$WORK/floor" 5000 | tr ' ' '\n' >"$WORK/floor.kv"
+load_kv floor "$WORK/floor.kv"
+rm -rf "$WORK/floor"
+
 # --- summary -------------------------------------------------------------------
 
 ms() { calc "$(g "$1") / 1000" "${2:-3}"; }
@@ -630,6 +641,7 @@ done
     "CPU per slow stream ($((SLOW_CHUNKS + 3)) events):" "$(g conc_bridge_cpu_us_per_stream) µs" \
     "requests.log lines lost (missing/expected):" "$(g bridge-fast_log_gaps) over the retained files (stderr lines: $(g bridge-fast_stderr_lines))" \
     "cache files written (default instance):" "$(g bridge-fast_cache_files)" \
+    "floor: an entry's three files, C, same disk:" "$(g floor_cpu_us_per_entry) µs CPU per entry ($(g floor_wall_us_per_entry) µs wall; bench/store_floor.c)" \
     "WARN/ERROR lines on stderr:" "$(g bridge-fast_warnings) (non-stream), $(g bridge-slow_warnings) (streams)"
   echo
   echo "Targets"

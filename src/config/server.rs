@@ -216,7 +216,8 @@ mod tests {
     fn reads_every_field() {
         let config = resolve_text(
             "[server]\nmax_connections = 3\nheader_read_timeout_secs = 2\n\
-             max_header_bytes = 9000\nshutdown_grace_secs = 4\nbody_read_timeout_secs = 5\n",
+             max_header_bytes = 9000\nshutdown_grace_secs = 4\nbody_read_timeout_secs = 5\n\
+             bodies_in_flight_bytes = 2097152\n",
         )
         .unwrap();
         assert_eq!(
@@ -227,6 +228,7 @@ mod tests {
                 max_header_bytes: 9000,
                 shutdown_grace: Duration::from_secs(4),
                 body_read_timeout: Duration::from_secs(5),
+                bodies_in_flight_bytes: 2 << 20,
             }
         );
     }

@@ -131,7 +131,10 @@ impl Flight {
                 Event::Chunk(chunk) => {
                     state.retained_bytes += chunk.len() as u64;
                     if state.joinable && state.retained_bytes <= self.max_retained {
-                        state.chunks.push(chunk.clone());
+                        // A copy of its own: the chunk shares the upstream
+                        // connection's read buffer (8 KiB or more), which a
+                        // kept slice would pin for the whole answer.
+                        state.chunks.push(Bytes::copy_from_slice(chunk));
                     } else {
                         state.joinable = false;
                         state.chunks = Vec::new();
@@ -237,5 +240,28 @@ impl Flights {
         if running.get(id).is_some_and(|f| Arc::ptr_eq(f, flight)) {
             running.remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_kept_chunk_does_not_pin_the_buffer_it_was_read_into() {
+        let flight = Flight::new(1 << 20);
+        // What hyper hands over: a slice of its connection's read buffer.
+        let buffer = Bytes::from(vec![b'x'; 8192]);
+        let chunk = buffer.slice(..100);
+        flight
+            .publish(Event::Chunk(chunk.clone()), Duration::from_secs(1))
+            .await;
+        let kept = flight.retained_body().expect("within the bound");
+        assert_eq!(kept, vec![chunk.clone()]);
+        let range = buffer.as_ptr_range();
+        assert!(
+            !range.contains(&kept[0].as_ptr()),
+            "the kept chunk is a copy of its own"
+        );
     }
 }
