@@ -3,7 +3,6 @@
 //! file names (see [`super::names`]) are ever judged or deleted; other files
 //! are reported as not ours, and subfolders (`broken/`) are skipped.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 
@@ -14,12 +13,14 @@ use crate::cache::key::CacheKey;
 use crate::cache::store::{CheckReport, StoreError};
 
 impl FileStore {
-    /// Scans the folder. `deep` also re-reads every response and checks it
-    /// is a complete answer (slow on a big cache; the start-up scan is not
+    /// Scans the folder, one file name at a time (memory stays flat with a
+    /// million entries): an entry is judged at its metadata file, and a
+    /// response or request file counts as broken only when its entry has
+    /// no metadata. `deep` also re-reads every response and checks it is a
+    /// complete answer (slow on a big cache; the start-up scan is not
     /// deep).
     pub(super) fn scan(&self, deep: bool) -> Result<CheckReport, StoreError> {
         let mut report = CheckReport::default();
-        let mut files: BTreeMap<CacheKey, Vec<&'static str>> = BTreeMap::new();
         for item in fs::read_dir(self.dir()).map_err(io_error(self.dir()))? {
             let Ok(item) = item else { continue };
             // Subfolders are `broken/` or a person's own: never judged.
@@ -28,35 +29,44 @@ impl FileStore {
             }
             let name = item.file_name().to_string_lossy().into_owned();
             match names::classify(&name) {
-                FileName::Entry { key, suffix } => files.entry(key).or_default().push(suffix),
+                FileName::Entry { key, suffix } => self.judge(&mut report, &key, suffix, deep),
                 FileName::Temp => report.leftovers.push(name),
                 FileName::Foreign => report.foreign.push(name),
             }
         }
+        report.broken.sort();
         report.leftovers.sort();
         report.foreign.sort();
-        for (key, suffixes) in files {
-            let key = key.to_string();
-            let verdict = if !suffixes.contains(&META) {
-                Err("no metadata, so it is never served".to_string())
-            } else if deep {
-                self.deep_check(&key)
-            } else {
-                self.shallow_check(&key)
-            };
-            match verdict {
-                Ok(bytes) => {
-                    report.ok += 1;
-                    if let Some(key) = CacheKey::parse(&key) {
-                        self.presence.insert(&key, bytes);
-                    }
-                }
-                Err(reason) => report.broken.push((key, reason)),
-            }
-        }
         // Every file of the folder was listed: a key not seen is absent.
         self.presence.mark_complete();
         Ok(report)
+    }
+
+    /// Judges one of `key`'s files: the entry itself at its metadata; the
+    /// others only for an entry without metadata, reported once (at its
+    /// response, or at its request when it has no response either).
+    fn judge(&self, report: &mut CheckReport, key: &CacheKey, suffix: &str, deep: bool) {
+        let hex = key.as_str();
+        if suffix != META {
+            let orphan = !self.path(hex, META).exists()
+                && (suffix == names::BODY || !self.path(hex, names::BODY).exists());
+            if orphan {
+                let reason = "no metadata, so it is never served".to_string();
+                report.broken.push((hex.to_string(), reason));
+            }
+            return;
+        }
+        let verdict = match deep {
+            true => self.deep_check(hex),
+            false => self.shallow_check(hex),
+        };
+        match verdict {
+            Ok(bytes) => {
+                report.ok += 1;
+                self.presence.insert(key, bytes);
+            }
+            Err(reason) => report.broken.push((hex.to_string(), reason)),
+        }
     }
 
     /// The response's size, if the entry is whole and a complete answer.
