@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Cache benchmark: hit throughput and latency with 100 and with 100,000
-# entries in the folder, and the overhead of a miss (which stores the answer)
-# over a plain proxied request. See bench/README.md.
+# Cache benchmark: hit throughput and latency with 100, 100,000 and
+# 1,000,000 entries in the folder, how soon the server listens and finishes
+# its start-up scan at each size, and the overhead of a miss (which stores
+# the answer) over a plain proxied request. See bench/README.md.
 #
 #   bench/cache.sh                     # from the repository root
-#   DURATION=10 CONNECTIONS=16 BIG=100000 bench/cache.sh
+#   DURATION=10 CONNECTIONS=16 SIZES="100 100000 1000000" bench/cache.sh
 #
 # Writes the summary to stdout and to bench/results/cache-latest.txt.
 set -euo pipefail
 
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-16}"
-BIG="${BIG:-100000}"
+SIZES="${SIZES:-100 100000 1000000}"
+read -r -a SIZE_LIST <<<"$SIZES"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -104,11 +106,40 @@ bridge() { # name cache-dir mode
     --cache-dir "$2" --log-dir "$WORK/logs-$1"
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# startup NAME DIR: starts llm-bridge (default configuration) on DIR and
+# records in R[NAME_*] the milliseconds until it listened and until its
+# start-up scan reported, and its RSS then. Leaves it running (PID, ADDR).
+startup() {
+  local name=$1 dir=$2 began line i
+  began=$(now_ms)
+  env -i PATH="$PATH" OPENAI_BASE_URL="http://$MOCK/v1" OPENAI_API_KEY=sk-bench \
+    "$BIN/llm-bridge" --listen 127.0.0.1:0 --cache-dir "$dir" --log-dir "$WORK/logs-$name" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PID=$!
+  PIDS+=("$PID")
+  for ((i = 0; i < 20000; i++)); do
+    ADDR=$(sed -n 's|.*listening on http://\([^/]*\).*|\1|p' "$WORK/$name.out" | head -n1)
+    [[ -n "$ADDR" ]] && break
+    sleep 0.002
+  done
+  [[ -n "$ADDR" ]] || { log "$name did not start"; cat "$WORK/$name.err" >&2; exit 1; }
+  R[${name}_listen_ms]=$(($(now_ms) - began))
+  for ((i = 0; i < 600000; i++)); do
+    line=$(grep -m1 'cache: ' "$WORK/$name.err" || true)
+    [[ -n "$line" ]] && break
+    sleep 0.01
+  done
+  R[${name}_scan_ms]=$(($(now_ms) - began))
+  R[${name}_rss_kb]=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status")
+}
+
 declare -A R
-for n in 100 "$BIG"; do
+for n in "${SIZE_LIST[@]}"; do
   log "filling a cache folder with $n entries"
   "$BIN/examples/cache_fill" --dir "$WORK/cache-$n" --count "$n" --base-url "http://$MOCK/v1" >/dev/null
-  bridge "hits-$n" "$WORK/cache-$n" read-write
+  startup "hits-$n" "$WORK/cache-$n"
   status=$(curl -s -o /dev/null -D - -H 'content-type: application/json' \
     -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"question 7"}]}' \
     "http://$ADDR/v1/chat/completions" | tr -d '\r' | sed -n 's/^x-cache: //p')
@@ -143,11 +174,12 @@ mkdir -p bench/results
       echo "light load: wrk -t1 -c1 -d${DURATION}s"
     fi
     printf '%-34s %9s %9s %9s %9s %8s %12s\n' "run" "req/s" "p50 ms" "p90 ms" "p99 ms" "non-2xx" "CPU µs/req"
-    for run in "hits-100" "hits-$BIG" misses off direct; do
+    runs=()
+    for n in "${SIZE_LIST[@]}"; do runs+=("hits-$n"); done
+    for run in "${runs[@]}" misses off direct; do
       read -r rps p50 p90 p99 bad cpu <<<"${R[$load_kind$run]}"
       case $run in
-        hits-100) label="hits, 100 entries" ;;
-        "hits-$BIG") label="hits, $BIG entries" ;;
+        hits-*) label="hits, ${run#hits-} entries" ;;
         misses) label="misses (upstream call + store)" ;;
         off) label="cache off (plain proxy)" ;;
         direct) label="mock directly" cpu="-" ;;
@@ -157,9 +189,17 @@ mkdir -p bench/results
   done
   read -r _ miss50 _ _ _ _ <<<"${R[light-misses]}"
   read -r _ off50 _ _ _ _ <<<"${R[light-off]}"
-  read -r _ small50 _ _ _ _ <<<"${R[light-hits-100]}"
-  read -r _ big50 _ _ _ _ <<<"${R[light-hits-$BIG]}"
+  first=${SIZE_LIST[0]}
+  last=${SIZE_LIST[${#SIZE_LIST[@]} - 1]}
+  read -r _ small50 _ _ _ _ <<<"${R[light-hits-$first]}"
+  read -r _ big50 _ _ _ _ <<<"${R[light-hits-$last]}"
   echo
-  echo "light load, p50: miss overhead over the plain proxy $(awk -v a="$miss50" -v b="$off50" 'BEGIN { printf "%+.3f ms", a - b }'); hit with $BIG entries vs 100: $(awk -v a="$big50" -v b="$small50" 'BEGIN { printf "%+.3f ms", a - b }')"
+  echo "light load, p50: miss overhead over the plain proxy $(awk -v a="$miss50" -v b="$off50" 'BEGIN { printf "%+.3f ms", a - b }'); hit with $last entries vs $first: $(awk -v a="$big50" -v b="$small50" 'BEGIN { printf "%+.3f ms", a - b }')"
+  echo
+  echo "start-up (default configuration): from exec to listening, to the start-up scan's report, RSS then"
+  for n in "${SIZE_LIST[@]}"; do
+    printf '  %9s entries: listening after %5s ms, scan done after %7s ms, RSS %6s MB\n' "$n" \
+      "${R[hits-${n}_listen_ms]}" "${R[hits-${n}_scan_ms]}" "$(awk -v k="${R[hits-${n}_rss_kb]}" 'BEGIN { printf "%.1f", k / 1024 }')"
+  done
   echo "entries stored by the miss run: $stored"
 } | tee bench/results/cache-latest.txt
