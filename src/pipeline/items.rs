@@ -15,22 +15,19 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::Body;
 use axum::response::Response;
-use futures::stream::BoxStream;
 use serde_json::Value;
 
-use super::exchange::{Answered, Dialect, Exchange, Itemized, ReplyForm};
+use super::exchange::{Exchange, Itemized};
+use super::item_answer::{Verbatim, render};
 use super::item_flights::{Item, Led};
 use super::{Incoming, Pipeline, Routing, Serving, cached, finish, plan};
 use crate::cache::entry::{ENTRY_FORMAT, EntryMeta, now_ms, rfc3339};
 use crate::cache::key::{self, KeyContext};
 use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::config::CacheMode;
-use crate::error::{AppError, ErrorShape};
-use crate::headers::{ANSWERING_MODEL, PROVIDER};
-use crate::stream::Chunk;
+use crate::error::AppError;
 use crate::tokens::Usage;
 use crate::upstream::Route;
 use crate::wire::{BodyKind, Wire, embeddings};
@@ -367,78 +364,4 @@ fn item_key(
         fields.iter().map(|(name, value)| (*name, value.as_ref())),
     )
     .map_err(|e| AppError::InvalidJson(format!("request body is not valid JSON: {e}")))
-}
-
-/// The client's answer from its items in order, rendered by its dialect.
-fn render(exchange: &Exchange, route: &Route, items: Vec<Item>, model: &Value) -> Response {
-    let tokens = items.iter().map(|(_, tokens)| tokens).sum();
-    let embeddings = items.into_iter().map(|(embedding, _)| embedding).collect();
-    let body = embeddings::join(embeddings, model, tokens);
-    let answered = Answered {
-        wire: Wire::OpenAiEmbeddings,
-        model: model.as_str().unwrap_or(&route.upstream_model),
-    };
-    let form = ReplyForm {
-        stream: false,
-        include_usage: false,
-        paced: false,
-    };
-    let (_, body) = exchange
-        .dialect
-        .whole(answered, BodyKind::Json, &body, form);
-    let mut headers = HeaderMap::with_capacity(4);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(provider) = HeaderValue::from_str(route.provider.name()) {
-        headers.insert(PROVIDER, provider);
-    }
-    let answered_by = format!("{}/{}", route.provider.name(), route.upstream_model);
-    if let Ok(value) = HeaderValue::from_str(&answered_by) {
-        headers.insert(ANSWERING_MODEL, value);
-    }
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::OK;
-    *response.headers_mut() = headers;
-    response
-}
-
-/// The dialect of the call for the missing items: answers pass as the
-/// upstream wrote them (they are split afterwards), errors in the client's
-/// shape.
-#[derive(Debug)]
-struct Verbatim(ErrorShape);
-
-impl Dialect for Verbatim {
-    fn endpoint(&self) -> &'static str {
-        "embeddings"
-    }
-
-    fn native(&self) -> Wire {
-        Wire::OpenAiEmbeddings
-    }
-
-    fn error_shape(&self) -> ErrorShape {
-        self.0
-    }
-
-    fn stream(
-        &self,
-        _answer: Answered<'_>,
-        chunks: BoxStream<'static, Chunk>,
-        _form: ReplyForm,
-    ) -> BoxStream<'static, Chunk> {
-        chunks
-    }
-
-    fn whole(
-        &self,
-        _answer: Answered<'_>,
-        kind: BodyKind,
-        body: &Bytes,
-        _form: ReplyForm,
-    ) -> (BodyKind, Bytes) {
-        (kind, body.clone())
-    }
 }

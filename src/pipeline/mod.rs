@@ -20,6 +20,7 @@ mod cached;
 pub mod exchange;
 pub mod flight;
 pub mod follow;
+mod item_answer;
 pub mod item_flights;
 mod items;
 pub mod leader;
