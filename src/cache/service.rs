@@ -84,6 +84,9 @@ impl Cache {
 
     /// `(entries, bytes)`, for metrics; `None` when the store cannot say.
     pub async fn totals(&self) -> Option<(u64, u64)> {
+        // Entries answered but not yet on disk count too: write them first
+        // (the writer is woken, so this takes one write's time).
+        self.flush().await;
         let store = Arc::clone(&self.store);
         // On the blocking pool: the first call may read every entry's
         // metadata, and a store may be evicting meanwhile.

@@ -1,7 +1,11 @@
 //! The cache's writer: one thread that stores entries in the order they
 //! were answered, so a miss's response does not wait for its files and no
 //! request pays a hand-off to tokio's blocking pool (whose threads grow
-//! under load, each with its own allocator arena).
+//! under load, each with its own allocator arena). The thread wakes every
+//! [`WRITE_INTERVAL`] (or sooner when much is waiting, or for a flush) and
+//! writes what has queued: a receiver blocked on the queue would make every
+//! save a futex wake-up and a context switch, right when the client whose
+//! answer it is sends its next request.
 //!
 //! An entry waiting for its write is *pending*: lookups find it in memory,
 //! so a client that asks again the moment its answer ended gets a hit, as
@@ -12,7 +16,7 @@
 //! damages one: each file is still written through a rename).
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
@@ -26,6 +30,13 @@ pub const QUEUE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Entries waiting for their write, at most.
 const QUEUE_ENTRIES: usize = 4096;
+
+/// Longest an entry waits for the writer to wake.
+pub const WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Waiting entries or bytes past which a save wakes the writer at once.
+const WAKE_ENTRIES: usize = 256;
+const WAKE_BYTES: u64 = 1024 * 1024;
 
 enum Job {
     Put(Box<CacheEntry>, Bytes),
@@ -46,6 +57,8 @@ pub struct CacheWriter {
     queue: Option<SyncSender<Job>>,
     pending: Arc<Mutex<Pending>>,
     store: Arc<dyn CacheStore>,
+    /// The writer thread, to wake it.
+    thread: Option<std::thread::Thread>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -81,10 +94,12 @@ impl CacheWriter {
         if let Err(error) = &started {
             tracing::warn!(%error, "cache writer thread not started; writing on the blocking pool");
         }
+        let thread = started.ok().map(|handle| handle.thread().clone());
         Self {
-            queue: started.ok().map(|_| queue),
+            queue: thread.as_ref().map(|_| queue),
             pending,
             store,
+            thread,
         }
     }
 
@@ -123,12 +138,21 @@ impl CacheWriter {
             Ok(()) => {
                 pending.bytes += size;
                 pending.entries.insert(key, entry);
+                if pending.entries.len() >= WAKE_ENTRIES || pending.bytes >= WAKE_BYTES {
+                    self.wake();
+                }
                 None
             }
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => match job {
                 Job::Put(_, request) => Some((entry, request)),
                 Job::Flush(_) => None,
             },
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = &self.thread {
+            thread.unpark();
         }
     }
 
@@ -148,33 +172,47 @@ impl CacheWriter {
         let queue = queue.clone();
         let sent = tokio::task::spawn_blocking(move || queue.send(Job::Flush(done)).is_ok());
         if matches!(sent.await, Ok(true)) {
+            self.wake();
             let _ = written.await;
         }
     }
 }
 
-/// The thread: writes each queued entry, then forgets it as pending
-/// (unless a newer answer for its key is pending by then).
+/// The thread: wakes every [`WRITE_INTERVAL`] or when woken, and writes
+/// what has queued; ends once the queue's sender is gone and it is empty.
 fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pending>) {
-    for job in jobs {
-        match job {
-            Job::Put(entry, request) => {
-                put(store, &entry, &request);
-                let size = entry.body.len() as u64 + request.len() as u64;
-                let mut pending = lock(pending);
-                pending.bytes = pending.bytes.saturating_sub(size);
-                if let Some(key) = CacheKey::parse(&entry.meta.key)
-                    && pending
-                        .entries
-                        .get(&key)
-                        .is_some_and(|p| p.meta.sha256 == entry.meta.sha256)
-                {
-                    pending.entries.remove(&key);
-                }
+    loop {
+        std::thread::park_timeout(WRITE_INTERVAL);
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => handle(job, store, pending),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
             }
-            Job::Flush(done) => {
-                let _ = done.send(());
+        }
+    }
+}
+
+/// Writes one queued entry, then forgets it as pending (unless a newer
+/// answer for its key is pending by then); or answers a flush.
+fn handle(job: Job, store: &dyn CacheStore, pending: &Mutex<Pending>) {
+    match job {
+        Job::Put(entry, request) => {
+            put(store, &entry, &request);
+            let size = entry.body.len() as u64 + request.len() as u64;
+            let mut pending = lock(pending);
+            pending.bytes = pending.bytes.saturating_sub(size);
+            if let Some(key) = CacheKey::parse(&entry.meta.key)
+                && pending
+                    .entries
+                    .get(&key)
+                    .is_some_and(|p| p.meta.sha256 == entry.meta.sha256)
+            {
+                pending.entries.remove(&key);
             }
+        }
+        Job::Flush(done) => {
+            let _ = done.send(());
         }
     }
 }
@@ -235,6 +273,7 @@ mod tests {
             queue: Some(queue),
             pending: Arc::default(),
             store,
+            thread: None,
         };
         let key = CacheKey::parse(&"cd".repeat(32)).unwrap();
         writer.save(entry(&key), Bytes::from_static(b"{}")).await;
