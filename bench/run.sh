@@ -563,7 +563,7 @@ check "CPU per miss <= 2x nginx's per proxied request" "$(calc "$miss_cpu <= 2 *
 check "CPU per hit <= nginx's per proxied request" "$(calc "$hit_cpu <= $n_cpu" 0)" \
   "llm-bridge $hit_cpu µs vs nginx $n_cpu µs"
 check "hit throughput >= nginx's proxied throughput" \
-  "$(calc "${R[load_hit_rps]} >= ${R[load_nginx_rps]}" 0)" \
+  "$(calc "(${R[load_hit_rps]} >= ${R[load_nginx_rps]})" 0)" \
   "${R[load_hit_rps]} vs ${R[load_nginx_rps]} req/s"
 light_added=$(delta "$(ms light_miss_p50_us)" "$(ms light_direct_p50_us)")
 check "light-load added p50 of a miss <= 0.3 ms" "$(calc "$light_added <= 0.3" 0)" \
