@@ -10,9 +10,8 @@
 //! An entry waiting for its write is *pending*: lookups find it in memory,
 //! so a client that asks again the moment its answer ended gets a hit, as
 //! it did when the write came before the end. The queue is bounded by
-//! bytes ([`QUEUE_BYTES`]); past that, a save writes on the blocking pool
-//! and its caller waits, so a flood of large answers slows their leaders
-//! instead of growing memory. A `kill -9` loses the pending entries (never
+//! bytes ([`QUEUE_BYTES`]) and entries; past that, a save waits for room,
+//! so a flood of answers slows their leaders instead of growing memory. A `kill -9` loses the pending entries (never
 //! damages one: each file is still written through a rename).
 
 use std::collections::HashMap;
@@ -20,6 +19,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_cha
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
+use tokio::sync::Notify;
 
 use super::entry::CacheEntry;
 use super::key::CacheKey;
@@ -37,6 +37,15 @@ pub const WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 /// Waiting entries or bytes past which a save wakes the writer at once.
 const WAKE_ENTRIES: usize = 256;
 const WAKE_BYTES: u64 = 1024 * 1024;
+
+/// What became of a save.
+enum Enqueued {
+    Queued,
+    /// No room now: wait for the writer.
+    Full(CacheEntry, Bytes),
+    /// No writer thread: write on the blocking pool.
+    NoWriter(CacheEntry, Bytes),
+}
 
 enum Job {
     Put(Box<CacheEntry>, Bytes),
@@ -59,6 +68,9 @@ pub struct CacheWriter {
     store: Arc<dyn CacheStore>,
     /// The writer thread, to wake it.
     thread: Option<std::thread::Thread>,
+    /// Signalled by the writer after each round, for saves waiting for
+    /// room in the queue.
+    room: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -88,9 +100,11 @@ impl CacheWriter {
         let (queue, jobs) = sync_channel(QUEUE_ENTRIES);
         let thread_store = Arc::clone(&store);
         let thread_pending = Arc::clone(&pending);
+        let room = Arc::new(Notify::new());
+        let thread_room = Arc::clone(&room);
         let started = std::thread::Builder::new()
             .name("llm-bridge-cache-writer".into())
-            .spawn(move || write_all(jobs, thread_store.as_ref(), &thread_pending));
+            .spawn(move || write_all(jobs, thread_store.as_ref(), &thread_pending, &thread_room));
         if let Err(error) = &started {
             tracing::warn!(%error, "cache writer thread not started; writing on the blocking pool");
         }
@@ -100,6 +114,7 @@ impl CacheWriter {
             pending,
             store,
             thread,
+            room,
         }
     }
 
@@ -108,31 +123,47 @@ impl CacheWriter {
         lock(&self.pending).entries.get(key).cloned()
     }
 
-    /// Queues `entry` for writing; when the queue is full, writes it on
-    /// the blocking pool and returns once it is written.
+    /// Queues `entry` for writing. When the queue is full, waits for the
+    /// writer to make room: one thread writes, so a burst slows the leaders
+    /// that store (their clients see the answer's end later) instead of
+    /// growing memory or racing the writer for the folder.
     pub async fn save(&self, entry: CacheEntry, request: Bytes) {
         let Some(key) = CacheKey::parse(&entry.meta.key) else {
             return;
         };
-        if let Some((entry, request)) = self.enqueue(key, entry, request) {
-            self.write_here(entry, request).await;
+        // A copy of its own: the request is a slice of its connection's
+        // read buffer (up to 128 KiB), which a pending entry would pin.
+        let request = Bytes::copy_from_slice(&request);
+        let mut job = (entry, request);
+        loop {
+            let room = self.room.notified();
+            let mut room = std::pin::pin!(room);
+            // Registered before trying, so room made in between is seen.
+            room.as_mut().enable();
+            match self.enqueue(key.clone(), job.0, job.1) {
+                Enqueued::Queued => return,
+                Enqueued::Full(entry, request) => {
+                    self.wake();
+                    job = (entry, request);
+                    room.await;
+                }
+                Enqueued::NoWriter(entry, request) => {
+                    return self.write_here(entry, request).await;
+                }
+            }
         }
     }
 
-    /// Queues the write unless the queue is full; else hands it back.
-    fn enqueue(
-        &self,
-        key: CacheKey,
-        entry: CacheEntry,
-        request: Bytes,
-    ) -> Option<(CacheEntry, Bytes)> {
+    /// Queues the write, or says why not and hands it back.
+    fn enqueue(&self, key: CacheKey, entry: CacheEntry, request: Bytes) -> Enqueued {
         let Some(queue) = &self.queue else {
-            return Some((entry, request));
+            return Enqueued::NoWriter(entry, request);
         };
         let size = entry.body.len() as u64 + request.len() as u64;
         let mut pending = lock(&self.pending);
-        if pending.bytes + size > QUEUE_BYTES {
-            return Some((entry, request));
+        // An entry larger than the whole budget still goes, alone.
+        if pending.bytes + size > QUEUE_BYTES && !pending.entries.is_empty() {
+            return Enqueued::Full(entry, request);
         }
         match queue.try_send(Job::Put(Box::new(entry.clone()), request)) {
             Ok(()) => {
@@ -141,12 +172,15 @@ impl CacheWriter {
                 if pending.entries.len() >= WAKE_ENTRIES || pending.bytes >= WAKE_BYTES {
                     self.wake();
                 }
-                None
+                Enqueued::Queued
             }
-            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => match job {
-                Job::Put(_, request) => Some((entry, request)),
-                Job::Flush(_) => None,
-            },
+            Err(TrySendError::Full(Job::Put(_, request))) => Enqueued::Full(entry, request),
+            Err(TrySendError::Disconnected(Job::Put(_, request))) => {
+                Enqueued::NoWriter(entry, request)
+            }
+            Err(TrySendError::Full(Job::Flush(_)) | TrySendError::Disconnected(Job::Flush(_))) => {
+                Enqueued::Queued
+            }
         }
     }
 
@@ -180,7 +214,7 @@ impl CacheWriter {
 
 /// The thread: wakes every [`WRITE_INTERVAL`] or when woken, and writes
 /// what has queued; ends once the queue's sender is gone and it is empty.
-fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pending>) {
+fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pending>, room: &Notify) {
     loop {
         std::thread::park_timeout(WRITE_INTERVAL);
         loop {
@@ -189,6 +223,8 @@ fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pendin
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,
             }
+            // Room for saves waiting on a full queue, as it is made.
+            room.notify_waiters();
         }
     }
 }
@@ -264,6 +300,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_save_waits_for_room_in_a_full_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn CacheStore> = Arc::new(FileStore::open(dir.path()).unwrap());
+        // A queue of one and no thread: this test plays the writer.
+        let (queue, jobs) = sync_channel(1);
+        let room = Arc::new(Notify::new());
+        let writer = Arc::new(CacheWriter {
+            queue: Some(queue),
+            pending: Arc::default(),
+            store,
+            thread: None,
+            room: Arc::clone(&room),
+        });
+        let first = CacheKey::parse(&"01".repeat(32)).unwrap();
+        let second = CacheKey::parse(&"02".repeat(32)).unwrap();
+        writer.save(entry(&first), Bytes::new()).await;
+        let waiting = tokio::spawn({
+            let writer = Arc::clone(&writer);
+            let entry = entry(&second);
+            async move { writer.save(entry, Bytes::new()).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "no room: the second save waits");
+        assert!(writer.pending(&second).is_none());
+        assert!(matches!(jobs.try_recv(), Ok(Job::Put(..))));
+        room.notify_waiters();
+        waiting.await.unwrap();
+        assert!(
+            writer.pending(&second).is_some(),
+            "queued once there was room"
+        );
+    }
+
+    #[tokio::test]
     async fn an_entry_waiting_for_its_write_is_pending() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn CacheStore> = Arc::new(FileStore::open(dir.path()).unwrap());
@@ -274,6 +344,7 @@ mod tests {
             pending: Arc::default(),
             store,
             thread: None,
+            room: Arc::default(),
         };
         let key = CacheKey::parse(&"cd".repeat(32)).unwrap();
         writer.save(entry(&key), Bytes::from_static(b"{}")).await;
