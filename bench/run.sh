@@ -514,6 +514,21 @@ R[bridge-slow_warnings]=$(grep -c -E 'WARN|ERROR' "$WORK/bridge-slow.err" || tru
 R[mock-slow_hwm_kb]=$(status_kb "$SLOW_MOCK_PID" VmHWM)
 stop_pid "$SLOW_MOCK_PID"
 
+# --- large bodies at once ---------------------------------------------------------
+
+# 50 requests of 9 MB sent at once to a fresh instance: the ones past
+# [server] bodies_in_flight_bytes (64 MiB by default) get 503 overloaded; the
+# peak RSS must stay within the budget + 40 MB. The mock refuses bodies over
+# 2 MB (413), which llm-bridge relays: the body still went through it.
+log "50 concurrent 9 MB bodies"
+start_mock mock-big
+BIG_MOCK_PID=$MOCK_PID
+start_bridge bridge-big "$MOCK_ADDR"
+probe big --mode big --count 50 --bytes 9000000 --url "http://$BRIDGE_ADDR/v1/chat/completions"
+R[bridge-big_hwm_kb]=$(status_kb "$BRIDGE_PID" VmHWM)
+stop_pid "$BRIDGE_PID"
+stop_pid "$BIG_MOCK_PID"
+
 # --- the disk's floor ------------------------------------------------------------
 
 # What creating an entry's three files costs on this disk, without llm-bridge:
@@ -580,6 +595,9 @@ peak_mb=$(mb bridge-slow_hwm_kb)
 check "$STREAMS slow streams complete, peak RSS <= 40 MB" \
   "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb <= 40" 0)" \
   "$(g conc_bridge_completed)/$STREAMS completed, peak RSS $peak_mb MB"
+big_mb=$(mb bridge-big_hwm_kb)
+check "50 concurrent 9 MB bodies: peak RSS <= 64 MB budget + 40 MB" "$(calc "$big_mb <= 104" 0)" \
+  "peak RSS $big_mb MB; answers: $(g big_status_503) x 503, $(g big_status_413) x 413 (the mock's own limit), $(g big_status_200) x 200"
 idle_mb=$(mb bridge-slow_idle_rss_kb)
 settled_mb=$(mb bridge-slow_rss_after_kb)
 check "RSS ${SETTLE_SECS}s after the streams <= idle x 1.1 + 5 MB" \

@@ -24,6 +24,8 @@
 //! * `concurrent`: opens `--count` streams at once (one connection each),
 //!   reads every one to its end and checks it answered 200 and ended with
 //!   `data: [DONE]`.
+//! * `big`: sends `--count` non-streamed requests of about `--bytes` each
+//!   at once and counts the answers by status (`status_503=43`).
 //!
 //! Output is `key=value` lines (times in milliseconds) for scripts, e.g.
 //! `first_content_p50_ms=41.234`. The exit status is 1 when any stream
@@ -42,6 +44,8 @@ enum Mode {
     Ttfb,
     /// Many streams at once: do they all complete?
     Concurrent,
+    /// Many large non-streamed requests at once: how are they answered?
+    Big,
 }
 
 #[derive(Debug, Parser)]
@@ -66,6 +70,9 @@ struct Args {
     /// gateway with its cache on misses every time.
     #[arg(long)]
     unique: bool,
+    /// Size of each request body in `big` mode, in bytes.
+    #[arg(long, default_value_t = 9_000_000)]
+    bytes: usize,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 120)]
     timeout_s: u64,
@@ -109,6 +116,7 @@ fn main() {
         match args.mode {
             Mode::Ttfb => ttfb(&client, &args, &body).await,
             Mode::Concurrent => concurrent(&client, &args, &body).await,
+            Mode::Big => big(&client, &args).await,
         }
     });
     if !ok {
@@ -197,6 +205,49 @@ async fn concurrent(client: &reqwest::Client, args: &Args, body: &Value) -> bool
         println!("first_error={}", error.replace('\n', " "));
     }
     failed == 0
+}
+
+/// Sends `--count` non-streamed requests of about `--bytes` each at once
+/// (each asking something new) and counts the answers by status.
+async fn big(client: &reqwest::Client, args: &Args) -> bool {
+    let nonce = nonce();
+    let filler = "x".repeat(args.bytes);
+    let tasks: Vec<_> = (0..args.count)
+        .map(|i| {
+            let body = json!({
+                "model": args.model,
+                "messages": [{"role": "user", "content": format!("{nonce} {i} {filler}")}],
+            })
+            .to_string();
+            let client = client.clone();
+            let url = args.url.clone();
+            tokio::spawn(async move {
+                let response = client.post(&url).header("content-type", "application/json");
+                match response.body(body).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.bytes().await;
+                        Some(status)
+                    }
+                    Err(_) => None,
+                }
+            })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    for task in tasks {
+        let status = match task.await {
+            Ok(Some(status)) => status.to_string(),
+            _ => "failed".to_string(),
+        };
+        *statuses.entry(status).or_default() += 1;
+    }
+    println!("mode=big");
+    println!("requested={}", args.count);
+    for (status, count) in &statuses {
+        println!("status_{status}={count}");
+    }
+    !statuses.contains_key("failed")
 }
 
 /// A number for this run, so `--unique` bodies differ from earlier runs'.
