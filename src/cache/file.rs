@@ -377,4 +377,4 @@ impl CacheStore for FileStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

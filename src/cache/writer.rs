@@ -11,8 +11,9 @@
 //! so a client that asks again the moment its answer ended gets a hit, as
 //! it did when the write came before the end. The queue is bounded by
 //! bytes ([`QUEUE_BYTES`]) and entries; past that, a save waits for room,
-//! so a flood of answers slows their leaders instead of growing memory. A `kill -9` loses the pending entries (never
-//! damages one: each file is still written through a rename).
+//! so a flood of answers slows their leaders instead of growing memory. A
+//! `kill -9` loses the pending entries (never damages one: each file is
+//! still written through a rename).
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
@@ -42,13 +43,14 @@ const WAKE_BYTES: u64 = 1024 * 1024;
 enum Enqueued {
     Queued,
     /// No room now: wait for the writer.
-    Full(CacheEntry, Bytes),
+    Full,
     /// No writer thread: write on the blocking pool.
-    NoWriter(CacheEntry, Bytes),
+    NoWriter,
 }
 
 enum Job {
-    Put(Box<CacheEntry>, Bytes),
+    /// The entry as it is pending (the same allocation), and its request.
+    Put(CacheKey, Arc<CacheEntry>, Bytes),
     /// Answered once every job before it is done.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -56,7 +58,7 @@ enum Job {
 /// Entries written but not yet on disk, by key, and their total size.
 #[derive(Default)]
 struct Pending {
-    entries: HashMap<CacheKey, CacheEntry>,
+    entries: HashMap<CacheKey, Arc<CacheEntry>>,
     bytes: u64,
 }
 
@@ -84,6 +86,11 @@ impl std::fmt::Debug for Pending {
 
 fn lock(pending: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
     pending.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a queued write holds in memory.
+fn queued_bytes(entry: &CacheEntry, request: &Bytes) -> u64 {
+    entry.body.len() as u64 + request.len() as u64
 }
 
 fn put(store: &dyn CacheStore, entry: &CacheEntry, request: &[u8]) {
@@ -120,7 +127,10 @@ impl CacheWriter {
 
     /// The entry for `key` still waiting for its write.
     pub fn pending(&self, key: &CacheKey) -> Option<CacheEntry> {
-        lock(&self.pending).entries.get(key).cloned()
+        lock(&self.pending)
+            .entries
+            .get(key)
+            .map(|entry| CacheEntry::clone(entry))
     }
 
     /// Queues `entry` for writing. When the queue is full, waits for the
@@ -134,53 +144,46 @@ impl CacheWriter {
         // A copy of its own: the request is a slice of its connection's
         // read buffer (up to 128 KiB), which a pending entry would pin.
         let request = Bytes::copy_from_slice(&request);
-        let mut job = (entry, request);
+        let entry = Arc::new(entry);
         loop {
             let room = self.room.notified();
             let mut room = std::pin::pin!(room);
             // Registered before trying, so room made in between is seen.
             room.as_mut().enable();
-            match self.enqueue(key.clone(), job.0, job.1) {
+            match self.enqueue(&key, &entry, &request) {
                 Enqueued::Queued => return,
-                Enqueued::Full(entry, request) => {
+                Enqueued::Full => {
                     self.wake();
-                    job = (entry, request);
                     room.await;
                 }
-                Enqueued::NoWriter(entry, request) => {
-                    return self.write_here(entry, request).await;
-                }
+                Enqueued::NoWriter => return self.write_here(entry, request).await,
             }
         }
     }
 
-    /// Queues the write, or says why not and hands it back.
-    fn enqueue(&self, key: CacheKey, entry: CacheEntry, request: Bytes) -> Enqueued {
+    /// Queues the write, or says why not.
+    fn enqueue(&self, key: &CacheKey, entry: &Arc<CacheEntry>, request: &Bytes) -> Enqueued {
         let Some(queue) = &self.queue else {
-            return Enqueued::NoWriter(entry, request);
+            return Enqueued::NoWriter;
         };
-        let size = entry.body.len() as u64 + request.len() as u64;
+        let size = queued_bytes(entry, request);
         let mut pending = lock(&self.pending);
         // An entry larger than the whole budget still goes, alone.
         if pending.bytes + size > QUEUE_BYTES && !pending.entries.is_empty() {
-            return Enqueued::Full(entry, request);
+            return Enqueued::Full;
         }
-        match queue.try_send(Job::Put(Box::new(entry.clone()), request)) {
+        let job = Job::Put(key.clone(), Arc::clone(entry), request.clone());
+        match queue.try_send(job) {
             Ok(()) => {
                 pending.bytes += size;
-                pending.entries.insert(key, entry);
+                pending.entries.insert(key.clone(), Arc::clone(entry));
                 if pending.entries.len() >= WAKE_ENTRIES || pending.bytes >= WAKE_BYTES {
                     self.wake();
                 }
                 Enqueued::Queued
             }
-            Err(TrySendError::Full(Job::Put(_, request))) => Enqueued::Full(entry, request),
-            Err(TrySendError::Disconnected(Job::Put(_, request))) => {
-                Enqueued::NoWriter(entry, request)
-            }
-            Err(TrySendError::Full(Job::Flush(_)) | TrySendError::Disconnected(Job::Flush(_))) => {
-                Enqueued::Queued
-            }
+            Err(TrySendError::Full(_)) => Enqueued::Full,
+            Err(TrySendError::Disconnected(_)) => Enqueued::NoWriter,
         }
     }
 
@@ -190,7 +193,7 @@ impl CacheWriter {
         }
     }
 
-    async fn write_here(&self, entry: CacheEntry, request: Bytes) {
+    async fn write_here(&self, entry: Arc<CacheEntry>, request: Bytes) {
         let store = Arc::clone(&self.store);
         let written = tokio::task::spawn_blocking(move || put(store.as_ref(), &entry, &request));
         if let Err(error) = written.await {
@@ -233,16 +236,14 @@ fn write_all(jobs: Receiver<Job>, store: &dyn CacheStore, pending: &Mutex<Pendin
 /// answer for its key is pending by then); or answers a flush.
 fn handle(job: Job, store: &dyn CacheStore, pending: &Mutex<Pending>) {
     match job {
-        Job::Put(entry, request) => {
+        Job::Put(key, entry, request) => {
             put(store, &entry, &request);
-            let size = entry.body.len() as u64 + request.len() as u64;
             let mut pending = lock(pending);
-            pending.bytes = pending.bytes.saturating_sub(size);
-            if let Some(key) = CacheKey::parse(&entry.meta.key)
-                && pending
-                    .entries
-                    .get(&key)
-                    .is_some_and(|p| p.meta.sha256 == entry.meta.sha256)
+            pending.bytes = pending.bytes.saturating_sub(queued_bytes(&entry, &request));
+            if pending
+                .entries
+                .get(&key)
+                .is_some_and(|p| Arc::ptr_eq(p, &entry))
             {
                 pending.entries.remove(&key);
             }
@@ -257,30 +258,12 @@ fn handle(job: Job, store: &dyn CacheStore, pending: &Mutex<Pending>) {
 mod tests {
     use super::*;
     use crate::cache::FileStore;
-    use crate::cache::entry::{ENTRY_FORMAT, EntryMeta};
-    use crate::wire::BodyKind;
+    use crate::cache::file::tests::key;
+
+    const ANSWER: &str = "{\"choices\":[]}";
 
     fn entry(key: &CacheKey) -> CacheEntry {
-        let meta = EntryMeta {
-            format: ENTRY_FORMAT,
-            key: key.to_string(),
-            created_ms: 1_000,
-            created: "1970-01-01T00:00:01Z".into(),
-            status: 200,
-            content_type: "application/json".into(),
-            kind: BodyKind::Json,
-            wire: Default::default(),
-            provider: "openai".into(),
-            upstream_model: "gpt-4.1".into(),
-            model: "gpt-4.1".into(),
-            usage: None,
-            ttfb_ms: None,
-            latency_ms: 1.0,
-            bytes: 0,
-            sha256: String::new(),
-            chunks: Vec::new(),
-        };
-        CacheEntry::seal(meta, Bytes::from_static(b"{\"choices\":[]}"))
+        crate::cache::file::tests::entry(key, ANSWER)
     }
 
     #[tokio::test]
@@ -288,7 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn CacheStore> = Arc::new(FileStore::open(dir.path()).unwrap());
         let writer = CacheWriter::start(Arc::clone(&store));
-        let key = CacheKey::parse(&"ab".repeat(32)).unwrap();
+        let key = key(0xab);
         writer.save(entry(&key), Bytes::from_static(b"{}")).await;
         writer.flush().await;
         assert!(
@@ -313,8 +296,7 @@ mod tests {
             thread: None,
             room: Arc::clone(&room),
         });
-        let first = CacheKey::parse(&"01".repeat(32)).unwrap();
-        let second = CacheKey::parse(&"02".repeat(32)).unwrap();
+        let (first, second) = (key(1), key(2));
         writer.save(entry(&first), Bytes::new()).await;
         let waiting = tokio::spawn({
             let writer = Arc::clone(&writer);
@@ -346,7 +328,7 @@ mod tests {
             thread: None,
             room: Arc::default(),
         };
-        let key = CacheKey::parse(&"cd".repeat(32)).unwrap();
+        let key = key(0xcd);
         writer.save(entry(&key), Bytes::from_static(b"{}")).await;
         assert_eq!(writer.pending(&key).map(|e| e.body), Some(entry(&key).body));
         assert!(matches!(jobs.try_recv(), Ok(Job::Put(..))));

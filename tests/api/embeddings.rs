@@ -95,53 +95,52 @@ async fn a_batch_sends_only_its_new_inputs_and_keeps_the_clients_order() {
     assert_eq!(mock.hits(), 2);
 }
 
-/// The mock's answer for `inputs`, as its default reply would write it.
-fn embeddings_answer(inputs: &[Value]) -> Value {
-    let data: Vec<Value> = inputs
-        .iter()
-        .enumerate()
-        .map(|(index, input)| {
-            json!({"object": "embedding", "index": index, "embedding": mock_embedding(input)})
-        })
-        .collect();
-    let tokens: u64 = inputs.iter().map(mock_embedding_tokens).sum();
-    json!({"object": "list", "data": data, "model": "text-embedding-3-small",
-           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
-}
-
-#[tokio::test]
-async fn a_batch_waits_for_an_input_another_batch_is_sending() {
-    let mock = MockUpstream::start().await;
-    let first = [json!("alpha"), json!("bravo")];
-    mock.push_reply(Reply::GatedJson(
-        reqwest::StatusCode::OK,
-        embeddings_answer(&first),
-    ));
-    let gateway = Setup::on(&mock).start().await;
-    let second = [json!("bravo"), json!("charlie")];
+/// Sends `first`, then `second` once `first` is at the upstream (whose
+/// answer to it is held), and lets the held answer through once `second`
+/// has made its own upstream call: their answers.
+async fn two_batches(
+    gateway: &Gateway,
+    mock: &MockUpstream,
+    first: Value,
+    second: Value,
+) -> (reqwest::Response, reqwest::Response) {
     let requests = async {
         let leader = embed(
-            &gateway,
+            gateway,
             json!({"model": "text-embedding-3-small", "input": first}),
         );
         let follower = async {
             mock.wait_for_hits(1, PATIENCE).await;
             embed(
-                &gateway,
+                gateway,
                 json!({"model": "text-embedding-3-small", "input": second}),
             )
             .await
         };
         tokio::join!(leader, follower)
     };
-    // The second batch sends "charlie" at once (the mock's second hit) and
-    // waits for "bravo", which the first batch is sending; then the first
-    // batch's answer is let through.
     let release = async {
         mock.wait_for_hits(2, PATIENCE).await;
         mock.release();
     };
-    let ((leader, follower), ()) = tokio::join!(requests, release);
+    tokio::join!(requests, release).0
+}
+
+#[tokio::test]
+async fn a_batch_waits_for_an_input_another_batch_is_sending() {
+    let mock = MockUpstream::start().await;
+    let first = [json!("alpha"), json!("bravo")];
+    let model = json!("text-embedding-3-small");
+    mock.push_reply(Reply::GatedJson(
+        reqwest::StatusCode::OK,
+        embeddings_answer(&first, &model),
+    ));
+    let gateway = Setup::on(&mock).start().await;
+    let second = [json!("bravo"), json!("charlie")];
+    // The second batch sends "charlie" at once (the mock's second hit) and
+    // waits for "bravo", which the first batch is sending; then the first
+    // batch's answer is let through.
+    let (leader, follower) = two_batches(&gateway, &mock, json!(first), json!(second)).await;
     assert_vectors(&leader.json().await.unwrap(), &first);
     assert_eq!(cache_status(&follower).0, "MISS");
     assert_vectors(&follower.json().await.unwrap(), &second);
@@ -158,26 +157,8 @@ async fn an_input_whose_batch_failed_is_sent_by_the_batch_waiting_for_it() {
     mock.push_reply(Reply::GatedJson(reqwest::StatusCode::BAD_REQUEST, refusal));
     let gateway = Setup::on(&mock).start().await;
     let second = [json!("yankee"), json!("zulu")];
-    let requests = async {
-        let leader = embed(
-            &gateway,
-            json!({"model": "text-embedding-3-small", "input": ["x-ray", "yankee"]}),
-        );
-        let follower = async {
-            mock.wait_for_hits(1, PATIENCE).await;
-            embed(
-                &gateway,
-                json!({"model": "text-embedding-3-small", "input": second}),
-            )
-            .await
-        };
-        tokio::join!(leader, follower)
-    };
-    let release = async {
-        mock.wait_for_hits(2, PATIENCE).await;
-        mock.release();
-    };
-    let ((leader, follower), ()) = tokio::join!(requests, release);
+    let (leader, follower) =
+        two_batches(&gateway, &mock, json!(["x-ray", "yankee"]), json!(second)).await;
     expect_error(leader, 400, "context_length_exceeded").await;
     assert_eq!(follower.status(), 200);
     assert_vectors(&follower.json().await.unwrap(), &second);

@@ -1,6 +1,6 @@
 //! `[server] bodies_in_flight_bytes`: request bodies held at once are
 //! bounded; a request that does not fit gets a fast 503 `overloaded` with
-//! `Retry-After`, before its body is read and without reaching upstream.
+//! `Retry-After`, its body dropped unkept, without reaching upstream.
 
 use serde_json::{Value, json};
 
@@ -12,8 +12,9 @@ fn body_of(bytes: usize) -> Value {
     json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "x".repeat(bytes)}]})
 }
 
-#[tokio::test]
-async fn bodies_past_the_budget_get_a_fast_503_overloaded() {
+/// A gateway with a 1 MiB body budget, on a mock that holds its first
+/// answer until released.
+async fn with_a_held_answer() -> (MockUpstream, Gateway) {
     let mock = MockUpstream::start().await;
     mock.push_reply(Reply::GatedJson(
         reqwest::StatusCode::OK,
@@ -23,6 +24,12 @@ async fn bodies_past_the_budget_get_a_fast_503_overloaded() {
         .config("[server]\nbodies_in_flight_bytes = 1048576\n")
         .start()
         .await;
+    (mock, gateway)
+}
+
+#[tokio::test]
+async fn bodies_past_the_budget_get_a_fast_503_overloaded() {
+    let (mock, gateway) = with_a_held_answer().await;
 
     // A 400 KB request holds twice that of the 1 MiB while its answer is
     // held back: a second one of the same size does not fit, nor does a
@@ -54,15 +61,7 @@ async fn bodies_past_the_budget_get_a_fast_503_overloaded() {
 
 #[tokio::test]
 async fn an_anthropic_client_gets_overloaded_error_in_its_own_shape() {
-    let mock = MockUpstream::start().await;
-    mock.push_reply(Reply::GatedJson(
-        reqwest::StatusCode::OK,
-        completion("gpt-4.1", "held"),
-    ));
-    let gateway = Setup::on(&mock)
-        .config("[server]\nbodies_in_flight_bytes = 1048576\n")
-        .start()
-        .await;
+    let (mock, gateway) = with_a_held_answer().await;
     let large = body_of(400_000);
     let held = gateway.chat(&large);
     let refused = async {

@@ -6,11 +6,12 @@ use crate::cache::store::SMALL_ENTRY_BYTES;
 
 const ANSWER: &str = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
 
-fn key(n: u8) -> CacheKey {
+pub(crate) fn key(n: u8) -> CacheKey {
     CacheKey::parse(&format!("{n:02x}").repeat(32)).unwrap()
 }
 
-fn entry(key: &CacheKey, body: &str) -> CacheEntry {
+/// An entry for `key` answering `body` (also used by the writer's tests).
+pub(crate) fn entry(key: &CacheKey, body: &str) -> CacheEntry {
     CacheEntry::seal(
         EntryMeta {
             format: ENTRY_FORMAT,

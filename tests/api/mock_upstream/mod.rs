@@ -51,7 +51,7 @@ pub use gemini::{gemini_error, gemini_events, gemini_function_call, gemini_respo
 #[allow(unused_imports)]
 pub use openai_chat::{SSE_DONE, completion, content_chunk, sse_answer, sse_event};
 #[allow(unused_imports)]
-pub use openai_more::{mock_embedding, mock_embedding_tokens, response_object};
+pub use openai_more::{embeddings_answer, mock_embedding, mock_embedding_tokens, response_object};
 
 /// A dialect's answer when nothing is scripted, from the options and the
 /// request's JSON body (`null` when it is not JSON).

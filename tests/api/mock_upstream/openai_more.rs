@@ -41,6 +41,14 @@ pub fn embeddings_reply(_options: &MockOptions, request: &Value) -> Reply {
         Value::Array(items) => items.clone(),
         other => vec![other.clone()],
     };
+    Reply::Json(
+        StatusCode::OK,
+        embeddings_answer(&inputs, &request["model"]),
+    )
+}
+
+/// The answer's body for `inputs`, as the mock writes it by default.
+pub fn embeddings_answer(inputs: &[Value], model: &Value) -> Value {
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
@@ -49,15 +57,12 @@ pub fn embeddings_reply(_options: &MockOptions, request: &Value) -> Reply {
         })
         .collect();
     let tokens: u64 = inputs.iter().map(mock_embedding_tokens).sum();
-    Reply::Json(
-        StatusCode::OK,
-        json!({
-            "object": "list",
-            "data": data,
-            "model": request["model"],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }),
-    )
+    json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }
 
 /// A legacy completion: "Once upon a time", whole or in three chunks.
