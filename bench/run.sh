@@ -444,6 +444,15 @@ wrk_run load_nginx unique "$NGINX_ADDR" "$THREADS" "$CONNECTIONS" "${NGINX_PIDS[
 wrk_run load_miss unique "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
 wrk_run load_hit post "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
 wrk_run load_off post "$OFFBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$OFFBRIDGE_PID"
+# The same miss and hit runs with one dashboard viewer on the live feed
+# (open mode: loopback needs no key), which gets an event per request.
+start viewer ${ON_LOAD_CORE[@]+"${ON_LOAD_CORE[@]}"} curl -sN "http://$FASTBRIDGE_ADDR/api/live" -o "$WORK/viewer.events"
+VIEWER_PID=$LAST_PID
+wrk_run load_miss_viewer unique "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+wrk_run load_hit_viewer post "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
+R[viewer_events]=$(grep -c '^event: request' "$WORK/viewer.events" || true)
+R[viewer_dropped]=$(grep -A1 '^event: dropped' "$WORK/viewer.events" | grep -o '[0-9]\+' | awk '{ s += $1 } END { print s + 0 }')
+stop_pid "$VIEWER_PID"
 
 log "light load: wrk -t1 -c1, ${DURATION}s per target"
 wrk_run light_direct unique "$FAST_ADDR" 1 1
@@ -605,6 +614,11 @@ check "RSS ${SETTLE_SECS}s after the streams <= idle x 1.1 + 5 MB" \
 check "idle RSS <= 15 MB" "$(calc "$idle_mb <= 15" 0)" "$idle_mb MB"
 [[ ${R[bridge-off_cache_files]} == 0 ]] ||
   check "cache stayed off in the cache-off row" 0 "${R[bridge-off_cache_files]} files in its cache folder"
+for kind in miss hit; do
+  check "$kind CPU with a dashboard viewer <= 1.05x without" \
+    "$(calc "$(g load_${kind}_viewer_cpu_us_per_req) <= $(g load_${kind}_cpu_us_per_req) * 1.05" 0)" \
+    "$(g load_${kind}_viewer_cpu_us_per_req) µs vs $(g load_${kind}_cpu_us_per_req) µs"
+done
 for key in load_direct load_nginx load_miss load_hit load_off light_direct light_nginx light_miss light_hit light_off; do
   [[ ${R[${key}_errors]} == 0 ]] || check "no errors in $key" 0 "${R[${key}_errors]} errors"
 done
@@ -625,6 +639,9 @@ done
   load_row "llm-bridge, miss" load_miss load_direct
   load_row "llm-bridge, hit" load_hit load_direct
   load_row "llm-bridge, cache off" load_off load_direct
+  load_row "miss, dashboard viewer" load_miss_viewer load_direct
+  load_row "hit, dashboard viewer" load_hit_viewer load_direct
+  echo "  (the viewer got $(g viewer_events) events; $(g viewer_dropped) dropped for it)"
   echo
   echo "Light load: wrk -t1 -c1 (one request at a time), ${DURATION}s"
   printf '  %-24s %9s %9s %9s %9s %8s %12s %11s\n' target req/s "p50 ms" "p90 ms" "p99 ms" errors "CPU µs/req" "+p50 ms"

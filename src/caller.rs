@@ -2,7 +2,14 @@
 //! it: for logs, limits and cache scopes, and for passing the client's own
 //! key to a provider that has none.
 
+use std::net::SocketAddr;
+
 use axum::http::HeaderValue;
+
+/// The address a request's connection came from, as the listener accepted
+/// it (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// The sender of one request.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +20,9 @@ pub struct Caller {
     pub key_id: Option<String>,
     /// Whether `key_id` names a configured access key.
     pub authenticated: bool,
+    /// Whether that key is an admin key (`name/admin:key`). In open mode
+    /// nobody is: the dashboard's own check admits the local user.
+    pub admin: bool,
     /// The client's `Authorization`, kept only in pass-through mode.
     pub passthrough_authorization: Option<HeaderValue>,
 }

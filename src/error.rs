@@ -101,6 +101,22 @@ pub enum AppError {
     /// non-Anthropic model).
     #[error("{0}")]
     Unsupported(String),
+    /// A dashboard action that needs an admin key (`name/admin:key`).
+    #[error("{0}")]
+    AdminRequired(String),
+    /// In open mode the dashboard and its API answer only this machine.
+    #[error("{0}")]
+    LocalOnly(String),
+    /// A thing the dashboard API was asked about does not exist.
+    #[error("{0}")]
+    Missing(String),
+    /// A dashboard action could not be done: a folder or file could not be
+    /// read or written, or the server has no configuration source.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A cache key prefix that starts several entries' keys.
+    #[error("{0}")]
+    AmbiguousKey(String),
     /// The access key is over its requests- or tokens-per-minute limit.
     #[error("rate limit reached for {what} per minute: limit {limit}; try again in {} s", retry_after_secs(.retry_after))]
     RateLimited {
@@ -128,9 +144,14 @@ impl AppError {
             Self::ModelNotFound(_)
             | Self::NotFound(_)
             | Self::CacheMiss { .. }
+            | Self::Missing(_)
             | Self::UpstreamNotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => StatusCode::FORBIDDEN,
+            Self::ForbiddenOrigin(_)
+            | Self::ForbiddenHost(_)
+            | Self::AdminRequired(_)
+            | Self::LocalOnly(_) => StatusCode::FORBIDDEN,
+            Self::AmbiguousKey(_) => StatusCode::CONFLICT,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -141,6 +162,7 @@ impl AppError {
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::ProviderBusy { .. }
             | Self::StatsUnavailable(_)
+            | Self::Unavailable(_)
             | Self::ShuttingDown
             | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -163,13 +185,17 @@ impl AppError {
     fn kind(&self) -> &'static str {
         match self {
             Self::Unauthorized(_) => "authentication_error",
-            Self::ForbiddenOrigin(_) | Self::ForbiddenHost(_) => "permission_error",
+            Self::ForbiddenOrigin(_)
+            | Self::ForbiddenHost(_)
+            | Self::AdminRequired(_)
+            | Self::LocalOnly(_) => "permission_error",
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamBrokeOff { .. }
             | Self::UpstreamNotFound(_)
             | Self::UpstreamTimeout { .. } => "upstream_error",
             Self::ProviderBusy { .. }
             | Self::StatsUnavailable(_)
+            | Self::Unavailable(_)
             | Self::ShuttingDown
             | Self::Overloaded { .. } => "server_error",
             // OpenAI's own rate-limit errors name the exhausted limit here.
@@ -205,6 +231,11 @@ impl AppError {
             Self::ShuttingDown => "server_shutdown",
             Self::Overloaded { .. } => "overloaded",
             Self::RateLimited { .. } => "rate_limit_exceeded",
+            Self::AdminRequired(_) => "admin_required",
+            Self::LocalOnly(_) => "local_only",
+            Self::Missing(_) => "not_found",
+            Self::AmbiguousKey(_) => "ambiguous_key",
+            Self::Unavailable(_) => "unavailable",
         }
     }
 

@@ -35,7 +35,10 @@
 //!   database and its reports), [`metrics`] (Prometheus), [`prices`],
 //!   [`tokens`] (counts and estimates), [`request_log`], [`limits`] (rate
 //!   limit state).
-//! - [`admin`]: `/health`, `/metrics`, `/api/stats`.
+//! - [`admin`]: `/health`, `/metrics`, and the dashboard's API under
+//!   `/api/` (who may call it, the live feed, stats, cache, status, keys
+//!   and reloads); it checks access keys with [`edge::auth`].
+//! - [`dashboard`]: the page at `/ui`, its files embedded in the binary.
 //! - [`cli`]: the flags and the `cache`, `keys` and `stats` commands.
 //! - Shared vocabulary: [`headers`], [`error`] (the request path's error
 //!   type, rendered in each API's shape), [`caller`] (who sent a request),
@@ -86,6 +89,7 @@ pub mod cache;
 pub mod caller;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod edge;
 pub mod error;
 pub mod headers;

@@ -21,11 +21,15 @@ pub struct HealthView {
 }
 
 /// How many reloads happened and whether the last one was refused.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReloadStatus {
     pub reloads: u64,
     pub failed: u64,
     pub last_failed: bool,
+    /// Why the last reload was refused, when it was.
+    pub last_error: Option<String>,
+    /// When the last reload ran, Unix ms.
+    pub last_ms: Option<u64>,
 }
 
 /// What `/health` reads.
@@ -73,8 +77,8 @@ pub async fn health(State(state): State<HealthState>) -> Json<Value> {
 
 /// Reload counts, so a user (or a script) can see a `.env` change was
 /// taken, or refused.
-fn reloads(reloads: &watch::Receiver<ReloadStatus>) -> Value {
-    let status = *reloads.borrow();
+pub fn reloads(reloads: &watch::Receiver<ReloadStatus>) -> Value {
+    let status = reloads.borrow().clone();
     json!({
         "done": status.reloads - status.failed,
         "failed": status.failed,

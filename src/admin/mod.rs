@@ -1,8 +1,16 @@
 //! The gateway's own endpoints, about itself rather than a model:
 //! [`health`] (status and configuration summary, no key needed),
-//! [`metrics`] (Prometheus) and [`stats`] (the usage report as JSON). Each
-//! takes only the state it shows.
+//! [`metrics`] (Prometheus), [`stats`] (the usage report as JSON), and the
+//! dashboard's API under `/api/` ([`access`] decides who may call it;
+//! [`live`], [`cache`], [`status`], [`control`]). Each takes
+//! only the state it shows.
 
+pub mod access;
+pub mod cache;
+mod cache_view;
+pub mod control;
 pub mod health;
+pub mod live;
 pub mod metrics;
 pub mod stats;
+pub mod status;

@@ -7,6 +7,7 @@
 pub mod control;
 pub mod entry;
 pub mod file;
+pub mod find;
 pub mod key;
 pub mod service;
 pub mod store;

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use super::{CacheArgs, CacheCommand};
-use crate::cache::entry::{EntryMeta, now_ms, rfc3339};
+use crate::cache::entry::{now_ms, rfc3339};
+use crate::cache::find::{self, names_model};
 use crate::cache::store::Listed;
 use crate::cache::{CacheKey, CacheStore, open_existing_store};
 use crate::config::resolve_cache_dir;
@@ -140,55 +141,9 @@ fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether `wanted` names the entry's model: as the client wrote it, as
-/// the provider knows it, or routed as `provider/upstream_model` (the form
-/// `llm-bridge stats --by model` shows).
-fn names_model(meta: &EntryMeta, wanted: &str) -> bool {
-    meta.model == wanted
-        || meta.upstream_model == wanted
-        || wanted.split_once('/').is_some_and(|(provider, model)| {
-            provider == meta.provider && model == meta.upstream_model
-        })
-}
-
-/// Fewest hex digits a key prefix may have: with 8, a prefix picks one
-/// entry among tens of thousands with little chance of a clash (git's short
-/// hashes start at 7).
-const MIN_PREFIX: usize = 8;
-
-/// A key or key prefix as typed, in lowercase.
-fn parse_prefix(text: &str) -> Result<String, String> {
-    let prefix = text.trim().to_ascii_lowercase();
-    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "`{text}` is not a cache key (64 hex digits, from x-cache-key) nor the start of one"
-        ));
-    }
-    if prefix.len() < MIN_PREFIX {
-        return Err(format!(
-            "`{text}` is too short: give at least {MIN_PREFIX} hex digits of the key"
-        ));
-    }
-    Ok(prefix)
-}
-
-/// The key `text` names: a whole key as it is (without looking at the
-/// folder), a prefix when exactly one entry's key starts with it (`None`
-/// when none does). Several matches are an error.
+/// [`find::find`], its error as text.
 fn find(store: &dyn CacheStore, text: &str) -> Result<(String, Option<CacheKey>), String> {
-    let prefix = parse_prefix(text)?;
-    if let Some(key) = CacheKey::parse(&prefix) {
-        return Ok((prefix, Some(key)));
-    }
-    let mut keys = store
-        .keys_starting_with(&prefix)
-        .map_err(|e| e.to_string())?;
-    match keys.len() {
-        0 | 1 => Ok((prefix, keys.pop())),
-        n => Err(format!(
-            "`{prefix}` is the start of {n} entries' keys: give more digits"
-        )),
-    }
+    find::find(store, text).map_err(|e| e.to_string())
 }
 
 /// Width of each column of `show`.

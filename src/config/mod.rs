@@ -309,6 +309,9 @@ pub struct AccessKey {
     /// From `name:key`; `None` for a bare key (then a fingerprint stands in).
     pub name: Option<String>,
     pub secret: Secret,
+    /// From `name/admin:key`: may change the gateway from the dashboard
+    /// and its API (keys, cache deletions, reloads).
+    pub admin: bool,
 }
 
 impl AccessKey {
@@ -321,11 +324,13 @@ impl AccessKey {
     }
 }
 
-/// `ACCESS_API_KEYS`: comma-separated `key` or `name:key`, blanks ignored.
-/// A prefix counts as a name only when it is a plain identifier (letters,
-/// digits, `-`, `_`, `.`), so keys that contain a colon elsewhere still work.
+/// `ACCESS_API_KEYS`: comma-separated `key`, `name:key` or
+/// `name/admin:key`, blanks ignored. A prefix counts as a name only when it
+/// is a plain identifier (letters, digits, `-`, `_`, `.`), optionally with
+/// `/admin` after it, so keys that contain a colon elsewhere still work.
 /// Blanks around the name and the key are dropped (`alice: sk-1` is `alice`
-/// with `sk-1`): no client could send a key that starts with a space.
+/// with `sk-1`): no client could send a key that starts with a space. An
+/// admin key needs a name: it is the one the dashboard shows who acted.
 fn access_keys(env: &Env) -> Vec<AccessKey> {
     let Some(list) = env.get("ACCESS_API_KEYS") else {
         return Vec::new();
@@ -333,17 +338,33 @@ fn access_keys(env: &Env) -> Vec<AccessKey> {
     list.split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .map(|entry| match entry.split_once(':') {
-            Some((name, key)) if is_key_name(name.trim()) && !key.trim().is_empty() => AccessKey {
-                name: Some(name.trim().to_string()),
-                secret: Secret::new(key.trim()),
-            },
-            _ => AccessKey {
-                name: None,
-                secret: Secret::new(entry),
-            },
-        })
+        .map(access_key)
         .collect()
+}
+
+/// One entry of `ACCESS_API_KEYS`.
+fn access_key(entry: &str) -> AccessKey {
+    let bare = || AccessKey {
+        name: None,
+        secret: Secret::new(entry),
+        admin: false,
+    };
+    let Some((prefix, key)) = entry.split_once(':') else {
+        return bare();
+    };
+    let prefix = prefix.trim();
+    let (name, admin) = match prefix.strip_suffix("/admin") {
+        Some(name) => (name.trim_end(), true),
+        None => (prefix, false),
+    };
+    if !is_key_name(name) || key.trim().is_empty() {
+        return bare();
+    }
+    AccessKey {
+        name: Some(name.to_string()),
+        secret: Secret::new(key.trim()),
+        admin,
+    }
 }
 
 /// Whether the part before a colon names an access key.

@@ -55,6 +55,18 @@ pub fn mask(value: &str) -> String {
     }
 }
 
+/// The last 4 characters of a secret of 12 or more, after `…` (what the
+/// dashboard shows of provider keys), else `****`.
+pub fn mask_tail(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() >= 12 {
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("…{tail}")
+    } else {
+        "****".to_string()
+    }
+}
+
 /// A URL as it may be shown (errors, logs, `/health`): without its
 /// userinfo (`user:password@`) and with query values blanked, since either
 /// may hold a credential (`?key=…`). Works on text that is not a valid URL

@@ -300,6 +300,30 @@ fn open_addresses_need_access_keys() {
 }
 
 #[test]
+fn admin_access_keys_are_named_with_a_slash_admin() {
+    let env = [(
+        "ACCESS_API_KEYS",
+        "root/admin:sk-1, ops /admin : sk-2,/admin:sk-3,bob:sk-4,x/adm:sk-5",
+    )];
+    let config = resolve(Overrides::default(), &env, None).unwrap();
+    let keys: Vec<_> = config
+        .access_keys
+        .iter()
+        .map(|k| (k.name.as_deref(), k.secret.expose(), k.admin))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (Some("root"), "sk-1", true),
+            (Some("ops"), "sk-2", true),
+            (None, "/admin:sk-3", false),
+            (Some("bob"), "sk-4", false),
+            (None, "x/adm:sk-5", false),
+        ]
+    );
+}
+
+#[test]
 fn access_key_names_and_keys_are_trimmed() {
     let env = [(
         "ACCESS_API_KEYS",

@@ -26,10 +26,11 @@ use crate::config::live::Current;
 use crate::error::AppError;
 use crate::notes::NoteSlot;
 
-/// The configured access keys, kept only as digests, each with its id.
+/// The configured access keys, kept only as digests, each with its id and
+/// whether it is an admin key.
 #[derive(Debug, Clone, Default)]
 pub struct AccessKeys {
-    keys: Vec<([u8; 32], String)>,
+    keys: Vec<([u8; 32], String, bool)>,
 }
 
 impl AccessKeys {
@@ -38,7 +39,7 @@ impl AccessKeys {
         Self {
             keys: keys
                 .iter()
-                .map(|k| (digest(k.secret.expose()), k.id()))
+                .map(|k| (digest(k.secret.expose()), k.id(), k.admin))
                 .collect(),
         }
     }
@@ -51,12 +52,17 @@ impl AccessKeys {
     /// The id of the key `presented` is, if it is one. Looks at every key
     /// whatever the outcome, comparing digests in constant time.
     pub fn identify(&self, presented: &str) -> Option<&str> {
+        self.identify_with_role(presented).map(|(id, _)| id)
+    }
+
+    /// [`AccessKeys::identify`], with whether the key is an admin key.
+    pub fn identify_with_role(&self, presented: &str) -> Option<(&str, bool)> {
         let candidate = digest(presented);
         let mut found = None;
-        for (key, id) in &self.keys {
+        for (key, id, admin) in &self.keys {
             let matches: bool = key.ct_eq(&candidate).into();
             if matches && found.is_none() {
-                found = Some(id.as_str());
+                found = Some((id.as_str(), *admin));
             }
         }
         found
@@ -89,10 +95,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 pub fn authenticate(keys: &AccessKeys, headers: &HeaderMap) -> Result<Caller, AppError> {
     let presented = presented_key(headers);
     if keys.required() {
-        return match presented.map(|key| keys.identify(key)) {
-            Some(Some(id)) => Ok(Caller {
+        return match presented.map(|key| keys.identify_with_role(key)) {
+            Some(Some((id, admin))) => Ok(Caller {
                 key_id: Some(id.to_string()),
                 authenticated: true,
+                admin,
                 passthrough_authorization: None,
             }),
             Some(None) => Err(AppError::Unauthorized(
@@ -115,6 +122,7 @@ pub fn authenticate(keys: &AccessKeys, headers: &HeaderMap) -> Result<Caller, Ap
     Ok(Caller {
         key_id: presented.map(fingerprint),
         authenticated: false,
+        admin: false,
         passthrough_authorization,
     })
 }
@@ -185,6 +193,7 @@ mod tests {
             .map(|(name, key)| AccessKey {
                 name: name.map(str::to_string),
                 secret: crate::config::Secret::new(*key),
+                admin: false,
             })
             .collect();
         AccessKeys::new(&keys)

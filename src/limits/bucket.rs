@@ -68,6 +68,12 @@ impl TokenBucket {
         }
     }
 
+    /// Tokens that may be spent now (negative while in debt), for display.
+    pub(super) fn available(&self) -> i64 {
+        let balance = self.refilled().balance / UNITS_PER_TOKEN;
+        i64::try_from(balance).unwrap_or(i64::MIN)
+    }
+
     /// Replaces a charged `reserved` with `actual`: charges the difference,
     /// or refunds it (never above the capacity).
     pub(super) fn settle(&self, reserved: u64, actual: u64) {

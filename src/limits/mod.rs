@@ -62,6 +62,17 @@ struct CallerState {
     tokens: Option<Arc<TokenBucket>>,
 }
 
+/// One caller's limits as the dashboard shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LimitView {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    /// Tokens that may be spent now (negative in debt), with a TPM limit.
+    pub tokens_available: Option<i64>,
+    /// Whether the caller has used a limit since it was configured.
+    pub active: bool,
+}
+
 /// Every caller's limits and limiter state. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct RateLimits {
@@ -156,6 +167,30 @@ impl RateLimits {
     /// No limits configured at all (the request path can skip this module).
     pub fn is_empty(&self) -> bool {
         self.empty
+    }
+
+    /// What `caller` is allowed and, for tokens, has left now: for the
+    /// dashboard. Reading it makes no state for a caller that has none.
+    pub fn view(&self, caller: &str) -> LimitView {
+        let config = self.config_for(caller);
+        let state = self
+            .callers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(caller)
+            .cloned();
+        let tokens_available = match state.as_ref().and_then(|s| s.tokens.as_ref()) {
+            Some(bucket) => bucket.available(),
+            None => config
+                .tokens_per_minute
+                .map_or(0, |tpm| i64::try_from(tpm.get()).unwrap_or(i64::MAX)),
+        };
+        LimitView {
+            requests_per_minute: config.requests_per_minute.map(NonZeroU32::get),
+            tokens_per_minute: config.tokens_per_minute.map(NonZeroU64::get),
+            tokens_available: config.tokens_per_minute.map(|_| tokens_available),
+            active: state.is_some(),
+        }
     }
 
     fn config_for(&self, caller: &str) -> LimitConfig {

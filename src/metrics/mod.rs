@@ -81,6 +81,9 @@ pub struct Metrics {
     cache_bytes: Gauge<u64, AtomicU64>,
     usage_dropped: Counter,
     models: ModelNames,
+    /// Hits and misses since start, for the dashboard's hit rate.
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -111,6 +114,8 @@ impl Metrics {
             cache_bytes: Gauge::default(),
             usage_dropped: Counter::default(),
             models: ModelNames::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
         };
         metrics.register()
     }
@@ -248,6 +253,11 @@ impl Metrics {
             None => UNKNOWN.to_string(),
         };
         let cache = record.cache.map_or("NONE", CacheStatus::as_str);
+        match record.cache {
+            Some(CacheStatus::Hit) => self.cache_hits.fetch_add(1, Ordering::Relaxed),
+            Some(CacheStatus::Miss) => self.cache_misses.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
         self.requests
             .get_or_create(&RequestLabels {
                 provider: provider.clone(),
@@ -344,6 +354,14 @@ impl Metrics {
 
     /// A response has begun: it counts as in flight until
     /// [`Metrics::response_ended`].
+    /// `(hits, misses)` of the cache since start.
+    pub fn cache_answers(&self) -> (u64, u64) {
+        (
+            self.cache_hits.load(Ordering::Relaxed),
+            self.cache_misses.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn response_started(&self) {
         self.in_flight.inc();
     }

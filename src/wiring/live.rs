@@ -7,6 +7,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::admin::health::HealthView;
+use crate::admin::status::StatusView;
 use crate::api::models::ModelList;
 use crate::config::Config;
 use crate::config::live::Current;
@@ -27,6 +28,7 @@ pub struct LiveConfig {
     pub routing: Arc<Routing>,
     pub models: Arc<ModelList>,
     pub health: Arc<HealthView>,
+    pub status: Arc<StatusView>,
     pub prices: Arc<PriceTable>,
 }
 
@@ -42,6 +44,16 @@ impl LiveConfig {
                 .iter()
                 .flat_map(|p| p.api_keys.iter().map(|k| k.expose())),
         );
+        let status = StatusView {
+            registry: Arc::clone(&registry),
+            limits: Arc::clone(&limits),
+            access_keys: config
+                .access_keys
+                .iter()
+                .map(|key| (key.id(), key.admin))
+                .collect(),
+            effective: effective(&config),
+        };
         let routing = Routing {
             registry: Arc::clone(&registry),
             limits,
@@ -62,10 +74,27 @@ impl LiveConfig {
                 default_provider: config.default_provider.clone(),
             }),
             routing: Arc::new(routing),
+            status: Arc::new(status),
             prices: Arc::new(config.prices.clone()),
             config,
         })
     }
+}
+
+/// The configuration as the dashboard shows it: `Debug`'s text, in which
+/// keys and proxies print as `*****` and header values as `Sensitive`, with
+/// base URLs shown without credentials and the price table left out (it is
+/// long, and `/api/stats` shows what it priced).
+fn effective(config: &Config) -> String {
+    let mut shown = config.clone();
+    shown.prices = PriceTable::empty();
+    for provider in &mut shown.providers {
+        let public = crate::config::secret::displayable_url(provider.base_url.as_str());
+        if let Ok(url) = public.parse() {
+            provider.base_url = url;
+        }
+    }
+    format!("{shown:#?}")
 }
 
 /// The live configuration, swapped whole on reload.

@@ -6,6 +6,7 @@
 //! other module takes only the narrow handle it needs.
 
 pub mod live;
+mod live_event;
 pub mod reload;
 pub mod router;
 pub mod run;
@@ -35,6 +36,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let settings = state.config().server.clone();
+    if let Ok(addr) = listener.local_addr() {
+        state.note_listening(addr);
+    }
     let stopping = state.stopping();
     let closing = state.clone();
     server::run(listener, build_router(state), &settings, stopping, shutdown).await;

@@ -16,12 +16,13 @@
 //! `max_body_bytes`) and `[stats]`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use crate::admin::control::Reconfigure;
 use crate::config::{Config, DEFAULT_CONFIG_FILE, Env, Overrides, dotenv};
 
 /// How often the files are compared. A person saving a file or running
@@ -97,16 +98,43 @@ impl ConfigSource {
     }
 }
 
-/// Starts watching; the task ends with the runtime.
+/// Starts watching; the task ends with the runtime. The dashboard's
+/// changes go through the same source.
 pub fn spawn(state: AppState, source: ConfigSource) {
     // Registered here, before the caller goes on to listen: a SIGHUP sent
     // as soon as the server says it is listening must reload, not take the
     // default action (which ends the process).
     let hangups = hangups();
+    let source = Arc::new(source);
+    state.control().install(Arc::new(DashboardControl {
+        state: state.downgrade(),
+        source: Arc::clone(&source),
+    }));
     tokio::spawn(watch(state, source, POLL_INTERVAL, hangups));
 }
 
-async fn watch(state: AppState, source: ConfigSource, poll: Duration, mut hangups: Hangups) {
+/// The dashboard's way to the configuration source. It holds the state
+/// weakly: the state holds it.
+struct DashboardControl {
+    state: super::state::WeakState,
+    source: Arc<ConfigSource>,
+}
+
+impl Reconfigure for DashboardControl {
+    fn env_file(&self) -> PathBuf {
+        self.source.env_file().to_path_buf()
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        let state = self
+            .state
+            .upgrade()
+            .ok_or_else(|| "the server is stopping".to_string())?;
+        reload(&state, &self.source)
+    }
+}
+
+async fn watch(state: AppState, source: Arc<ConfigSource>, poll: Duration, mut hangups: Hangups) {
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -115,36 +143,26 @@ async fn watch(state: AppState, source: ConfigSource, poll: Duration, mut hangup
             () = next_hangup(&mut hangups) => true,
         };
         if forced || source.changed() {
-            reload(&state, &source);
+            let _ = reload(&state, &source);
         }
     }
 }
 
-/// Builds the configuration again and swaps it in, or keeps the old one.
-pub fn reload(state: &AppState, source: &ConfigSource) {
-    let config = match source.load() {
-        Ok(config) => config,
-        Err(error) => {
-            tracing::warn!(
-                "configuration reload failed; keeping the running configuration: {error}"
-            );
-            state.note_reload(false);
-            return;
-        }
-    };
-    warn_about_restart_only(state.config(), &config);
-    match state.replace_config(config) {
-        Ok(()) => {
-            tracing::info!("configuration reloaded");
-            state.note_reload(true);
-        }
-        Err(error) => {
-            tracing::warn!(
-                "configuration reload failed; keeping the running configuration: {error}"
-            );
-            state.note_reload(false);
-        }
+/// Builds the configuration again and swaps it in, or keeps the old one;
+/// why it was kept, when it was.
+pub fn reload(state: &AppState, source: &ConfigSource) -> Result<(), String> {
+    let outcome = source.load().and_then(|config| {
+        warn_about_restart_only(state.config(), &config);
+        state.replace_config(config).map_err(|e| e.to_string())
+    });
+    match &outcome {
+        Ok(()) => tracing::info!("configuration reloaded"),
+        Err(error) => tracing::warn!(
+            "configuration reload failed; keeping the running configuration: {error}"
+        ),
     }
+    state.note_reload(&outcome);
+    outcome
 }
 
 fn warn_about_restart_only(running: &Config, next: &Config) {

@@ -4,17 +4,20 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::{Method, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 
 use super::AppState;
-use crate::admin::{health, metrics, stats};
+use crate::admin::access::{require_dashboard_access, session};
+use crate::admin::{cache, control, health, live, metrics, stats, status};
 use crate::api::{
     anthropic_messages, count_tokens, embeddings, models, openai_chat, openai_completions,
     responses,
 };
 use crate::config::live::Current;
+use crate::dashboard;
 use crate::edge::auth::require_access_key;
 use crate::edge::body::read_whole;
 use crate::edge::guard::{Guards, cors_layer};
@@ -36,7 +39,18 @@ pub const ENDPOINTS: &[&str] = &[
     "GET /v1/models/{id}",
     "GET /health",
     "GET /metrics",
+    "GET /ui",
+    "GET /api/session",
+    "GET /api/live",
     "GET /api/stats",
+    "GET /api/cache",
+    "GET /api/cache/{key}",
+    "DELETE /api/cache/{key}",
+    "POST /api/cache/check",
+    "GET /api/status",
+    "GET /api/keys",
+    "POST /api/keys",
+    "POST /api/reload",
 ];
 
 /// [`ENDPOINTS`] as one line: `POST /v1/chat/completions, GET /v1/models, …`.
@@ -71,12 +85,32 @@ pub fn build(state: AppState) -> Router {
         .route("/v1/models/{*id}", get(models::retrieve_model))
         .route("/models/{*id}", get(models::retrieve_model))
         .route("/metrics", get(metrics::metrics))
-        .route("/api/stats", get(stats::stats))
         .route_layer(from_fn_with_state(state.clone(), require_access_key));
+    let dashboard_api = Router::new()
+        .route("/api/session", get(session))
+        .route("/api/live", get(live::live))
+        .route("/api/stats", get(stats::stats))
+        .route("/api/cache", get(cache::list))
+        .route("/api/cache/check", post(cache::check))
+        .route(
+            "/api/cache/{key}",
+            get(cache::show).merge(delete(cache::delete)),
+        )
+        .route("/api/status", get(status::status))
+        .route(
+            "/api/keys",
+            get(control::list_keys).post(control::change_keys),
+        )
+        .route("/api/reload", post(control::reload))
+        .route_layer(from_fn_with_state(state.clone(), require_dashboard_access));
     let guards: Current<Guards> = EdgeState::from_ref(&state).guards;
     Router::new()
         .merge(api)
+        .merge(dashboard_api)
         .route("/health", get(health::health))
+        .route("/ui", get(dashboard::page))
+        .route("/ui/{*path}", get(dashboard::file))
+        .route("/", get(root))
         .fallback(unknown_url)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes))
@@ -85,6 +119,15 @@ pub fn build(state: AppState) -> Router {
         }))
         .layer(from_fn_with_state(state.clone(), edge::around))
         .with_state(state)
+}
+
+/// `GET /`: a browser is sent to the dashboard, anything else gets the
+/// unknown-URL error as before.
+async fn root(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    match dashboard::redirect_for_browser(&method, &headers) {
+        Some(redirect) => redirect,
+        None => unknown_url(method, uri).await.into_response(),
+    }
 }
 
 async fn unknown_url(method: Method, uri: Uri) -> AppError {

@@ -29,6 +29,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::caller::PeerAddr;
 use crate::config::ServerConfig;
 
 /// First pause after an accept error that is not about one connection (out
@@ -71,6 +73,9 @@ pub struct Stopping {
     pub background: TaskTracker,
     /// Cancelled when the grace period is over.
     pub streams_cut: CancellationToken,
+    /// Cancelled when the server stops accepting: feeds that never end by
+    /// themselves (the dashboard's live feed) end then.
+    pub draining: CancellationToken,
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
@@ -94,10 +99,11 @@ pub async fn run(
             accepted = accept(&listener, &permits) => accepted,
         };
         match accepted {
-            Ok((stream, permit)) => {
+            Ok((stream, peer, permit)) => {
                 backoff = FIRST_BACKOFF;
                 connections.spawn(connection(
                     stream,
+                    PeerAddr(peer),
                     permit,
                     Arc::clone(&http),
                     router.clone(),
@@ -126,14 +132,14 @@ pub async fn run(
 async fn accept(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
-) -> io::Result<(TcpStream, OwnedSemaphorePermit)> {
+) -> io::Result<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
     // The semaphore is never closed, so this only waits.
     let permit = Arc::clone(permits)
         .acquire_owned()
         .await
         .map_err(io::Error::other)?;
-    let (stream, _) = listener.accept().await?;
-    Ok((stream, permit))
+    let (stream, peer) = listener.accept().await?;
+    Ok((stream, peer, permit))
 }
 
 /// Errors about a client that gave up during the handshake; the listener
@@ -182,6 +188,7 @@ struct Stop {
 /// time, or is cut. Holds its place under the cap until then.
 async fn connection(
     stream: TcpStream,
+    peer: PeerAddr,
     _permit: OwnedSemaphorePermit,
     http: Arc<Builder<TokioExecutor>>,
     router: Router,
@@ -194,8 +201,11 @@ async fn connection(
     let service = {
         let requested = Arc::clone(&requested);
         let router = TowerToHyperService::new(router);
-        service_fn(move |request: Request<Incoming>| {
+        service_fn(move |mut request: Request<Incoming>| {
             requested.store(true, Ordering::Relaxed);
+            // Who is on the other end, for the checks that answer only
+            // this machine (the dashboard in open mode).
+            request.extensions_mut().insert(peer);
             router.call(request)
         })
     };
@@ -241,6 +251,7 @@ async fn drain(connections: &TaskTracker, stopping: &Stopping, stop: &Stop, grac
         background.len(),
     );
     stop.drain.cancel();
+    stopping.draining.cancel();
     let finished = tokio::time::timeout(grace, async {
         connections.wait().await;
         background.wait().await;

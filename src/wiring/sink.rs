@@ -10,6 +10,10 @@ use std::sync::Arc;
 
 use tokio_util::task::TaskTracker;
 
+use serde_json::Value;
+
+use super::live_event;
+use crate::admin::live::LiveFeed;
 use crate::config::live::Current;
 use crate::edge::finish::{Finished, Sink};
 use crate::metrics::Metrics;
@@ -27,6 +31,8 @@ pub(super) struct RequestSink {
     pub prices: Current<PriceTable>,
     /// Where records that need an estimate are built.
     pub accounting: TaskTracker,
+    /// The dashboard's live feed.
+    pub feed: LiveFeed,
 }
 
 impl Sink for RequestSink {
@@ -36,9 +42,16 @@ impl Sink for RequestSink {
 
     fn finished(&self, request: &Finished<'_>) {
         self.metrics.response_ended();
-        self.request_log.write(&log_line(request));
+        let line = log_line(request);
+        // Only with a viewer is the line kept for the feed.
+        let live = (self.feed.watched() && live_event::shown(request.path))
+            .then(|| live_event::log_value(&line));
+        self.request_log.write(&line);
         if request.notes.metering.recorded {
-            self.account(request);
+            self.account(request, live);
+        } else if let Some(log) = live {
+            self.feed
+                .publish(|| live_event::event(&log, request.arrived_ms, None));
         }
         // Per-request lines on stderr only at debug level: the request log
         // already has them, and each line costs a wake-up of the writer.
@@ -92,7 +105,7 @@ impl RequestSink {
     /// Builds and delivers the usage record, on the blocking pool when it
     /// needs an estimate (tracked, so a shutdown writes it before closing
     /// the store).
-    fn account(&self, request: &Finished<'_>) {
+    fn account(&self, request: &Finished<'_>, live: Option<Value>) {
         let prices = self.prices.now();
         let finished = usage::Finished {
             time_ms: request.arrived_ms,
@@ -104,9 +117,10 @@ impl RequestSink {
         };
         if !request.notes.metering.needs_estimate(request.status) {
             let record = UsageRecord::build(&finished, |p, m, u| price(&prices, p, m, u));
-            return self.deliver(record);
+            return self.deliver(record, live);
         }
         let (metrics, store) = (Arc::clone(&self.metrics), self.usage_store.clone());
+        let feed = self.feed.clone();
         let notes = request.notes.clone();
         let request_id = request.request_id.to_string();
         let (time_ms, status, ttfb_ms, total_ms) = (
@@ -125,17 +139,26 @@ impl RequestSink {
                 total_ms,
             };
             let record = UsageRecord::build(&finished, |p, m, u| price(&prices, p, m, u));
+            publish(&feed, live, &record);
             deliver(&metrics, store.as_ref(), record);
         });
     }
 
-    fn deliver(&self, record: UsageRecord) {
+    fn deliver(&self, record: UsageRecord, live: Option<Value>) {
+        publish(&self.feed, live, &record);
         deliver(&self.metrics, self.usage_store.as_ref(), record);
     }
 }
 
 fn price(prices: &PriceTable, provider: &str, model: &str, usage: &Usage) -> Option<Cost> {
     prices.cost(provider, model, usage)
+}
+
+/// The request's live event, when a viewer was there as it ended.
+fn publish(feed: &LiveFeed, live: Option<Value>, record: &UsageRecord) {
+    if let Some(log) = live {
+        feed.publish(|| live_event::event(&log, record.time_ms, Some(record)));
+    }
 }
 
 fn deliver(metrics: &Metrics, store: Option<&UsageStore>, record: UsageRecord) {

@@ -11,9 +11,14 @@ use tokio_util::task::TaskTracker;
 use super::live::{LiveConfig, LiveConfigCell};
 use super::server::Stopping;
 use super::sink::RequestSink;
+use crate::admin::access::SessionFacts;
+use crate::admin::cache::CacheAdmin;
+use crate::admin::control::ControlHandle;
 use crate::admin::health::{HealthState, ReloadStatus};
+use crate::admin::live::LiveFeed;
 use crate::admin::metrics::MetricsState;
 use crate::admin::stats::StatsState;
+use crate::admin::status::{StatusFacts, StatusState};
 use crate::api::models::ModelList;
 use crate::cache::{Cache, StoreError, open_store};
 use crate::config::Config;
@@ -31,6 +36,15 @@ use crate::stats::{StoreGuard, UsageStore};
 /// Everything the gateway shares; cheap to clone (one `Arc`).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
+
+/// An [`AppState`] that does not keep it alive.
+pub struct WeakState(std::sync::Weak<Shared>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
 
 /// What [`AppState`] shares.
 struct Shared {
@@ -54,6 +68,11 @@ struct Shared {
     models: Current<ModelList>,
     metrics_state: MetricsState,
     stats_state: StatsState,
+    // The dashboard's.
+    feed: LiveFeed,
+    control: ControlHandle,
+    cache_admin: CacheAdmin,
+    status_facts: Arc<StatusFacts>,
 }
 
 /// Why the state could not be built.
@@ -86,6 +105,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let stopping = Stopping::default();
         let accounting = TaskTracker::new();
+        let feed = LiveFeed::new(stopping.draining.clone());
         let pipeline = Pipeline {
             routing: live.piece(|live| &live.routing),
             cache: Arc::clone(&cache),
@@ -100,6 +120,22 @@ impl AppState {
             usage_store: usage_store.clone(),
             prices: live.piece(|live| &live.prices),
             accounting: accounting.clone(),
+            feed: feed.clone(),
+        };
+        let status_facts = Arc::new(StatusFacts {
+            started_ms: crate::cache::entry::now_ms(),
+            listen: config.listen,
+            bound: std::sync::OnceLock::new(),
+            cache_mode: config.cache.mode,
+            cache_dir: config.cache_dir.clone(),
+            data_dir: config.data_dir.clone(),
+            log_dir: config.log.dir.clone(),
+            config_file: config.config_file.clone(),
+            log_bodies: config.log.log_bodies,
+        });
+        let cache_admin = CacheAdmin {
+            cache: Arc::clone(&cache),
+            metrics: Arc::clone(&metrics),
         };
         Ok(Self(Arc::new(Shared {
             edge: edge_state(&config, &live, &stopping, sink),
@@ -120,6 +156,10 @@ impl AppState {
                 data_dir: config.data_dir.clone(),
             },
             usage_guard: Mutex::new(usage_guard),
+            feed,
+            control: ControlHandle::default(),
+            cache_admin,
+            status_facts,
             pipeline,
             live,
             reloads: watch::Sender::new(ReloadStatus::default()),
@@ -158,12 +198,30 @@ impl AppState {
         Ok(())
     }
 
+    /// A handle that does not keep the state alive.
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+
+    /// Notes the address the server listens on, for the dashboard.
+    pub fn note_listening(&self, addr: std::net::SocketAddr) {
+        let _ = self.0.status_facts.bound.set(addr);
+    }
+
+    /// Where the dashboard's configuration changes go, once the server
+    /// runs with a configuration source.
+    pub fn control(&self) -> ControlHandle {
+        self.0.control.clone()
+    }
+
     /// Records the outcome of a reload for `/health`.
-    pub fn note_reload(&self, ok: bool) {
+    pub fn note_reload(&self, outcome: &Result<(), String>) {
         self.0.reloads.send_modify(|status| {
             status.reloads += 1;
-            status.failed += u64::from(!ok);
-            status.last_failed = !ok;
+            status.failed += u64::from(outcome.is_err());
+            status.last_failed = outcome.is_err();
+            status.last_error = outcome.as_ref().err().cloned();
+            status.last_ms = Some(crate::cache::entry::now_ms());
         });
     }
 
@@ -261,6 +319,18 @@ narrow_handles! {
     Current<ModelList> => |shared| shared.models.clone();
     MetricsState => |shared| shared.metrics_state.clone();
     StatsState => |shared| shared.stats_state.clone();
+    LiveFeed => |shared| shared.feed.clone();
+    ControlHandle => |shared| shared.control.clone();
+    CacheAdmin => |shared| shared.cache_admin.clone();
+    SessionFacts => |shared| SessionFacts { log_bodies: shared.config.log.log_bodies };
+    StatusState => |shared| StatusState {
+        view: shared.live.piece(|live| &live.status),
+        facts: Arc::clone(&shared.status_facts),
+        stats: shared.stats_state.clone(),
+        feed: shared.feed.clone(),
+        reloads: shared.reloads.subscribe(),
+        control: shared.control.clone(),
+    };
     HealthState => |shared| HealthState {
         view: shared.live.piece(|live| &live.health),
         cache_mode: shared.config.cache.mode,

@@ -64,7 +64,7 @@ fn help_documents_every_option() {
 }
 
 /// Every endpoint the router serves.
-pub const EVERY_ENDPOINT: [&str; 11] = [
+pub const EVERY_ENDPOINT: [&str; 22] = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/embeddings",
@@ -75,7 +75,18 @@ pub const EVERY_ENDPOINT: [&str; 11] = [
     "GET /v1/models/{id}",
     "GET /health",
     "GET /metrics",
+    "GET /ui",
+    "GET /api/session",
+    "GET /api/live",
     "GET /api/stats",
+    "GET /api/cache",
+    "GET /api/cache/{key}",
+    "DELETE /api/cache/{key}",
+    "POST /api/cache/check",
+    "GET /api/status",
+    "GET /api/keys",
+    "POST /api/keys",
+    "POST /api/reload",
 ];
 
 #[test]

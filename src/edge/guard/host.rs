@@ -67,6 +67,14 @@ impl HostPolicy {
     }
 }
 
+/// Whether `authority` (`host[:port]`) names this machine's loopback:
+/// `localhost`, a loopback address or `[::1]`.
+pub fn names_loopback(authority: &str) -> bool {
+    let authority = authority.trim().to_ascii_lowercase();
+    let (host, _) = split_host_port(&authority);
+    is_loopback_name(host.strip_suffix('.').unwrap_or(host))
+}
+
 /// `host` and `port` of `host[:port]` or `[v6][:port]`.
 fn split_host_port(authority: &str) -> (&str, Option<&str>) {
     if authority.starts_with('[') {

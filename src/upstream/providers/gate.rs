@@ -60,6 +60,11 @@ impl Gate {
         }
     }
 
+    /// Requests it lets through at once.
+    pub fn capacity(&self) -> usize {
+        self.max_concurrent
+    }
+
     /// Slots taken now.
     pub fn in_use(&self) -> usize {
         self.max_concurrent

@@ -56,6 +56,18 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
+    /// Each key as the dashboard shows it: `…` and its last 4 characters
+    /// (nothing of a key shorter than 12).
+    pub fn masked(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|value| {
+                let key = value.to_str().unwrap_or_default();
+                crate::config::secret::mask_tail(key.strip_prefix("Bearer ").unwrap_or(key))
+            })
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }

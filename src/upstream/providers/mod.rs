@@ -124,6 +124,11 @@ impl Provider {
         !self.keys.is_empty()
     }
 
+    /// Its keys, masked ([`KeyRing::masked`]).
+    pub fn masked_keys(&self) -> Vec<String> {
+        self.keys.masked()
+    }
+
     /// Model names (upstream form) for `/v1/models`.
     pub fn models(&self) -> &[String] {
         &self.models

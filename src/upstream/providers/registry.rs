@@ -88,6 +88,11 @@ impl Registry {
         &self.providers
     }
 
+    /// The configured fallbacks, by the model or provider they follow.
+    pub fn fallbacks(&self) -> &BTreeMap<String, Vec<ModelTarget>> {
+        &self.fallbacks
+    }
+
     /// The configured aliases.
     pub fn aliases(&self) -> &BTreeMap<String, ModelTarget> {
         &self.aliases
