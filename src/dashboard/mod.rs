@@ -56,6 +56,16 @@ static ASSETS: &[Asset] = assets! {
     "" => "index.html", "text/html; charset=utf-8";
     "app.js" => "app.js", "text/javascript; charset=utf-8";
     "app.css" => "app.css", "text/css; charset=utf-8";
+    "api.js" => "api.js", "text/javascript; charset=utf-8";
+    "dom.js" => "dom.js", "text/javascript; charset=utf-8";
+    "live.js" => "live.js", "text/javascript; charset=utf-8";
+    "requests.js" => "requests.js", "text/javascript; charset=utf-8";
+    "request_detail.js" => "request_detail.js", "text/javascript; charset=utf-8";
+    "cache_entry.js" => "cache_entry.js", "text/javascript; charset=utf-8";
+    "usage.js" => "usage.js", "text/javascript; charset=utf-8";
+    "charts.js" => "charts.js", "text/javascript; charset=utf-8";
+    "cache.js" => "cache.js", "text/javascript; charset=utf-8";
+    "status.js" => "status.js", "text/javascript; charset=utf-8";
     "vendor/uPlot.iife.min.js" => "vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8";
     "vendor/uPlot.min.css" => "vendor/uPlot.min.css", "text/css; charset=utf-8";
     "vendor/uPlot.LICENSE" => "vendor/uPlot.LICENSE", "text/plain; charset=utf-8";

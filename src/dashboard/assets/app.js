@@ -91,8 +91,8 @@ function enter(facts) {
 
 function logout() {
   storeKey(null);
-  showLogin("Signed out.");
-  byId("login-message").dataset.kind = "info";
+  // A fresh page holds nothing the last key was shown.
+  location.replace("/ui");
 }
 
 function viewFromHash() {

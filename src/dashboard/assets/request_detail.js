@@ -12,22 +12,26 @@ const title = byId("detail-title");
 
 // Each opening gets a number, so an answer for a panel since replaced is dropped.
 let opening = 0;
+let opener = null;
 
 /** Shows `{request, log}`; `focus` moves the keyboard focus to the panel. */
 export function openDetail({ request: row, log }, focus = true) {
   const current = ++opening;
+  // Where the keyboard focus goes back to when the panel closes.
+  opener = document.activeElement;
   const id = row.request_id;
   title.textContent = `Request ${id ?? ""}`.trim();
   const logSlot = el("div", { "data-testid": "detail-log" });
   const cacheSlot = el("div", { "data-testid": "detail-cache" });
   fill(body,
-    el("section", {}, el("h3", {}, "Usage record"), jsonBlock(row, "detail-row")),
-    el("section", {}, el("h3", {}, "Request log line"), logSlot),
+    el("div", { class: "side-by-side compact" },
+      el("section", {}, el("h3", {}, "Usage record"), jsonBlock(row, "detail-row")),
+      el("section", {}, el("h3", {}, "Request log line"), logSlot)),
     el("section", {}, el("h3", {}, "Cached exchange"), cacheSlot));
   panel.hidden = false;
   if (focus) {
     title.focus({ preventScroll: true });
-    panel.scrollIntoView({ block: "nearest" });
+    panel.scrollTop = 0;
   }
   showLog(current, id, log, logSlot);
   showCached(current, row.cache_key, cacheSlot);
@@ -35,8 +39,11 @@ export function openDetail({ request: row, log }, focus = true) {
 
 export function closeDetail() {
   opening += 1;
+  const wasOpen = !panel.hidden;
   panel.hidden = true;
   body.replaceChildren();
+  if (wasOpen && opener?.isConnected) opener.focus();
+  opener = null;
 }
 
 async function showLog(current, id, log, slot) {

@@ -76,6 +76,7 @@ export function requestsView() {
       "data-testid": "request-row",
       "data-request-id": row.request_id ?? "",
       "data-cache": row.cache ?? "",
+      "data-model": row.model_asked ?? "",
       on: {
         click: () => openDetail(entry),
         keydown: (event) => {
@@ -155,6 +156,8 @@ export function requestsView() {
       entries.length = Math.min(entries.length, MAX_ROWS);
       say(message, "");
       render();
+      // Lets a test (or a person's script) wait for the first load instead of guessing.
+      table.dataset.loaded = "yes";
     } catch (error) {
       if (current === loading) say(message, `Could not load the requests: ${describeError(error)}`, "error");
     }
@@ -222,6 +225,7 @@ export function requestsView() {
     stop() {
       feed?.stop();
       feed = null;
+      delete table.dataset.loaded;
       loading += 1;
       entries = [];
       byRequestId.clear();

@@ -131,7 +131,7 @@ function drawSeries(series) {
 }
 
 function showTotals(total) {
-  const item = (label, value, testid) => [el("dt", {}, label), el("dd", { "data-testid": testid }, value)];
+  const item = (label, value, testid) => el("div", {}, el("dt", {}, label), el("dd", { "data-testid": testid }, value));
   const tokens = (total.prompt_tokens ?? 0) + (total.completion_tokens ?? 0);
   fill(byId("usage-totals"),
     item("Requests", count(total.requests ?? 0), "total-requests"),
