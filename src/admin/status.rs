@@ -21,7 +21,7 @@ use super::stats::StatsState;
 use crate::config::CacheMode;
 use crate::config::live::Current;
 use crate::limits::RateLimits;
-use crate::stats::{GroupBy, StatsQuery, StatsRow, report};
+use crate::stats::{StatsQuery, StatsRow, report};
 use crate::upstream::Registry;
 
 /// The window of the per-provider figures.
@@ -161,13 +161,12 @@ fn targets<'a>(
 
 /// The last [`RECENT`] by provider; empty without a usage database.
 async fn recent_by_provider(stats: &StatsState) -> Vec<StatsRow> {
-    let Some(_) = stats.store else {
+    if stats.store.is_none() {
         return Vec::new();
-    };
+    }
     let Ok(query) = StatsQuery::from_params(Some(RECENT), None, Some("provider")) else {
         return Vec::new();
     };
-    debug_assert_eq!(query.by, Some(GroupBy::Provider));
     let dir = stats.data_dir.clone();
     tokio::task::spawn_blocking(move || report(&dir, &query).map(|r| r.rows))
         .await

@@ -36,6 +36,23 @@ pub fn call(
     }
 }
 
+/// An answer's JSON, which must come with `status`.
+pub async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    response.json().await.unwrap()
+}
+
+/// `GET path` with the one extra header `name: value`.
+async fn get_with(gateway: &Gateway, path: &str, name: &str, value: &str) -> reqwest::Response {
+    gateway
+        .client
+        .get(gateway.url(path))
+        .header(name, value)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Every dashboard route, as method and path.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/session"),
@@ -100,33 +117,35 @@ async fn actions_need_an_admin_key() {
     .await
     .unwrap();
     assert_eq!(check.status(), 200);
-    let session: Value = call(
-        &gateway,
-        reqwest::Method::GET,
-        "/api/session",
-        Some(READER_KEY),
+    let session = json_of(
+        call(
+            &gateway,
+            reqwest::Method::GET,
+            "/api/session",
+            Some(READER_KEY),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(session["key_id"], "bob");
     assert_eq!(session["admin"], false);
     assert_eq!(session["access_keys_required"], true);
-    let admin: Value = call(
-        &gateway,
-        reqwest::Method::GET,
-        "/api/session",
-        Some(ADMIN_KEY),
+    let admin = json_of(
+        call(
+            &gateway,
+            reqwest::Method::GET,
+            "/api/session",
+            Some(ADMIN_KEY),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(admin["key_id"], "root");
     assert_eq!(admin["admin"], true);
 }
@@ -139,37 +158,19 @@ async fn open_mode_answers_this_machine_only() {
     assert_eq!(session["access_keys_required"], false);
     assert_eq!(session["admin"], true);
     // A desktop app's page may use the chat API, not the dashboard's.
-    let app = gateway
-        .client
-        .get(gateway.url("/api/status"))
-        .header("origin", "app://cherry-studio")
-        .send()
-        .await
-        .unwrap();
+    let app = get_with(&gateway, "/api/status", "origin", "app://cherry-studio").await;
     expect_error(app, 403, "local_only").await;
-    let foreign = gateway
-        .client
-        .get(gateway.url("/api/status"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let foreign = get_with(&gateway, "/api/status", "origin", "https://evil.example").await;
     expect_error(foreign, 403, "origin_not_allowed").await;
-    let rebound = gateway
-        .client
-        .get(gateway.url("/api/session"))
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap();
+    let rebound = get_with(&gateway, "/api/session", "host", "evil.example").await;
     expect_error(rebound, 403, "host_not_allowed").await;
-    let own_page = gateway
-        .client
-        .get(gateway.url("/api/session"))
-        .header("origin", format!("http://{}", gateway.addr))
-        .send()
-        .await
-        .unwrap();
+    let own_page = get_with(
+        &gateway,
+        "/api/session",
+        "origin",
+        &format!("http://{}", gateway.addr),
+    )
+    .await;
     assert_eq!(own_page.status(), 200);
 }
 

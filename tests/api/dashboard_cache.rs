@@ -1,16 +1,11 @@
 //! The dashboard's cache routes and its page files.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::*;
-use crate::dashboard::{ADMIN_KEY, READER_KEY, call, keyed_gateway};
+use crate::dashboard::{ADMIN_KEY, READER_KEY, call, json_of, keyed_gateway};
 use crate::mock_upstream::*;
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    response.json().await.unwrap()
-}
 
 /// Stores one streamed and one whole answer; returns their keys.
 async fn two_entries(gateway: &Gateway) -> (String, String) {

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::binary::Binary;
 use crate::common::expect_error;
+use crate::dashboard::json_of;
 use crate::mock_upstream::*;
 
 const ADMIN: &str = "adm-key-0123456789";
@@ -64,13 +65,14 @@ async fn a_key_set_from_the_dashboard_is_written_to_env_and_applied() {
     );
     openrouter_has_key(&binary, true).await;
 
-    let listed: Value = api(&binary, reqwest::Method::GET, "/api/keys", READER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = json_of(
+        api(&binary, reqwest::Method::GET, "/api/keys", READER)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     let entry = listed["keys"]
         .as_array()
         .unwrap()
@@ -89,21 +91,23 @@ async fn a_key_set_from_the_dashboard_is_written_to_env_and_applied() {
     assert_eq!(unset.status(), 200);
     openrouter_has_key(&binary, false).await;
 
-    let reload: Value = api(&binary, reqwest::Method::POST, "/api/reload", ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reload = json_of(
+        api(&binary, reqwest::Method::POST, "/api/reload", ADMIN)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(reload["ok"], true);
-    let status: Value = api(&binary, reqwest::Method::GET, "/api/status", READER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = json_of(
+        api(&binary, reqwest::Method::GET, "/api/status", READER)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(status["reload"]["last_failed"], false);
     assert!(status["env_file"].as_str().unwrap().ends_with(".env"));
 }

@@ -114,15 +114,24 @@ export function requestsView() {
     byId("requests-count").textContent = `${count(shown)} shown of ${count(entries.length)} kept (the newest ${MAX_ROWS})`;
   }
 
-  /** Adds one finished request from the feed. */
-  function add(entry) {
+  /**
+   * Notes `entry` by its request id; whether it is new. A request already
+   * known (from the database and the feed both) only gains the log line.
+   */
+  function isNew(entry) {
     const id = idOf(entry.request);
     const known = byRequestId.get(id);
     if (known) {
       known.log = known.log ?? entry.log;
-      return;
+      return false;
     }
     byRequestId.set(id, entry);
+    return true;
+  }
+
+  /** Adds one finished request from the feed. */
+  function add(entry) {
+    if (!isNew(entry)) return;
     const time = entry.request.time_ms ?? 0;
     const at = entries.findIndex((other) => (other.request.time_ms ?? 0) <= time);
     const index = at < 0 ? entries.length : at;
@@ -164,14 +173,7 @@ export function requestsView() {
   }
 
   function remember(entry) {
-    const id = idOf(entry.request);
-    const known = byRequestId.get(id);
-    if (known) {
-      known.log = known.log ?? entry.log;
-      return;
-    }
-    byRequestId.set(id, entry);
-    entries.push(entry);
+    if (isNew(entry)) entries.push(entry);
   }
 
   function apply(event) {
