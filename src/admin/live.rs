@@ -112,7 +112,10 @@ async fn next_frame(
     receiver: &mut broadcast::Receiver<Arc<str>>,
     ping: &mut tokio::time::Interval,
 ) -> Option<Bytes> {
+    // Biased: once the server is stopping, the viewer's backlog is not worth
+    // sending (and a random pick would keep a draining server waiting on it).
     tokio::select! {
+        biased;
         () = feed.0.closing.cancelled() => None,
         received = receiver.recv() => match received {
             Ok(event) => Some(frame("request", &event)),
