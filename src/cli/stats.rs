@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::StatsArgs;
 use crate::config::resolve_data_dir;
+use crate::stats::csv::csv;
 use crate::stats::query::{StatsQuery, StatsReport, StatsRow, report};
 
 /// How `stats` prints its report.
@@ -224,57 +225,5 @@ fn write_footnotes(out: &mut String, total: &StatsRow) {
     }
     for note in notes {
         let _ = writeln!(out, "{note}");
-    }
-}
-
-/// The CSV header.
-pub const CSV_HEADER: &str = "group,requests,hits,hit_rate,errors,prompt_tokens,\
-    completion_tokens,cached_tokens,cache_write_tokens,cache_write_1h_tokens,reasoning_tokens,\
-    estimated_requests,cost_usd,cost_unknown_requests,cost_saved_usd,provider_cache_saved_usd,\
-    latency_p50_ms,latency_p95_ms,ttfb_p50_ms";
-
-fn csv(report: &StatsReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{CSV_HEADER}");
-    for row in &report.rows {
-        csv_line(&mut out, row.group.as_deref().unwrap_or(""), row);
-    }
-    csv_line(&mut out, "total", &report.total);
-    out
-}
-
-fn csv_line(out: &mut String, label: &str, row: &StatsRow) {
-    let number = |value: Option<f64>| value.map_or_else(String::new, |v| v.to_string());
-    let _ = writeln!(
-        out,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        csv_field(label),
-        row.requests,
-        row.hits,
-        row.hit_rate,
-        row.errors,
-        row.prompt_tokens,
-        row.completion_tokens,
-        row.cached_tokens,
-        row.cache_write_tokens,
-        row.cache_write_1h_tokens,
-        row.reasoning_tokens,
-        row.estimated_requests,
-        number(row.cost_usd),
-        row.cost_unknown_requests,
-        row.cost_saved_usd,
-        row.provider_cache_saved_usd,
-        number(row.latency_p50_ms),
-        number(row.latency_p95_ms),
-        number(row.ttfb_p50_ms),
-    );
-}
-
-/// Quotes a field that holds a comma, a quote or a line break (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
     }
 }

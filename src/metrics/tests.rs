@@ -23,6 +23,7 @@ fn record(provider: Option<&str>, model: &str, cache: Option<CacheStatus>) -> Us
         provider_cache_saved_usd: Some(0.0),
         ttfb_ms: Some(40.0),
         total_ms: 200.0,
+        ..UsageRecord::default()
     }
 }
 

@@ -23,6 +23,10 @@ pub const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
 
 struct Shared {
     pending: Mutex<Vec<u8>>,
+    /// Held by the writer thread from taking the pending lines until they
+    /// are in the file, so a lookup ([`BatchWriter::find_line`]) holding it
+    /// sees every line either pending or written, never in between.
+    writing: Mutex<()>,
     dropped: AtomicU64,
     stop: AtomicBool,
 }
@@ -31,6 +35,8 @@ struct Shared {
 #[derive(Clone)]
 pub struct BatchWriter {
     shared: Arc<Shared>,
+    /// The file and its rotated ones, newest first.
+    files: Arc<[std::path::PathBuf]>,
 }
 
 /// Stops the writer thread, flushing what is left, when dropped.
@@ -44,10 +50,12 @@ impl BatchWriter {
     pub fn spawn(mut file: RotatingFile) -> std::io::Result<(Self, FlushGuard)> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
+            writing: Mutex::new(()),
             dropped: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let worker = Arc::clone(&shared);
+        let files = file.files();
         let thread = thread::Builder::new()
             .name("llm-bridge-request-log".into())
             .spawn(move || {
@@ -55,6 +63,7 @@ impl BatchWriter {
                 let mut reported_drops = 0;
                 loop {
                     let stopping = worker.stop.load(Ordering::Acquire);
+                    let writing = worker.writing.lock().unwrap_or_else(|p| p.into_inner());
                     {
                         let mut pending = worker.pending.lock().unwrap_or_else(|p| p.into_inner());
                         std::mem::swap(&mut *pending, &mut batch);
@@ -65,6 +74,7 @@ impl BatchWriter {
                         }
                         batch.clear();
                     }
+                    drop(writing);
                     let dropped = worker.dropped.load(Ordering::Relaxed);
                     if dropped > reported_drops {
                         tracing::warn!(
@@ -82,6 +92,7 @@ impl BatchWriter {
         Ok((
             Self {
                 shared: Arc::clone(&shared),
+                files: Arc::from(files),
             },
             FlushGuard {
                 shared,
@@ -102,6 +113,26 @@ impl BatchWriter {
             return;
         }
         pending.extend_from_slice(line);
+    }
+}
+
+impl BatchWriter {
+    /// The newest line of request `request_id`, pending or written; see
+    /// [`super::find`]. Blocking; the writer waits meanwhile (the request
+    /// path does not: it only appends to the pending lines).
+    pub fn find_line(&self, request_id: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let _writing = self
+            .shared
+            .writing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let pending = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        super::find::find_line(&pending, &self.files, request_id)
     }
 }
 

@@ -13,6 +13,7 @@
 use serde::Serialize;
 
 pub mod batch;
+mod find;
 pub mod rotating;
 
 use crate::config::LogConfig;
@@ -90,6 +91,15 @@ impl RequestLog {
     /// Whether bodies are logged.
     pub fn log_bodies(&self) -> bool {
         self.log_bodies
+    }
+
+    /// The newest log line of request `request_id` (parsed), if the kept
+    /// files or the lines not yet written have it. Blocking.
+    pub fn find(&self, request_id: &str) -> std::io::Result<Option<serde_json::Value>> {
+        let Some(line) = self.writer.find_line(request_id)? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice(&line).ok())
     }
 
     /// Queues one line.

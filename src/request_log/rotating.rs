@@ -31,6 +31,13 @@ impl RotatingFile {
         })
     }
 
+    /// The file and the rotated ones it keeps, newest first.
+    pub fn files(&self) -> Vec<PathBuf> {
+        std::iter::once(self.path.clone())
+            .chain((1..self.max_files).map(|n| self.rotated(n)))
+            .collect()
+    }
+
     fn rotated(&self, n: usize) -> PathBuf {
         let mut name = self.path.clone().into_os_string();
         name.push(format!(".{n}"));

@@ -8,13 +8,19 @@
 //!   by an older llm-bridge to the current version.
 //! - [`query`]: reports over a time window, grouped by model, provider,
 //!   key or day, read on a connection of their own (safe while the server
-//!   writes: the database is in WAL mode).
+//!   writes: the database is in WAL mode), and [`query::series`], the
+//!   same window cut into steps for charts.
+//! - [`requests`]: single requests, the newest matching a filter or one
+//!   by its request id.
+//! - [`csv`]: a report as CSV, for the command line and the dashboard.
 //!
 //! What it does not own: building the records ([`crate::usage`]), the
 //! `llm-bridge stats` command ([`crate::cli::stats`]) and the HTTP route
 //! over [`query::report`] ([`crate::admin::stats`]).
 
+pub mod csv;
 pub mod query;
+pub mod requests;
 mod schema;
 pub mod store;
 mod writer;
@@ -24,7 +30,9 @@ mod tests;
 
 use std::path::PathBuf;
 
+pub use query::series::{Series, SeriesQuery, series};
 pub use query::{GroupBy, StatsQuery, StatsReport, StatsRow, report};
+pub use requests::{RecentQuery, StatusFilter, by_request_id, recent};
 pub use store::{StoreGuard, UsageStore};
 
 /// File name of the database inside the data folder.

@@ -23,8 +23,8 @@
 //! have no cache write, reasoning or provider saving figures: they count 0.
 //!
 //! This file owns the query, the report's shape and opening the database;
-//! the sums and percentiles are [`tally`]'s, and reading the window's ends
-//! from text is [`time`]'s.
+//! the sums and percentiles are [`tally`]'s, the charts' steps
+//! [`series`]', and reading the window's ends from text is [`time`]'s.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -36,6 +36,7 @@ use super::{DATABASE_FILE, StatsError};
 use tally::tally;
 pub use time::{parse_duration, parse_time, parse_time_at};
 
+pub mod series;
 mod tally;
 mod time;
 
@@ -180,11 +181,7 @@ pub struct StatsReport {
 /// the file itself). A folder without a database gives an empty report
 /// with a note, not an error. Blocking: call it off the async runtime.
 pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, StatsError> {
-    let path = if path_or_dir.is_file() {
-        path_or_dir.to_path_buf()
-    } else {
-        path_or_dir.join(DATABASE_FILE)
-    };
+    let path = database_path(path_or_dir);
     let mut report = StatsReport {
         since_ms: query.since,
         until_ms: query.until,
@@ -195,16 +192,47 @@ pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, Sta
         database: path.clone(),
     };
     let empty_note = || format!("no statistics yet in {}", path.display());
-    if !path.is_file() {
+    let Some(connection) = open_reader(&path)? else {
         report.note = Some(empty_note());
         return Ok(report);
+    };
+    let (rows, total) = tally(&connection, query).map_err(|source| StatsError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    if total.requests == 0 {
+        report.note = Some(if query.since.is_some() || query.until.is_some() {
+            "no requests in this time window".to_string()
+        } else {
+            empty_note()
+        });
+    }
+    report.rows = rows;
+    report.total = total;
+    Ok(report)
+}
+
+/// The database file in `path_or_dir` (the data folder, or the file).
+pub(super) fn database_path(path_or_dir: &Path) -> PathBuf {
+    if path_or_dir.is_file() {
+        path_or_dir.to_path_buf()
+    } else {
+        path_or_dir.join(DATABASE_FILE)
+    }
+}
+
+/// A read-only connection to the database at `path`, or `None` when there
+/// is no database (or no table) yet: nothing has been recorded.
+pub(super) fn open_reader(path: &Path) -> Result<Option<Connection>, StatsError> {
+    if !path.is_file() {
+        return Ok(None);
     }
     let read_error = |source| StatsError::Read {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     };
     let connection = Connection::open_with_flags(
-        &path,
+        path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(read_error)?;
@@ -218,21 +246,7 @@ pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, Sta
             |row| row.get(0),
         )
         .map_err(read_error)?;
-    if !has_table {
-        report.note = Some(empty_note());
-        return Ok(report);
-    }
-    let (rows, total) = tally(&connection, query).map_err(read_error)?;
-    if total.requests == 0 {
-        report.note = Some(if query.since.is_some() || query.until.is_some() {
-            "no requests in this time window".to_string()
-        } else {
-            empty_note()
-        });
-    }
-    report.rows = rows;
-    report.total = total;
-    Ok(report)
+    Ok(has_table.then_some(connection))
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ use super::StatsError;
 
 /// The schema this build writes, kept in SQLite's `user_version` so a
 /// later build can tell which migrations a file needs. Version 2 added the
-/// cache write, reasoning and provider cache saving columns.
-pub const SCHEMA_VERSION: i64 = 2;
+/// cache write, reasoning and provider cache saving columns; version 3 the
+/// route, error code and cache key the dashboard shows for each request.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1: the table and its indexes. A new file gets it and then every
 /// later version's changes, so new and migrated files end up the same.
@@ -52,8 +53,17 @@ ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER;
 ALTER TABLE requests ADD COLUMN provider_cache_saved_usd REAL;
 ";
 
+/// Version 3: what the dashboard's request list shows and looks rows up
+/// by. Rows written before have them `NULL` (the route shows as unknown).
+const SCHEMA_V3: &str = "
+ALTER TABLE requests ADD COLUMN endpoint TEXT;
+ALTER TABLE requests ADD COLUMN error TEXT;
+ALTER TABLE requests ADD COLUMN cache_key TEXT;
+CREATE INDEX IF NOT EXISTS requests_request_id ON requests (request_id);
+";
+
 /// Each version's changes, by the version they bring a file to.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA), (2, SCHEMA_V2)];
+const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA), (2, SCHEMA_V2), (3, SCHEMA_V3)];
 
 /// Brings the schema to [`SCHEMA_VERSION`], applying each version's changes
 /// past the file's. The version is read and every change made inside one

@@ -10,6 +10,7 @@ use super::*;
 use crate::usage::{CacheStatus, UsageRecord};
 
 mod migration;
+mod rows;
 
 /// 2026-11-01T00:00:00Z.
 const DAY_ONE: i64 = 1_793_491_200_000;

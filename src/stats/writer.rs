@@ -15,9 +15,10 @@ use crate::usage::UsageRecord;
 const INSERT: &str = "INSERT INTO requests (time_ms, request_id, key_name, provider, \
     model_asked, model_answered, stream, cache, status, prompt_tokens, completion_tokens, \
     cached_tokens, estimated, cost_usd, cost_saved_usd, ttfb_ms, total_ms, \
-    cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, provider_cache_saved_usd) \
+    cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, provider_cache_saved_usd, \
+    endpoint, error, cache_key) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-    ?18, ?19, ?20, ?21)";
+    ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
 
 pub(super) struct Writer {
     pub(super) connection: Connection,
@@ -158,6 +159,9 @@ fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Resul
                 r.cache_write_1h_tokens.map(to_i64),
                 r.reasoning_tokens.map(to_i64),
                 r.provider_cache_saved_usd,
+                r.endpoint,
+                r.error,
+                r.cache_key,
             ])?;
         }
     }

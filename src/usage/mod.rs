@@ -5,4 +5,4 @@
 
 pub mod record;
 
-pub use record::{CacheStatus, Finished, UsageRecord};
+pub use record::{CacheStatus, Finished, UsageRecord, endpoint_of};

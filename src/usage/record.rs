@@ -1,12 +1,15 @@
 //! One request as the usage store, the reports and the metrics see it,
 //! built once when the response body ends.
 
+use serde::Serialize;
+
 use crate::notes::Notes;
 use crate::prices::Cost;
 use crate::tokens::Usage;
 
 /// Where the answer came from, as the `x-cache` header says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum CacheStatus {
     Hit,
     Miss,
@@ -22,15 +25,28 @@ impl CacheStatus {
             Self::Bypass => "BYPASS",
         }
     }
+
+    /// The status [`Self::as_str`] names (as the database and the `x-cache`
+    /// header spell it), case-insensitive.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Hit, Self::Miss, Self::Bypass]
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(text))
+    }
 }
 
 /// One chat request. Token and cost fields are `None` when unknown (an
 /// error, no usage and nothing to estimate from, a model without a price).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Serialized as the dashboard's request rows (`/api/requests`, the live
+/// feed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UsageRecord {
     /// When the request arrived, Unix milliseconds.
     pub time_ms: i64,
     pub request_id: String,
+    /// The route, without `/v1/`: `chat/completions`, `messages`,
+    /// `responses`, `embeddings`, `completions`.
+    pub endpoint: String,
     /// The access key's name (or fingerprint); `None` in open mode without
     /// a client key.
     pub key_name: Option<String>,
@@ -44,7 +60,11 @@ pub struct UsageRecord {
     pub stream: bool,
     /// `None` when the request ended before the cache was consulted.
     pub cache: Option<CacheStatus>,
+    /// The cache entry's key (hex SHA-256), when the request had one.
+    pub cache_key: Option<String>,
     pub status: u16,
+    /// The gateway's error code, when it answered with an error.
+    pub error: Option<String>,
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
     /// Prompt tokens the provider served from its own prompt cache.
@@ -80,8 +100,11 @@ pub struct UsageRecord {
 pub struct Finished<'a> {
     pub time_ms: i64,
     pub request_id: &'a str,
+    /// The request's path.
+    pub path: &'a str,
     pub notes: &'a Notes,
     pub status: u16,
+    pub error: Option<&'a str>,
     pub ttfb_ms: Option<f64>,
     pub total_ms: f64,
 }
@@ -103,12 +126,7 @@ impl UsageRecord {
             (None, true) => (estimate(entry), true),
             (_, false) => (None, false),
         };
-        let cache = entry.cache.and_then(|status| match status {
-            "HIT" => Some(CacheStatus::Hit),
-            "MISS" => Some(CacheStatus::Miss),
-            "BYPASS" => Some(CacheStatus::Bypass),
-            _ => None,
-        });
+        let cache = entry.cache.and_then(CacheStatus::parse);
         let cost = match (&usage, &entry.provider, &entry.upstream_model) {
             (Some(usage), Some(provider), Some(model)) => price(provider, model, usage),
             _ => None,
@@ -119,13 +137,16 @@ impl UsageRecord {
         Self {
             time_ms: finished.time_ms,
             request_id: finished.request_id.to_string(),
+            endpoint: endpoint_of(finished.path).to_string(),
             key_name: entry.key_id.clone(),
             provider: entry.provider.clone(),
             model_asked: entry.model.clone(),
             model_answered: entry.upstream_model.clone(),
             stream: entry.stream.unwrap_or(false),
             cache,
+            cache_key: entry.cache_key.clone(),
             status: finished.status,
+            error: finished.error.map(str::to_string),
             prompt_tokens: usage.map(|u| u.prompt_tokens),
             completion_tokens: usage.and_then(|u| {
                 // An estimate without the answer's text (or, for a cut
@@ -146,6 +167,12 @@ impl UsageRecord {
             total_ms: finished.total_ms,
         }
     }
+}
+
+/// A route as the dashboard names it: the path without `/v1/` (or `/`).
+pub fn endpoint_of(path: &str) -> &str {
+    path.strip_prefix("/v1/")
+        .unwrap_or_else(|| path.trim_start_matches('/'))
 }
 
 /// `(cost, saved by llm-bridge's cache, saved by the provider's prompt

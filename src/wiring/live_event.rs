@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::request_log::Record;
-use crate::usage::UsageRecord;
+use crate::usage::{UsageRecord, endpoint_of};
 
 /// Whether a finished request belongs in the feed: the dashboard's own
 /// calls would only show the dashboard watching itself.
@@ -19,18 +19,25 @@ pub fn log_value(line: &Record<'_>) -> Value {
     serde_json::to_value(line).unwrap_or(Value::Null)
 }
 
-/// `{"request": row, "log": line}`.
+/// `{"request": row, "log": line}`: the row is the usage record as
+/// `/api/requests` gives it, or for a request without one (models, health,
+/// a refused request) the same fields from the log line.
 pub fn event(log: &Value, arrived_ms: i64, record: Option<&UsageRecord>) -> String {
+    let row = match record {
+        Some(record) => serde_json::to_value(record).unwrap_or(Value::Null),
+        None => row_of_log(log, arrived_ms),
+    };
+    json!({ "request": row, "log": log }).to_string()
+}
+
+fn row_of_log(log: &Value, arrived_ms: i64) -> Value {
     let text = |name: &str| log.get(name).cloned().unwrap_or(Value::Null);
     let path = log.get("path").and_then(Value::as_str).unwrap_or("");
-    let endpoint = path
-        .strip_prefix("/v1/")
-        .unwrap_or(path.trim_start_matches('/'));
-    let mut row = json!({
+    json!({
         "time_ms": arrived_ms,
         "request_id": text("request_id"),
         "key_name": text("key_id"),
-        "endpoint": endpoint,
+        "endpoint": endpoint_of(path),
         "provider": text("provider"),
         "model_asked": text("model"),
         "model_answered": text("upstream_model"),
@@ -42,26 +49,7 @@ pub fn event(log: &Value, arrived_ms: i64, record: Option<&UsageRecord>) -> Stri
         "estimated": text("estimated"),
         "ttfb_ms": text("ttfb_ms"),
         "total_ms": text("total_ms"),
-    });
-    if let Some(record) = record {
-        let usage = json!({
-            "key_name": record.key_name,
-            "provider": record.provider,
-            "model_answered": record.model_answered,
-            "estimated": record.estimated,
-            "prompt_tokens": record.prompt_tokens,
-            "completion_tokens": record.completion_tokens,
-            "cached_tokens": record.cached_tokens,
-            "reasoning_tokens": record.reasoning_tokens,
-            "cost_usd": record.cost_usd,
-            "cost_saved_usd": record.cost_saved_usd,
-            "provider_cache_saved_usd": record.provider_cache_saved_usd,
-        });
-        if let (Some(row), Value::Object(usage)) = (row.as_object_mut(), usage) {
-            row.extend(usage);
-        }
-    }
-    json!({ "request": row, "log": log }).to_string()
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use axum::routing::{delete, get, post};
 
 use super::AppState;
 use crate::admin::access::{require_dashboard_access, session};
-use crate::admin::{cache, control, health, live, metrics, stats, status};
+use crate::admin::{cache, control, health, live, metrics, requests, stats, status};
 use crate::api::{
     anthropic_messages, count_tokens, embeddings, models, openai_chat, openai_completions,
     responses,
@@ -43,6 +43,9 @@ pub const ENDPOINTS: &[&str] = &[
     "GET /api/session",
     "GET /api/live",
     "GET /api/stats",
+    "GET /api/stats/series",
+    "GET /api/requests",
+    "GET /api/requests/{id}",
     "GET /api/cache",
     "GET /api/cache/{key}",
     "DELETE /api/cache/{key}",
@@ -90,6 +93,9 @@ pub fn build(state: AppState) -> Router {
         .route("/api/session", get(session))
         .route("/api/live", get(live::live))
         .route("/api/stats", get(stats::stats))
+        .route("/api/stats/series", get(stats::stats_series))
+        .route("/api/requests", get(requests::list))
+        .route("/api/requests/{id}", get(requests::one))
         .route("/api/cache", get(cache::list))
         .route("/api/cache/check", post(cache::check))
         .route(

@@ -110,8 +110,10 @@ impl RequestSink {
         let finished = usage::Finished {
             time_ms: request.arrived_ms,
             request_id: request.request_id,
+            path: request.path,
             notes: request.notes,
             status: request.status,
+            error: request.error,
             ttfb_ms: request.ttfb_ms,
             total_ms: request.total_ms,
         };
@@ -122,10 +124,11 @@ impl RequestSink {
         let (metrics, store) = (Arc::clone(&self.metrics), self.usage_store.clone());
         let feed = self.feed.clone();
         let notes = request.notes.clone();
-        let request_id = request.request_id.to_string();
-        let (time_ms, status, ttfb_ms, total_ms) = (
+        let (request_id, path) = (request.request_id.to_string(), request.path.to_string());
+        let (time_ms, status, error, ttfb_ms, total_ms) = (
             finished.time_ms,
             finished.status,
+            request.error,
             finished.ttfb_ms,
             finished.total_ms,
         );
@@ -133,8 +136,10 @@ impl RequestSink {
             let finished = usage::Finished {
                 time_ms,
                 request_id: &request_id,
+                path: &path,
                 notes: &notes,
                 status,
+                error,
                 ttfb_ms,
                 total_ms,
             };

@@ -114,6 +114,7 @@ impl AppState {
             background: stopping.background.clone(),
             log_bodies: request_log.log_bodies(),
         };
+        let request_log_handle = request_log.clone();
         let sink = RequestSink {
             request_log,
             metrics: Arc::clone(&metrics),
@@ -154,6 +155,7 @@ impl AppState {
             stats_state: StatsState {
                 store: usage_store,
                 data_dir: config.data_dir.clone(),
+                request_log: request_log_handle,
             },
             usage_guard: Mutex::new(usage_guard),
             feed,

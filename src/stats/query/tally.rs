@@ -97,21 +97,30 @@ pub(super) fn tally(
     Ok((rows, total.finish(None)))
 }
 
+/// How a missing name shows in a group.
+pub(super) const NONE: &str = "(none)";
+
+/// `provider/model`, by the model that answered (else the one asked).
+pub(super) fn model_label(
+    provider: Option<&str>,
+    model_answered: Option<&str>,
+    model_asked: Option<&str>,
+) -> String {
+    let model = model_answered.or(model_asked).unwrap_or(NONE);
+    match provider {
+        Some(provider) => format!("{provider}/{model}"),
+        None => model.to_string(),
+    }
+}
+
 /// The group a request falls in. Missing names show as `(none)`.
 fn group_of(by: GroupBy, request: &Request) -> String {
-    const NONE: &str = "(none)";
     match by {
-        GroupBy::Model => {
-            let model = request
-                .model_answered
-                .as_deref()
-                .or(request.model_asked.as_deref())
-                .unwrap_or(NONE);
-            match &request.provider {
-                Some(provider) => format!("{provider}/{model}"),
-                None => model.to_string(),
-            }
-        }
+        GroupBy::Model => model_label(
+            request.provider.as_deref(),
+            request.model_answered.as_deref(),
+            request.model_asked.as_deref(),
+        ),
         GroupBy::Provider => request.provider.as_deref().unwrap_or(NONE).to_string(),
         GroupBy::Key => request.key_name.as_deref().unwrap_or(NONE).to_string(),
         GroupBy::Day => chrono::DateTime::from_timestamp_millis(request.time_ms)
@@ -195,7 +204,7 @@ impl Tally {
 
 /// Rounds a sum to a billionth of a dollar, so adding many small prices
 /// does not print as `0.30000000000000004`.
-fn dollars(sum: f64) -> f64 {
+pub(super) fn dollars(sum: f64) -> f64 {
     (sum * 1e9).round() / 1e9
 }
 
