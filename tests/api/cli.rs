@@ -64,7 +64,7 @@ fn help_documents_every_option() {
 }
 
 /// Every endpoint the router serves.
-pub const EVERY_ENDPOINT: [&str; 22] = [
+pub const EVERY_ENDPOINT: [&str; 25] = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "POST /v1/embeddings",
@@ -79,6 +79,9 @@ pub const EVERY_ENDPOINT: [&str; 22] = [
     "GET /api/session",
     "GET /api/live",
     "GET /api/stats",
+    "GET /api/stats/series",
+    "GET /api/requests",
+    "GET /api/requests/{id}",
     "GET /api/cache",
     "GET /api/cache/{key}",
     "DELETE /api/cache/{key}",

@@ -30,6 +30,7 @@ mod completions;
 mod dashboard;
 mod dashboard_cache;
 mod dashboard_keys;
+mod dashboard_usage;
 mod embeddings;
 mod errors;
 mod keys_cli;
