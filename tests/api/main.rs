@@ -28,6 +28,7 @@ mod cache_flow;
 mod cli;
 mod completions;
 mod dashboard;
+mod dashboard_browser;
 mod dashboard_cache;
 mod dashboard_keys;
 mod dashboard_usage;

@@ -27,6 +27,13 @@ function showOnly(id) {
 
 async function boot() {
   try {
+    // Without a key kept from earlier, ask /health (which needs none)
+    // whether keys are required, rather than let a refused /api/session
+    // put a 401 in the console of every first visit.
+    if (!storedKey() && (await api("/health")).access_keys_required) {
+      showLogin("");
+      return;
+    }
     const facts = await api("/api/session", { key: storedKey() || null });
     enter(facts);
   } catch (error) {
