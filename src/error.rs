@@ -125,6 +125,13 @@ pub enum AppError {
         limit: u64,
         retry_after: std::time::Duration,
     },
+    /// The access key (or the gateway) has spent its daily or monthly
+    /// budget; the message names it and when it resets.
+    #[error("{message}")]
+    BudgetExceeded {
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 /// A `Retry-After` value: whole seconds, rounded up, at least 1.
@@ -165,14 +172,16 @@ impl AppError {
             | Self::Unavailable(_)
             | Self::ShuttingDown
             | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     /// How long the client should wait, for errors that say so.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::RateLimited { retry_after, .. } | Self::BudgetExceeded { retry_after, .. } => {
+                Some(*retry_after)
+            }
             // A queue moves quickly; a second is a fair guess.
             Self::ProviderBusy { .. } | Self::Overloaded { .. } => {
                 Some(std::time::Duration::from_secs(1))
@@ -200,6 +209,8 @@ impl AppError {
             | Self::Overloaded { .. } => "server_error",
             // OpenAI's own rate-limit errors name the exhausted limit here.
             Self::RateLimited { what, .. } => what,
+            // What OpenAI calls a spent quota.
+            Self::BudgetExceeded { .. } => "insufficient_quota",
             _ => "invalid_request_error",
         }
     }
@@ -231,6 +242,7 @@ impl AppError {
             Self::ShuttingDown => "server_shutdown",
             Self::Overloaded { .. } => "overloaded",
             Self::RateLimited { .. } => "rate_limit_exceeded",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
             Self::AdminRequired(_) => "admin_required",
             Self::LocalOnly(_) => "local_only",
             Self::Missing(_) => "not_found",

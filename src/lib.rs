@@ -34,7 +34,8 @@
 //! - Accounting: [`usage`] (the record of a request), [`stats`] (the usage
 //!   database and its reports), [`metrics`] (Prometheus), [`prices`],
 //!   [`tokens`] (counts and estimates), [`request_log`], [`limits`] (rate
-//!   limit state).
+//!   limit state), [`budgets`] (spend against the daily and monthly
+//!   budgets).
 //! - [`admin`]: `/health`, `/metrics`, and the dashboard's API under
 //!   `/api/` (who may call it, the live feed, stats, cache, status, keys
 //!   and reloads); it checks access keys with [`edge::auth`].
@@ -85,6 +86,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod budgets;
 pub mod cache;
 pub mod caller;
 pub mod cli;

@@ -30,6 +30,8 @@ pub struct Notes {
     /// The answer is the gateway's own estimate, not a provider's (token
     /// counting for a provider without that endpoint).
     pub estimated: bool,
+    /// The request's reserved spend, settled by its usage record.
+    pub budget: Option<Arc<crate::budgets::Reservation>>,
 }
 
 /// A request's prompt, for a local token estimate when no usage comes:

@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::budgets::Budgets;
 use crate::config::CacheMode;
 use crate::config::live::Current;
 use crate::upstream::Registry;
@@ -16,6 +17,8 @@ use crate::upstream::Registry;
 #[derive(Debug)]
 pub struct HealthView {
     pub registry: Arc<Registry>,
+    /// Spend against the budgets, when there are any.
+    pub budgets: Arc<Budgets>,
     pub access_keys_required: bool,
     pub default_provider: Option<String>,
 }
@@ -72,6 +75,7 @@ pub async fn health(State(state): State<HealthState>) -> Json<Value> {
         "aliases": live.registry.aliases().len(),
         "reloads": reloads(&state.reloads),
         "providers": providers,
+        "budgets": live.budgets.view(),
     }))
 }
 

@@ -8,8 +8,10 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
+use crate::budgets::Budgets;
 use crate::cache::Cache;
 use crate::config::CacheMode;
+use crate::config::live::Current;
 use crate::metrics::{self, Metrics, Snapshot};
 use crate::stats::UsageStore;
 
@@ -20,6 +22,7 @@ pub struct MetricsState {
     pub cache: Arc<Cache>,
     /// `None` when the usage database could not be opened.
     pub usage_store: Option<UsageStore>,
+    pub budgets: Current<Budgets>,
 }
 
 /// `GET /metrics`.
@@ -37,6 +40,7 @@ pub async fn metrics(State(state): State<MetricsState>) -> Response {
             .usage_store
             .as_ref()
             .map_or(0, |store| store.dropped()),
+        budgets: state.budgets.now().view(),
     };
     let text = state.metrics.render(&snapshot);
     ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()

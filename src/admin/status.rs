@@ -18,6 +18,7 @@ use super::control::ControlHandle;
 use super::health::{ReloadStatus, reloads};
 use super::live::LiveFeed;
 use super::stats::StatsState;
+use crate::budgets::Budgets;
 use crate::config::CacheMode;
 use crate::config::live::Current;
 use crate::limits::RateLimits;
@@ -32,6 +33,7 @@ pub const RECENT: &str = "15m";
 pub struct StatusView {
     pub registry: Arc<Registry>,
     pub limits: Arc<RateLimits>,
+    pub budgets: Arc<Budgets>,
     /// Access key ids, each with whether it is an admin key.
     pub access_keys: Vec<(String, bool)>,
     /// The configuration as `Debug` prints it, secrets masked.
@@ -89,6 +91,7 @@ pub async fn status(State(state): State<StatusState>) -> Json<Value> {
         "log_bodies": facts.log_bodies,
         "providers": providers(&view.registry, &recent),
         "access_keys": access_keys(&view),
+        "budgets": view.budgets.view(),
         "aliases": targets(view.registry.aliases().iter().map(|(k, t)| (k, vec![t]))),
         "fallbacks": targets(view.registry.fallbacks().iter().map(|(k, t)| (k, t.iter().collect()))),
         "reload": reload,

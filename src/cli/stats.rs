@@ -5,10 +5,14 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use super::StatsArgs;
+use crate::budgets::{Budgets, BudgetsView};
 use crate::config::resolve_data_dir;
 use crate::stats::csv::csv;
 use crate::stats::query::{StatsQuery, StatsReport, StatsRow, report};
+use crate::stats::spend::spend_since;
 
 /// How `stats` prints its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -32,11 +36,23 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
         by: args.by,
     };
     let report = report(&dir, &query).map_err(|e| e.to_string())?;
+    let budgets = budgets_now(&dir, args.config.as_deref())?;
     let out = match args.format {
-        StatsFormat::Table => table(&report),
+        StatsFormat::Table => {
+            let mut text = table(&report);
+            if let Some(budgets) = &budgets {
+                budget_table(&mut text, budgets);
+            }
+            text
+        }
         StatsFormat::Csv => csv(&report),
         StatsFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            let mut value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            if let (Some(budgets), Some(object)) = (&budgets, value.as_object_mut()) {
+                let budgets = serde_json::to_value(budgets).map_err(|e| e.to_string())?;
+                object.insert("budgets".into(), budgets);
+            }
+            let mut text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
             text.push('\n');
             text
         }
@@ -48,6 +64,41 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
         eprintln!("llm-bridge: {note}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config file's budgets with today's and this month's spend from the
+/// database in `dir`; `None` without any budget.
+fn budgets_now(dir: &Path, config: Option<&Path>) -> Result<Option<BudgetsView>, String> {
+    let config = crate::config::budgets::read(config).map_err(|e| e.to_string())?;
+    if config.is_empty() {
+        return Ok(None);
+    }
+    let budgets = Budgets::new(config);
+    let (day_start, month_start) = crate::budgets::period_starts(crate::budgets::now_ms());
+    let spent = spend_since(dir, day_start, month_start).map_err(|e| e.to_string())?;
+    budgets.seed(&spent);
+    Ok(Some(budgets.view()))
+}
+
+/// The budgets after the table: spend against each, as `/health` has it.
+fn budget_table(out: &mut String, view: &BudgetsView) {
+    let spent = |used: f64, limit: Option<f64>| {
+        limit.map_or_else(
+            || "-".to_string(),
+            |limit| format!("${used:.4} of ${limit:.2}"),
+        )
+    };
+    let _ = writeln!(out, "\nBudgets (UTC day and month):");
+    let _ = writeln!(out, "  {:<24} {:>24} {:>24}", "KEY", "TODAY", "THIS MONTH");
+    for line in view.gateway.iter().chain(&view.keys) {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>24} {:>24}",
+            line.key.as_deref().unwrap_or("(gateway)"),
+            spent(line.daily_spent_usd, line.daily_usd),
+            spent(line.monthly_spent_usd, line.monthly_usd),
+        );
+    }
 }
 
 fn time(ms: Option<i64>, otherwise: &str) -> String {

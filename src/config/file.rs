@@ -36,6 +36,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub limits: super::limits::LimitsSection,
     #[serde(default)]
+    pub budgets: super::budgets::BudgetsSection,
+    #[serde(default)]
     pub cors_origins: Vec<String>,
     #[serde(default)]
     pub log: LogSection,

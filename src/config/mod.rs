@@ -7,6 +7,7 @@
 //! snapshot so they never race on process-global state.
 
 mod advice;
+pub mod budgets;
 mod builtin;
 mod cache;
 pub mod dotenv;
@@ -27,6 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
+pub use budgets::{Budget, BudgetsConfig};
 pub use builtin::{BARE_NAME_PREFIXES, BUILTIN_PROVIDERS};
 pub use cache::{CacheConfig, CacheMode, CacheScope};
 pub use file::{FileConfig, LoadedFile};
@@ -174,6 +176,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Token prices: the built-in table with `[prices]` over it.
     pub prices: crate::prices::PriceTable,
+    /// Spend allowed per day and month, for the gateway and per key.
+    pub budgets: BudgetsConfig,
 }
 
 impl Config {
@@ -200,6 +204,7 @@ impl Config {
         let aliases = providers::resolve_aliases(&providers, file.as_ref())?;
         let fallbacks = resilience::resolve_fallbacks(&providers, file.as_ref())?;
         let limits = limits::resolve(file.as_ref(), &access_keys)?;
+        let budgets = budgets::resolve(file.as_ref(), &access_keys)?;
         let prices = prices::resolve(&providers, file.as_ref())?;
         let default_provider = match (&raw.default_provider, &file) {
             (Some(name), Some(loaded)) => {
@@ -240,6 +245,7 @@ impl Config {
             allowed_hosts: hosts::resolve(file.as_ref())?,
             server: server::resolve(file.as_ref())?,
             prices,
+            budgets,
         })
     }
 

@@ -6,7 +6,8 @@
 //! their own requests. Chat requests are counted from their
 //! [`UsageRecord`] when the response ends; upstream errors, retries and
 //! fallbacks as they happen; values that live elsewhere (cache size,
-//! dropped usage records) are read at scrape time into a [`Snapshot`].
+//! dropped usage records, spend against budgets) are read at scrape time
+//! into a [`Snapshot`].
 //!
 //! Label values are bounded: the model name comes from clients, so it is cut
 //! to [`MAX_LABEL_CHARS`] characters, a request that never reached a
@@ -31,6 +32,7 @@ use labels::{
 };
 pub use labels::{MAX_LABEL_CHARS, MAX_MODELS};
 
+mod budgets;
 mod labels;
 
 /// The scrape's content type. prometheus-client writes OpenMetrics text
@@ -50,7 +52,7 @@ type Timing = Family<TimingLabels, Histogram, fn() -> Histogram>;
 type Usd = Counter<f64, AtomicU64>;
 
 /// Values read at scrape time from the parts that own them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     /// Entries in the response cache.
     pub cache_entries: u64,
@@ -58,6 +60,8 @@ pub struct Snapshot {
     pub cache_bytes: u64,
     /// Usage records dropped since start (the recorder's queue was full).
     pub usage_dropped: u64,
+    /// Every budget with its spend.
+    pub budgets: crate::budgets::BudgetsView,
 }
 
 /// One gateway's metrics. Shared behind an `Arc`; every method takes
@@ -80,6 +84,7 @@ pub struct Metrics {
     cache_entries: Gauge<u64, AtomicU64>,
     cache_bytes: Gauge<u64, AtomicU64>,
     usage_dropped: Counter,
+    budgets: budgets::BudgetGauges,
     models: ModelNames,
     /// Hits and misses since start, for the dashboard's hit rate.
     cache_hits: AtomicU64,
@@ -113,6 +118,7 @@ impl Metrics {
             cache_entries: Gauge::default(),
             cache_bytes: Gauge::default(),
             usage_dropped: Counter::default(),
+            budgets: budgets::BudgetGauges::default(),
             models: ModelNames::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
@@ -232,6 +238,7 @@ impl Metrics {
             "Usage records dropped because the usage store fell behind",
             self.usage_dropped.clone(),
         );
+        self.budgets.register(r);
     }
 
     /// Counts a request that joined another's upstream call.
@@ -381,6 +388,7 @@ impl Metrics {
         self.usage_dropped
             .inner()
             .fetch_max(snapshot.usage_dropped, Ordering::Relaxed);
+        self.budgets.set(&snapshot.budgets);
         let mut text = String::new();
         if let Err(error) = encode(&mut text, &self.registry) {
             // Writing to a String cannot fail; a metric's encoder could.

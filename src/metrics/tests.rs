@@ -309,6 +309,7 @@ fn scrape_time_values_come_from_the_snapshot() {
         cache_entries: 3,
         cache_bytes: 4096,
         usage_dropped: 7,
+        ..Snapshot::default()
     };
     let text = metrics.render(&snapshot);
     assert!(text.contains("\nllm_bridge_cache_entries 3\n"), "{text}");
@@ -321,7 +322,7 @@ fn scrape_time_values_come_from_the_snapshot() {
     // A counter never goes down, even from an older snapshot.
     let older = Snapshot {
         usage_dropped: 5,
-        ..snapshot
+        ..snapshot.clone()
     };
     assert!(
         metrics

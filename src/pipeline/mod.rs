@@ -3,7 +3,8 @@
 //!
 //! 1. route: the model name → provider and upstream model, plus fallbacks
 //!    ([`crate::upstream::Registry`]); the request counts against its key's
-//!    requests per minute ([`rate_limits`]);
+//!    requests per minute ([`rate_limits`]) and is admitted by its spend
+//!    budgets ([`budget`]);
 //! 2. key: the cache key from the request's deciding fields
 //!    ([`crate::cache::key`]);
 //! 3. look up: a hit is replayed in the request's form ([`replay`]);
@@ -16,6 +17,7 @@
 //! With the cache off, step 4 is a plain call and relay ([`cached::relay`]).
 //! What a dialect provides and the pipeline asks of it: [`exchange`].
 
+pub mod budget;
 mod cached;
 pub mod exchange;
 pub mod flight;
@@ -37,6 +39,7 @@ use tokio_util::task::TaskTracker;
 
 pub use exchange::{Answered, Dialect, Exchange, Itemized, ParsedRequest, ReplyForm};
 
+use crate::budgets::Budgets;
 use crate::cache::key::{self, KeyContext};
 use crate::cache::{Cache, CacheKey};
 use crate::caller::Caller;
@@ -47,6 +50,7 @@ use crate::headers::{ANSWERING_MODEL, PROVIDER, X_CACHE, X_CACHE_KEY, X_CACHE_RE
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::notes::NoteSlot;
+use crate::prices::PriceTable;
 use crate::upstream::providers::Forwarded;
 use crate::upstream::redact::Redactor;
 use crate::upstream::{CallPlan, Outbound, Registry, Route, Target};
@@ -64,6 +68,10 @@ pub struct Routing {
     pub limit_settings: LimitsConfig,
     /// Masks every configured provider key in upstream answers.
     pub redactor: Redactor,
+    /// Spend budgets and the ledger they are checked against.
+    pub budgets: Arc<Budgets>,
+    /// Prices, to estimate a request's cost for its budget.
+    pub prices: Arc<PriceTable>,
 }
 
 impl Routing {
@@ -125,6 +133,7 @@ pub async fn serve(
     let routes = routing.registry.plan(exchange.request.model())?;
     let route = &routes[0];
     rate_limits::count_request(&routing, &incoming.caller)?;
+    budget::admit(&routing, &incoming, route, exchange.request.as_ref()).await?;
     incoming.slot.update(|notes| {
         notes.provider = Some(route.provider.name().to_string());
         notes.upstream_model = Some(route.upstream_model.clone());

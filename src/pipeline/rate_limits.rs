@@ -63,7 +63,9 @@ pub async fn reserve_tokens(
         })
 }
 
-async fn estimate_prompt(model: &str, prompt: Prompt) -> u64 {
+/// The prompt's tokens by its dialect's rule, counted off the async
+/// threads when it is large.
+pub(super) async fn estimate_prompt(model: &str, prompt: Prompt) -> u64 {
     let model = model.to_string();
     let large = prompt.body.len() > INLINE_ESTIMATE_BYTES;
     let count = move || (prompt.estimate)(&model, &prompt.body);

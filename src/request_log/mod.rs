@@ -104,10 +104,15 @@ impl RequestLog {
 
     /// Queues one line.
     pub fn write(&self, record: &Record<'_>) {
-        let Ok(mut line) = serde_json::to_vec(record) else {
-            return;
-        };
-        line.push(b'\n');
-        self.writer.write_line(&line);
+        if let Ok(line) = serde_json::to_string(record) {
+            self.write_json(line);
+        }
+    }
+
+    /// Queues one line already serialized from a [`Record`] (the sink
+    /// serializes it once for the log and the dashboard's feed).
+    pub fn write_json(&self, mut line: String) {
+        line.push('\n');
+        self.writer.write_line(line.as_bytes());
     }
 }

@@ -13,6 +13,7 @@
 //! - [`requests`]: single requests, the newest matching a filter or one
 //!   by its request id.
 //! - [`csv`]: a report as CSV, for the command line and the dashboard.
+//! - [`spend`]: each key's spend today and this month, for the budgets.
 //!
 //! What it does not own: building the records ([`crate::usage`]), the
 //! `llm-bridge stats` command ([`crate::cli::stats`]) and the HTTP route
@@ -22,6 +23,7 @@ pub mod csv;
 pub mod query;
 pub mod requests;
 mod schema;
+pub mod spend;
 pub mod store;
 mod writer;
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::admin::health::HealthView;
 use crate::admin::status::StatusView;
 use crate::api::models::ModelList;
+use crate::budgets::Budgets;
 use crate::config::Config;
 use crate::config::live::Current;
 use crate::edge::auth::AccessKeys;
@@ -34,7 +35,11 @@ pub struct LiveConfig {
 
 impl LiveConfig {
     /// Builds providers (one HTTP client each) and the derived data.
-    pub fn build(config: Config, limits: Arc<RateLimits>) -> Result<Self, reqwest::Error> {
+    pub fn build(
+        config: Config,
+        limits: Arc<RateLimits>,
+        budgets: Arc<Budgets>,
+    ) -> Result<Self, reqwest::Error> {
         let registry = Arc::new(Registry::from_config(&config)?);
         let access_keys = AccessKeys::new(&config.access_keys);
         let keyed = access_keys.required();
@@ -47,6 +52,7 @@ impl LiveConfig {
         let status = StatusView {
             registry: Arc::clone(&registry),
             limits: Arc::clone(&limits),
+            budgets: Arc::clone(&budgets),
             access_keys: config
                 .access_keys
                 .iter()
@@ -59,6 +65,8 @@ impl LiveConfig {
             limits,
             limit_settings: config.limits.clone(),
             redactor,
+            budgets: Arc::clone(&budgets),
+            prices: Arc::new(config.prices.clone()),
         };
         Ok(Self {
             access_keys: Arc::new(access_keys),
@@ -70,12 +78,13 @@ impl LiveConfig {
             models: Arc::new(ModelList::new(&registry, !keyed)),
             health: Arc::new(HealthView {
                 registry,
+                budgets,
                 access_keys_required: keyed,
                 default_provider: config.default_provider.clone(),
             }),
-            routing: Arc::new(routing),
             status: Arc::new(status),
-            prices: Arc::new(config.prices.clone()),
+            prices: Arc::clone(&routing.prices),
+            routing: Arc::new(routing),
             config,
         })
     }

@@ -1,9 +1,12 @@
 //! The live feed's event for one finished request: its row (the usage
-//! record's fields, or the log line's for a request that has no record) and
-//! its request-log line, as one line of JSON. Built only when somebody
-//! watches ([`crate::admin::live::LiveFeed::publish`]).
+//! record, or for a request that has none the same fields from its log
+//! line) and its request-log line, as one line of JSON. Built only when
+//! somebody watches ([`crate::admin::live::LiveFeed::publish`]), by
+//! serializing the structs straight to text (no JSON tree) around the log
+//! line the request log already serialized: a busy gateway builds one per
+//! request.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::request_log::Record;
 use crate::usage::{UsageRecord, endpoint_of};
@@ -14,46 +17,70 @@ pub fn shown(path: &str) -> bool {
     !(path.starts_with("/api/") || path == "/ui" || path.starts_with("/ui/"))
 }
 
-/// The log line as a JSON value (kept until the usage record is ready).
-pub fn log_value(line: &Record<'_>) -> Value {
-    serde_json::to_value(line).unwrap_or(Value::Null)
+/// `{"request": row, "log": line}` from a row and a log line already in
+/// JSON.
+pub fn event(row_json: &str, log_json: &str) -> String {
+    let mut event = String::with_capacity(row_json.len() + log_json.len() + 20);
+    event.push_str("{\"request\":");
+    event.push_str(row_json);
+    event.push_str(",\"log\":");
+    event.push_str(log_json);
+    event.push('}');
+    event
 }
 
-/// `{"request": row, "log": line}`: the row is the usage record as
-/// `/api/requests` gives it, or for a request without one (models, health,
-/// a refused request) the same fields from the log line.
-pub fn event(log: &Value, arrived_ms: i64, record: Option<&UsageRecord>) -> String {
-    let row = match record {
-        Some(record) => serde_json::to_value(record).unwrap_or(Value::Null),
-        None => row_of_log(log, arrived_ms),
+/// The row of a request with a usage record: the record as
+/// `/api/requests` gives it.
+pub fn record_row(record: &UsageRecord) -> String {
+    serde_json::to_string(record).unwrap_or_else(|_| "null".into())
+}
+
+/// The row of a request without a usage record (models, health, a refused
+/// request): the record's fields its log line has.
+pub fn log_row(line: &Record<'_>, arrived_ms: i64) -> String {
+    let row = LogRow {
+        time_ms: arrived_ms,
+        request_id: line.request_id,
+        key_name: line.key_id,
+        endpoint: endpoint_of(line.path),
+        provider: line.provider,
+        model_asked: line.model,
+        model_answered: line.upstream_model,
+        stream: line.stream,
+        cache: line.cache,
+        cache_key: line.cache_key,
+        status: line.status,
+        error: line.error,
+        estimated: line.estimated,
+        ttfb_ms: line.ttfb_ms,
+        total_ms: line.total_ms,
     };
-    json!({ "request": row, "log": log }).to_string()
+    serde_json::to_string(&row).unwrap_or_else(|_| "null".into())
 }
 
-fn row_of_log(log: &Value, arrived_ms: i64) -> Value {
-    let text = |name: &str| log.get(name).cloned().unwrap_or(Value::Null);
-    let path = log.get("path").and_then(Value::as_str).unwrap_or("");
-    json!({
-        "time_ms": arrived_ms,
-        "request_id": text("request_id"),
-        "key_name": text("key_id"),
-        "endpoint": endpoint_of(path),
-        "provider": text("provider"),
-        "model_asked": text("model"),
-        "model_answered": text("upstream_model"),
-        "stream": text("stream"),
-        "cache": text("cache"),
-        "cache_key": text("cache_key"),
-        "status": text("status"),
-        "error": text("error"),
-        "estimated": text("estimated"),
-        "ttfb_ms": text("ttfb_ms"),
-        "total_ms": text("total_ms"),
-    })
+#[derive(Serialize)]
+struct LogRow<'a> {
+    time_ms: i64,
+    request_id: &'a str,
+    key_name: Option<&'a str>,
+    endpoint: &'a str,
+    provider: Option<&'a str>,
+    model_asked: Option<&'a str>,
+    model_answered: Option<&'a str>,
+    stream: Option<bool>,
+    cache: Option<&'a str>,
+    cache_key: Option<&'a str>,
+    status: u16,
+    error: Option<&'a str>,
+    estimated: bool,
+    ttfb_ms: Option<f64>,
+    total_ms: f64,
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -68,11 +95,45 @@ mod tests {
 
     #[test]
     fn a_request_without_a_record_is_its_log_line() {
-        let log = json!({"request_id": "r1", "path": "/v1/models", "status": 200, "total_ms": 1.5});
-        let event: Value = serde_json::from_str(&event(&log, 7, None)).unwrap();
+        let line = Record {
+            time: "2026-12-03T06:00:00.000Z".into(),
+            request_id: "r1",
+            method: "GET",
+            path: "/v1/models",
+            key_id: None,
+            model: None,
+            provider: None,
+            upstream_model: None,
+            stream: None,
+            cache: None,
+            cache_key: None,
+            status: 200,
+            error: None,
+            outcome: "complete",
+            ttfb_ms: Some(1.0),
+            total_ms: 1.5,
+            bytes: 10,
+            estimated: false,
+            request_body: None,
+            response_body: None,
+        };
+        let log = serde_json::to_string(&line).unwrap();
+        let event: Value = serde_json::from_str(&event(&log_row(&line, 7), &log)).unwrap();
         assert_eq!(event["request"]["endpoint"], "models");
         assert_eq!(event["request"]["time_ms"], 7);
-        assert_eq!(event["request"]["cost_usd"], Value::Null);
-        assert_eq!(event["log"], log);
+        assert_eq!(event["request"]["request_id"], "r1");
+        assert_eq!(event["log"], serde_json::from_str::<Value>(&log).unwrap());
+    }
+
+    #[test]
+    fn a_request_with_a_record_is_the_record() {
+        let record = UsageRecord {
+            request_id: "r2".into(),
+            endpoint: "messages".into(),
+            cost_usd: Some(0.5),
+            ..UsageRecord::default()
+        };
+        let event: Value = serde_json::from_str(&event(&record_row(&record), "{}")).unwrap();
+        assert_eq!(event["request"], serde_json::to_value(&record).unwrap());
     }
 }

@@ -10,8 +10,6 @@ use std::sync::Arc;
 
 use tokio_util::task::TaskTracker;
 
-use serde_json::Value;
-
 use super::live_event;
 use crate::admin::live::LiveFeed;
 use crate::config::live::Current;
@@ -43,16 +41,16 @@ impl Sink for RequestSink {
     fn finished(&self, request: &Finished<'_>) {
         self.metrics.response_ended();
         let line = log_line(request);
-        // Only with a viewer is the line kept for the feed.
-        let live = (self.feed.watched() && live_event::shown(request.path))
-            .then(|| live_event::log_value(&line));
-        self.request_log.write(&line);
+        let json = serde_json::to_string(&line).unwrap_or_default();
+        // Only for a viewer (within the feed's rate) is the line kept.
+        let live = (live_event::shown(request.path) && self.feed.take_slot()).then(|| json.clone());
         if request.notes.metering.recorded {
             self.account(request, live);
         } else if let Some(log) = live {
-            self.feed
-                .publish(|| live_event::event(&log, request.arrived_ms, None));
+            let row = live_event::log_row(&line, request.arrived_ms);
+            self.feed.publish(&live_event::event(&row, &log));
         }
+        self.request_log.write_json(json);
         // Per-request lines on stderr only at debug level: the request log
         // already has them, and each line costs a wake-up of the writer.
         tracing::debug!(
@@ -105,7 +103,7 @@ impl RequestSink {
     /// Builds and delivers the usage record, on the blocking pool when it
     /// needs an estimate (tracked, so a shutdown writes it before closing
     /// the store).
-    fn account(&self, request: &Finished<'_>, live: Option<Value>) {
+    fn account(&self, request: &Finished<'_>, live: Option<String>) {
         let prices = self.prices.now();
         let finished = usage::Finished {
             time_ms: request.arrived_ms,
@@ -119,6 +117,7 @@ impl RequestSink {
         };
         if !request.notes.metering.needs_estimate(request.status) {
             let record = UsageRecord::build(&finished, |p, m, u| price(&prices, p, m, u));
+            settle_budget(request.notes, &record);
             return self.deliver(record, live);
         }
         let (metrics, store) = (Arc::clone(&self.metrics), self.usage_store.clone());
@@ -144,12 +143,13 @@ impl RequestSink {
                 total_ms,
             };
             let record = UsageRecord::build(&finished, |p, m, u| price(&prices, p, m, u));
+            settle_budget(&notes, &record);
             publish(&feed, live, &record);
             deliver(&metrics, store.as_ref(), record);
         });
     }
 
-    fn deliver(&self, record: UsageRecord, live: Option<Value>) {
+    fn deliver(&self, record: UsageRecord, live: Option<String>) {
         publish(&self.feed, live, &record);
         deliver(&self.metrics, self.usage_store.as_ref(), record);
     }
@@ -159,10 +159,18 @@ fn price(prices: &PriceTable, provider: &str, model: &str, usage: &Usage) -> Opt
     prices.cost(provider, model, usage)
 }
 
+/// Spends what the request cost against its budgets (its reservation
+/// released).
+fn settle_budget(notes: &crate::notes::Notes, record: &UsageRecord) {
+    if let Some(reservation) = &notes.budget {
+        reservation.settle(record.cost_usd);
+    }
+}
+
 /// The request's live event, when a viewer was there as it ended.
-fn publish(feed: &LiveFeed, live: Option<Value>, record: &UsageRecord) {
+fn publish(feed: &LiveFeed, live: Option<String>, record: &UsageRecord) {
     if let Some(log) = live {
-        feed.publish(|| live_event::event(&log, record.time_ms, Some(record)));
+        feed.publish(&live_event::event(&live_event::record_row(record), &log));
     }
 }
 

@@ -20,6 +20,7 @@ use crate::admin::metrics::MetricsState;
 use crate::admin::stats::StatsState;
 use crate::admin::status::{StatusFacts, StatusState};
 use crate::api::models::ModelList;
+use crate::budgets::Budgets;
 use crate::cache::{Cache, StoreError, open_store};
 use crate::config::Config;
 use crate::config::live::Current;
@@ -98,8 +99,14 @@ impl AppState {
     ) -> Result<Self, StateError> {
         install_tls_provider();
         let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
-        let live = LiveConfigCell::new(LiveConfig::build(config.clone(), Arc::new(limits))?);
         let (usage_store, usage_guard) = open_usage_store(&config);
+        let budgets = Budgets::new(config.budgets.clone());
+        seed_budgets(&budgets, &config);
+        let live = LiveConfigCell::new(LiveConfig::build(
+            config.clone(),
+            Arc::new(limits),
+            Arc::new(budgets),
+        )?);
         let store = open_store(&config.cache_dir, config.cache.max_total_bytes)?;
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         let metrics = Arc::new(Metrics::new());
@@ -151,6 +158,7 @@ impl AppState {
                 metrics,
                 cache,
                 usage_store: usage_store.clone(),
+                budgets: live.piece(|live| &live.routing.budgets),
             },
             stats_state: StatsState {
                 store: usage_store,
@@ -188,14 +196,20 @@ impl AppState {
 
     /// Replaces the live configuration with `config`. Requests in flight
     /// keep the one they started with. Rate-limit state carries over for
-    /// keys whose limits did not change.
+    /// keys whose limits did not change, and spend for every key.
     pub fn replace_config(&self, config: Config) -> Result<(), StateError> {
         let current = self.live();
         let limits = current
             .routing
             .limits
             .reconfigure(config.limits.default, config.limits.per_key.clone());
-        let next = LiveConfig::build(config, Arc::new(limits))?;
+        let before = &current.routing.budgets;
+        let budgets = before.reconfigure(config.budgets.clone());
+        // With no budget before, nothing was counted: start from the database.
+        if before.is_empty() {
+            seed_budgets(&budgets, &config);
+        }
+        let next = LiveConfig::build(config, Arc::new(limits), Arc::new(budgets))?;
         self.0.live.replace(next);
         Ok(())
     }
@@ -293,6 +307,21 @@ fn open_usage_store(config: &Config) -> (Option<UsageStore>, Option<StoreGuard>)
             tracing::warn!("running without usage statistics: {error}");
             (None, None)
         }
+    }
+}
+
+/// Starts the budgets' ledger from what the usage database says was spent
+/// today and this month (nothing to do without a budget). A database that
+/// cannot be read leaves the ledger at 0, and says so.
+fn seed_budgets(budgets: &Budgets, config: &Config) {
+    if budgets.is_empty() {
+        return;
+    }
+    let now = crate::budgets::now_ms();
+    let (day_start, month_start) = crate::budgets::period_starts(now);
+    match crate::stats::spend::spend_since(&config.data_dir, day_start, month_start) {
+        Ok(spent) => budgets.seed(&spent),
+        Err(error) => tracing::warn!("budgets start from $0: {error}"),
     }
 }
 

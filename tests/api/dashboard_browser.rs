@@ -44,7 +44,11 @@ async fn a_person_signs_in_watches_requests_charts_usage_and_manages_the_cache_a
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["ok"], true, "{result}");
     assert!(result["requests_seen"].as_u64().unwrap() >= 4, "{result}");
-    assert_eq!(result["screenshots"].as_array().unwrap().len(), 7, "{result}");
+    assert_eq!(
+        result["screenshots"].as_array().unwrap().len(),
+        7,
+        "{result}"
+    );
     // The page's chats went through the gateway to the mock, each question
     // once: the repeat was a hit.
     let chats = mock

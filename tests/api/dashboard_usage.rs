@@ -44,7 +44,24 @@ async fn four_requests(gateway: &Gateway) -> Vec<String> {
             .await
             .0,
     );
+    wait_for_rows(gateway, ids.len()).await;
     ids
+}
+
+/// Polls `/api/requests` until it lists `count` requests: a record is
+/// written when a response ends, just after its client has it.
+async fn wait_for_rows(gateway: &Gateway, count: usize) {
+    tokio::time::timeout(PATIENCE, async {
+        while get_json(gateway, "/api/requests").await["requests"]
+            .as_array()
+            .map_or(0, Vec::len)
+            < count
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the requests were recorded in time");
 }
 
 async fn get_json(gateway: &Gateway, path: &str) -> Value {

@@ -250,11 +250,23 @@ async fn every_listed_endpoint_is_routed() {
     let mock = MockUpstream::start().await;
     let gateway = Setup::on(&mock).start().await;
     // An entry for the routes that name one.
-    let (_, key) = cache_status(&gateway.chat(&chat_body("gpt-4.1", false)).await);
+    let answer = gateway.chat(&chat_body("gpt-4.1", false)).await;
+    let (_, key) = cache_status(&answer);
+    let request_id = header(&answer, "x-request-id");
+    answer.text().await.unwrap();
     gateway.cache_written().await;
+    // Its usage record, for /api/requests/{id}, is written as it ends.
+    tokio::time::timeout(PATIENCE, async {
+        while gateway.get_json("/api/requests").await["requests"] == json!([]) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the request was recorded in time");
     for endpoint in llm_bridge::wiring::router::ENDPOINTS {
         let (method, path) = endpoint.split_once(' ').unwrap();
         let path = path
+            .replace("/api/requests/{id}", &format!("/api/requests/{request_id}"))
             .replace("{id}", "deepseek/deepseek-chat")
             .replace("{key}", &key);
         let request = match method {

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod binary;
+mod budgets;
 mod command;
 mod common;
 mod docs;

@@ -193,8 +193,11 @@ export function requestsView() {
   function onDropped(skipped) {
     droppedTotal += skipped;
     dropped.hidden = false;
-    dropped.textContent = `The feed skipped ${count(skipped)} request${skipped === 1 ? "" : "s"}: this page was too slow`
-      + (droppedTotal > skipped ? ` (${count(droppedTotal)} in all).` : ".");
+    // The server skips past 2,000 requests a second, or when this page falls behind;
+    // the database has them all (Apply loads the newest).
+    dropped.textContent = `The live feed skipped ${count(skipped)} request${skipped === 1 ? "" : "s"}`
+      + (droppedTotal > skipped ? ` (${count(droppedTotal)} in all)` : "")
+      + ": more than it shows a second, or this page fell behind. Apply loads the newest from the database.";
   }
 
   form.addEventListener("submit", apply);

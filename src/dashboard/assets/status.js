@@ -4,7 +4,7 @@
 // shown back; the page only ever sees the masked "…abcd".
 
 import { api, describeError } from "/ui/api.js";
-import { byId, cell, count, duration, el, emptyRow, fill, head, jsonBlock, ms, rate, say, text, when, yesNo } from "/ui/dom.js";
+import { byId, cell, count, duration, el, emptyRow, fill, head, jsonBlock, ms, rate, say, text, usd, when, yesNo } from "/ui/dom.js";
 
 // An env variable's name, as `llm-bridge keys set` takes it.
 const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -146,6 +146,7 @@ function showStatus(status) {
     reload.last_error ? fact("Last error", text(reload.last_error)) : null);
   showProviders(status.providers || []);
   showAccessKeys(status.access_keys || []);
+  showBudgets(status.budgets || {});
   showPairs(byId("aliases-table"), ["Alias", "Model"], status.aliases, "No aliases.");
   showPairs(byId("fallbacks-table"), ["Provider", "Falls back to"], status.fallbacks, "No fallbacks.");
   fill(byId("status-config"), jsonBlock(status.config ?? null, "status-config-json"));
@@ -175,6 +176,21 @@ function showAccessKeys(keys) {
   fill(byId("access-keys-table"), head(columns), el("tbody", {}, keys.length
     ? keys.map((k) => el("tr", {}, cell(text(k.name)), cell(yesNo(k.admin)), cell(limit(k.rpm), true), cell(limit(k.tpm), true)))
     : emptyRow(columns.length, "No access keys: the gateway is open to this machine only.")));
+}
+
+function showBudgets(budgets) {
+  const lines = [...(budgets.gateway ? [budgets.gateway] : []), ...(budgets.keys || [])];
+  const spent = (used, limit, resets) => (limit == null
+    ? "no budget"
+    : el("span", { title: `resets ${when(resets)}` }, `${usd(used)} of ${usd(limit)}`));
+  const columns = ["Who", "#Today", "#This month", "#Reserved in flight"];
+  fill(byId("budgets-table"), head(columns), el("tbody", {}, lines.length
+    ? lines.map((b) => el("tr", { "data-testid": "budget-row", "data-key": b.key ?? "" },
+      cell(b.key == null ? "the gateway" : text(b.key)),
+      cell(spent(b.daily_spent_usd, b.daily_usd, b.daily_resets), true),
+      cell(spent(b.monthly_spent_usd, b.monthly_usd, b.monthly_resets), true),
+      cell(usd(b.reserved_usd), true)))
+    : emptyRow(columns.length, "No budgets ([budgets] in the config file sets them).")));
 }
 
 function showPairs(table, labels, object, none) {

@@ -39,31 +39,34 @@ fn the_newest_requests_come_first_and_filters_narrow_them() {
     let before = (DAY_ONE + DAY + 9 * HOUR).to_string();
     assert_eq!(
         listed(dir.path(), &[("before", &before)]),
-        [hit.clone(), miss.clone()]
+        [hit.as_str(), miss.as_str()]
     );
-    assert_eq!(listed(dir.path(), &[("cache", "hit")]), [hit.clone()]);
-    assert_eq!(listed(dir.path(), &[("status", "5xx")]), [failed.clone()]);
-    assert_eq!(listed(dir.path(), &[("status", "error")]), [failed.clone()]);
+    assert_eq!(listed(dir.path(), &[("cache", "hit")]), [hit.as_str()]);
+    assert_eq!(listed(dir.path(), &[("status", "5xx")]), [failed.as_str()]);
+    assert_eq!(
+        listed(dir.path(), &[("status", "error")]),
+        [failed.as_str()]
+    );
     assert_eq!(listed(dir.path(), &[("status", "200")]).len(), 4);
     assert_eq!(
         listed(dir.path(), &[("key", "bob")]),
-        [failed.clone(), openai.clone()]
+        [failed.as_str(), openai.as_str()]
     );
     // The model asked, the one that answered, or provider/answered.
     assert_eq!(
         listed(dir.path(), &[("model", "GPT-4.1")]),
-        [failed.clone(), openai.clone()]
+        [failed.as_str(), openai.as_str()]
     );
     assert_eq!(
         listed(dir.path(), &[("model", "gpt-4.1-2025-04-14")]),
-        [openai.clone()]
+        [openai.as_str()]
     );
     assert_eq!(
         listed(
             dir.path(),
             &[("model", "openai/gpt-4.1-2025-04-14"), ("key", "bob")]
         ),
-        [openai.clone()]
+        [openai.as_str()]
     );
     assert!(listed(dir.path(), &[("model", "nobody")]).is_empty());
 }
