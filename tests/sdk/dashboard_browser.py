@@ -4,7 +4,8 @@ open and delete a cache entry, set a provider key, and take a screenshot
 of each view (1366x768, plus Requests on a 390x844 phone).
 
 Usage: python dashboard_browser.py GATEWAY_URL ACCESS_KEY SCREENSHOT_DIR
-The gateway must be running with access keys (ACCESS_KEY an admin one)
+The gateway must be running with access keys (ACCESS_KEY an admin one),
+or in open mode (ACCESS_KEY empty: no login, this machine's user is admin),
 against a mock upstream that answers any chat model, with an empty cache.
 Prints one JSON object on success; exits 1 with the failed step otherwise.
 
@@ -129,10 +130,15 @@ def run(gateway, key, shots):
         try:
             with step("1. login"):
                 page.goto(gateway + "/ui")
-                expect(by("login-key")).to_be_visible()
-                shoot(page, "login")
-                by("login-key").fill(key)
-                by("login-submit").click()
+                if key:
+                    expect(by("login-key")).to_be_visible()
+                    shoot(page, "login")
+                    by("login-key").fill(key)
+                    by("login-submit").click()
+                else:
+                    # Open mode: this machine's user goes straight in, as admin.
+                    expect(by("session-key")).to_have_text("none (open mode)")
+                    shoot(page, "open-mode")
                 expect(by("tab-requests")).to_have_attribute("aria-selected", "true")
                 expect(by("session-role")).to_have_text("admin")
                 expect(by("feed-state")).to_have_text("live")
