@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::budgets::Budgets;
+use crate::cache::tiered::SharedHealth;
 use crate::config::CacheMode;
 use crate::config::live::Current;
 use crate::upstream::Registry;
@@ -41,6 +42,8 @@ pub struct HealthState {
     pub view: Current<HealthView>,
     pub cache_mode: CacheMode,
     pub reloads: watch::Receiver<ReloadStatus>,
+    /// Whether Redis answers, when the cache is shared through it.
+    pub shared_cache: Option<Arc<SharedHealth>>,
 }
 
 /// `GET /health`.
@@ -76,6 +79,7 @@ pub async fn health(State(state): State<HealthState>) -> Json<Value> {
         "reloads": reloads(&state.reloads),
         "providers": providers,
         "budgets": live.budgets.view(),
+        "shared_cache": state.shared_cache.as_ref().map(|health| health.view()),
     }))
 }
 

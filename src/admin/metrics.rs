@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::budgets::Budgets;
 use crate::cache::Cache;
+use crate::cache::tiered::SharedHealth;
 use crate::config::CacheMode;
 use crate::config::live::Current;
 use crate::metrics::{self, Metrics, Snapshot};
@@ -23,6 +24,8 @@ pub struct MetricsState {
     /// `None` when the usage database could not be opened.
     pub usage_store: Option<UsageStore>,
     pub budgets: Current<Budgets>,
+    /// Whether Redis answers, when the cache is shared through it.
+    pub shared_cache: Option<Arc<SharedHealth>>,
 }
 
 /// `GET /metrics`.
@@ -41,6 +44,10 @@ pub async fn metrics(State(state): State<MetricsState>) -> Response {
             .as_ref()
             .map_or(0, |store| store.dropped()),
         budgets: state.budgets.now().view(),
+        shared_cache: state.shared_cache.as_ref().map(|health| {
+            let view = health.view();
+            (view.up, view.errors)
+        }),
     };
     let text = state.metrics.render(&snapshot);
     ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()

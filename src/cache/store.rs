@@ -24,6 +24,9 @@ pub enum StoreError {
     NotAFolder { path: String },
     #[error("cache metadata could not be written: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A shared store (Redis) could not be reached or refused a command.
+    #[error("the shared cache at {location} failed: {message}")]
+    Remote { location: String, message: String },
 }
 
 /// Responses up to this size are read where the lookup is made (a few

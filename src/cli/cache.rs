@@ -22,7 +22,8 @@ use crate::config::resolve_cache_dir;
 pub fn run(args: CacheArgs) -> Result<ExitCode, String> {
     let dir = resolve_cache_dir(args.cache_dir.as_deref(), args.config.as_deref())
         .map_err(|e| e.to_string())?;
-    let store = open_existing_store(&dir).map_err(|e| e.to_string())?;
+    let redis = crate::config::redis::read(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let store = open_existing_store(&dir, redis.as_ref()).map_err(|e| e.to_string())?;
     let store = store.as_ref();
     let mut out = String::new();
     let code = match args.command {
@@ -76,7 +77,7 @@ fn time(ms: u64) -> String {
 fn stats(store: &dyn CacheStore, out: &mut String) -> Result<ExitCode, String> {
     let entries = listed(store)?;
     let total: u64 = entries.iter().map(|l| l.disk_bytes).sum();
-    let _ = writeln!(out, "cache folder: {}", store.location());
+    let _ = writeln!(out, "cache: {}", store.location());
     let _ = writeln!(out, "entries: {}  size: {}", entries.len(), size(total));
     if let (Some(newest), Some(oldest)) = (entries.first(), entries.last()) {
         let _ = writeln!(

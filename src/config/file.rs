@@ -38,6 +38,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub budgets: super::budgets::BudgetsSection,
     #[serde(default)]
+    pub redis: super::redis::RedisSection,
+    #[serde(default)]
     pub cors_origins: Vec<String>,
     #[serde(default)]
     pub log: LogSection,

@@ -19,6 +19,7 @@ mod limits;
 pub mod live;
 mod prices;
 mod providers;
+pub mod redis;
 mod resilience;
 pub mod secret;
 mod server;
@@ -178,6 +179,8 @@ pub struct Config {
     pub prices: crate::prices::PriceTable,
     /// Spend allowed per day and month, for the gateway and per key.
     pub budgets: BudgetsConfig,
+    /// The cache shared with other instances, when `[redis] url` is set.
+    pub redis: Option<redis::RedisConfig>,
 }
 
 impl Config {
@@ -246,6 +249,7 @@ impl Config {
             server: server::resolve(file.as_ref())?,
             prices,
             budgets,
+            redis: redis::resolve(env, file.as_ref())?,
         })
     }
 

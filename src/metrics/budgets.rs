@@ -1,6 +1,9 @@
-//! The budget gauges: each budget's limit, what has been spent against it
-//! and what requests in flight reserve, set from the ledger at scrape time
-//! (`key` is the access key, `gateway` for the gateway-wide budget).
+//! The scrape-time gauges of shared state: each budget's limit, what has
+//! been spent against it and what requests in flight reserve, set from the
+//! ledger (`key` is the access key, `gateway` for the gateway-wide budget);
+//! and, with the cache shared through Redis, whether it answers
+//! (`llm_bridge_shared_cache_up`) and how many of its commands failed
+//! (`llm_bridge_shared_cache_errors_total`).
 
 use std::sync::atomic::AtomicU64;
 
@@ -33,7 +36,18 @@ pub(super) struct BudgetGauges {
     limit: Family<BudgetLabels, UsdGauge>,
     spent: Family<BudgetLabels, UsdGauge>,
     reserved: Family<KeyLabels, UsdGauge>,
+    /// Without Redis these have no series at all.
+    shared_up: Family<StoreLabels, Gauge>,
+    shared_errors: Family<StoreLabels, prometheus_client::metrics::counter::Counter>,
 }
+
+/// The shared store's kind (`redis`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    store: &'static str,
+}
+
+const REDIS: StoreLabels = StoreLabels { store: "redis" };
 
 impl BudgetGauges {
     pub(super) fn register(&self, registry: &mut Registry) {
@@ -52,6 +66,28 @@ impl BudgetGauges {
             "Estimated cost of the requests in flight, US dollars",
             self.reserved.clone(),
         );
+        registry.register(
+            "shared_cache_up",
+            "1 while Redis (the shared cache) answers, 0 while the instance goes on without it",
+            self.shared_up.clone(),
+        );
+        registry.register(
+            "shared_cache_errors",
+            "Shared-cache commands that failed, or were skipped while Redis was down",
+            self.shared_errors.clone(),
+        );
+    }
+
+    /// The shared cache's state, when there is one (without Redis the
+    /// series do not exist).
+    pub(super) fn set_shared_cache(&self, state: Option<(bool, u64)>) {
+        if let Some((up, errors)) = state {
+            self.shared_up.get_or_create(&REDIS).set(i64::from(up));
+            self.shared_errors
+                .get_or_create(&REDIS)
+                .inner()
+                .fetch_max(errors, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Replaces every series with the budgets now (a budget removed by a

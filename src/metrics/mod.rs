@@ -62,6 +62,9 @@ pub struct Snapshot {
     pub usage_dropped: u64,
     /// Every budget with its spend.
     pub budgets: crate::budgets::BudgetsView,
+    /// With the cache shared through Redis: whether it answers now, and
+    /// its failed (or skipped) commands since start.
+    pub shared_cache: Option<(bool, u64)>,
 }
 
 /// One gateway's metrics. Shared behind an `Arc`; every method takes
@@ -389,6 +392,7 @@ impl Metrics {
             .inner()
             .fetch_max(snapshot.usage_dropped, Ordering::Relaxed);
         self.budgets.set(&snapshot.budgets);
+        self.budgets.set_shared_cache(snapshot.shared_cache);
         let mut text = String::new();
         if let Err(error) = encode(&mut text, &self.registry) {
             // Writing to a String cannot fail; a metric's encoder could.

@@ -358,3 +358,22 @@ fn negative_or_not_finite_costs_are_ignored() {
             .contains("llm_bridge_cost_usd_total{")
     );
 }
+
+#[test]
+fn the_shared_cache_is_exported_only_when_there_is_one() {
+    let metrics = Metrics::new();
+    let text = metrics.render(&Snapshot::default());
+    assert!(!text.contains("llm_bridge_shared_cache_up "), "{text}");
+    let text = metrics.render(&Snapshot {
+        shared_cache: Some((false, 3)),
+        ..Snapshot::default()
+    });
+    assert!(
+        text.contains("\nllm_bridge_shared_cache_up{store=\"redis\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nllm_bridge_shared_cache_errors_total{store=\"redis\"} 3\n"),
+        "{text}"
+    );
+}

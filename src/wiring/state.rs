@@ -21,6 +21,7 @@ use crate::admin::stats::StatsState;
 use crate::admin::status::{StatusFacts, StatusState};
 use crate::api::models::ModelList;
 use crate::budgets::Budgets;
+use crate::cache::tiered::SharedHealth;
 use crate::cache::{Cache, StoreError, open_store};
 use crate::config::Config;
 use crate::config::live::Current;
@@ -74,6 +75,8 @@ struct Shared {
     control: ControlHandle,
     cache_admin: CacheAdmin,
     status_facts: Arc<StatusFacts>,
+    /// Whether Redis answers, when the cache is shared through it.
+    shared_cache: Option<Arc<SharedHealth>>,
 }
 
 /// Why the state could not be built.
@@ -107,7 +110,12 @@ impl AppState {
             Arc::new(limits),
             Arc::new(budgets),
         )?);
-        let store = open_store(&config.cache_dir, config.cache.max_total_bytes)?;
+        let (store, shared_cache) = open_store(
+            &config.cache_dir,
+            config.cache.max_total_bytes,
+            config.redis.as_ref(),
+            config.cache.ttl,
+        )?;
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         let metrics = Arc::new(Metrics::new());
         let stopping = Stopping::default();
@@ -159,6 +167,7 @@ impl AppState {
                 cache,
                 usage_store: usage_store.clone(),
                 budgets: live.piece(|live| &live.routing.budgets),
+                shared_cache: shared_cache.clone(),
             },
             stats_state: StatsState {
                 store: usage_store,
@@ -170,6 +179,7 @@ impl AppState {
             control: ControlHandle::default(),
             cache_admin,
             status_facts,
+            shared_cache,
             pipeline,
             live,
             reloads: watch::Sender::new(ReloadStatus::default()),
@@ -366,5 +376,6 @@ narrow_handles! {
         view: shared.live.piece(|live| &live.health),
         cache_mode: shared.config.cache.mode,
         reloads: shared.reloads.subscribe(),
+        shared_cache: shared.shared_cache.clone(),
     };
 }

@@ -56,6 +56,7 @@ mod sdk;
 mod sdk_dialects;
 mod security;
 mod server_limits;
+mod shared_cache;
 mod shutdown;
 mod startup;
 mod stats_cli;

@@ -1,0 +1,337 @@
+//! The cache in Redis, shared by every instance pointed at it.
+//!
+//! An entry is one hash, `PREFIX:entry:KEY`, with fields `meta` (the
+//! entry's metadata as JSON, as the flat files keep it), `body` and
+//! `request`; the keys are listed in the sorted set `PREFIX:keys` (all at
+//! score 0, so a key prefix is a lexical range). Storing an entry writes
+//! its hash and its listing in one transaction. Size and age are Redis's
+//! business: with `[cache] ttl` an entry expires with it, and a size cap is
+//! Redis's `maxmemory` with an eviction policy such as `allkeys-lru`. An
+//! evicted entry leaves its listing behind; listings whose hash is gone
+//! are skipped, reported by `check` as leftovers and removed by `purge`.
+//!
+//! Connections are blocking (the store interface blocks; callers run it on
+//! the blocking pool) and pooled. Every command and connection attempt is
+//! bounded by the configured timeout, so a Redis that is slow or gone
+//! costs a request at most that long; [`super::tiered`] decides what
+//! happens then.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use redis::{Connection, RedisResult};
+
+use super::entry::{CacheEntry, EntryMeta};
+use super::key::CacheKey;
+use super::store::{CacheStore, CheckReport, Listed, StoreError};
+
+/// Idle connections kept for reuse: one per blocking thread that is
+/// usually busy with the cache at once.
+const POOL_SIZE: usize = 8;
+/// Keys whose metadata one round trip reads when listing.
+const LIST_BATCH: usize = 500;
+
+/// The store on one Redis.
+pub struct RedisStore {
+    client: redis::Client,
+    /// The URL with any password masked, for messages.
+    shown: String,
+    prefix: String,
+    timeout: Duration,
+    /// Entries expire after this (`[cache] ttl`).
+    ttl: Option<Duration>,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.shown)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store on `url` (nothing is connected until it is used).
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        ttl: Option<Duration>,
+    ) -> Result<Self, StoreError> {
+        let shown = crate::config::secret::displayable_url(url);
+        let client = redis::Client::open(url).map_err(|error| StoreError::Remote {
+            location: shown.clone(),
+            message: error.to_string(),
+        })?;
+        Ok(Self {
+            client,
+            shown,
+            prefix: prefix.to_string(),
+            timeout,
+            ttl,
+            pool: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn entry_key(&self, key: &str) -> String {
+        format!("{}:entry:{key}", self.prefix)
+    }
+
+    fn index_key(&self) -> String {
+        format!("{}:keys", self.prefix)
+    }
+
+    /// Runs `work` on a pooled connection (a new one when none is idle).
+    /// A connection that failed is dropped, not pooled again.
+    fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut connection = match idle {
+            Some(connection) => connection,
+            None => self.connect().map_err(|e| self.error(&e))?,
+        };
+        let result = work(&mut connection);
+        if result.is_ok() {
+            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+            if pool.len() < POOL_SIZE {
+                pool.push(connection);
+            }
+        }
+        result.map_err(|e| self.error(&e))
+    }
+
+    fn connect(&self) -> RedisResult<Connection> {
+        let connection = self.client.get_connection_with_timeout(self.timeout)?;
+        connection.set_read_timeout(Some(self.timeout))?;
+        connection.set_write_timeout(Some(self.timeout))?;
+        Ok(connection)
+    }
+
+    fn error(&self, error: &redis::RedisError) -> StoreError {
+        StoreError::Remote {
+            location: self.shown.clone(),
+            message: error.to_string(),
+        }
+    }
+
+    /// The entry and its stored request, if whole and intact.
+    pub fn get_with_request(
+        &self,
+        key: &CacheKey,
+    ) -> Result<Option<(CacheEntry, Bytes)>, StoreError> {
+        let name = self.entry_key(&key.to_string());
+        let fields: [Option<Vec<u8>>; 3] = self.with(|c| {
+            redis::cmd("HMGET")
+                .arg(&name)
+                .arg("meta")
+                .arg("body")
+                .arg("request")
+                .query(c)
+        })?;
+        let [Some(meta), Some(body), request] = fields else {
+            return Ok(None);
+        };
+        match intact(&meta, body) {
+            Some(entry) => Ok(Some((entry, Bytes::from(request.unwrap_or_default())))),
+            None => {
+                tracing::warn!(key = %key, store = %self.shown, "a damaged cache entry in Redis was removed");
+                self.delete(key)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Every listed key, sorted.
+    fn listed_keys(&self) -> Result<Vec<String>, StoreError> {
+        let index = self.index_key();
+        self.with(|c| redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(c))
+    }
+
+    /// The metadata and size of each of `keys` (`None` where the hash is
+    /// gone), one round trip per [`LIST_BATCH`].
+    fn metas(&self, keys: &[String]) -> Result<Vec<Option<StoredMeta>>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(LIST_BATCH) {
+            let mut pipe = redis::pipe();
+            for key in batch {
+                let name = self.entry_key(key);
+                pipe.cmd("HGET").arg(&name).arg("meta");
+                pipe.cmd("HSTRLEN").arg(&name).arg("body");
+                pipe.cmd("HSTRLEN").arg(&name).arg("request");
+            }
+            let answers: Vec<redis::Value> = self.with(|c| pipe.query(c))?;
+            for triple in answers.chunks(3) {
+                let meta: Option<Vec<u8>> = triple
+                    .first()
+                    .and_then(|v| redis::FromRedisValue::from_redis_value_ref(v).ok());
+                let size = |i: usize| -> u64 {
+                    triple
+                        .get(i)
+                        .and_then(|v| redis::FromRedisValue::from_redis_value_ref(v).ok())
+                        .unwrap_or(0)
+                };
+                found.push(meta.map(|meta| {
+                    let bytes = meta.len() as u64 + size(1) + size(2);
+                    (meta, bytes)
+                }));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// An entry's metadata as stored (JSON) and the bytes of its fields.
+type StoredMeta = (Vec<u8>, u64);
+
+/// The entry from its stored fields, when its metadata parses and its body
+/// is the one the metadata describes.
+fn intact(meta: &[u8], body: Vec<u8>) -> Option<CacheEntry> {
+    use sha2::{Digest, Sha256};
+    let meta: EntryMeta = serde_json::from_slice(meta).ok()?;
+    let whole =
+        meta.bytes == body.len() as u64 && meta.sha256 == hex::encode(Sha256::digest(&body));
+    whole.then(|| CacheEntry {
+        meta,
+        body: Bytes::from(body),
+    })
+}
+
+impl CacheStore for RedisStore {
+    fn location(&self) -> String {
+        format!("Redis {} (prefix {})", self.shown, self.prefix)
+    }
+
+    fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
+        Ok(self.get_with_request(key)?.map(|(entry, _)| entry))
+    }
+
+    fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError> {
+        let meta = serde_json::to_vec(&entry.meta)?;
+        let name = self.entry_key(&entry.meta.key);
+        let index = self.index_key();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&name)
+            .arg("meta")
+            .arg(meta)
+            .arg("body")
+            .arg(entry.body.as_ref())
+            .arg("request")
+            .arg(request)
+            .ignore()
+            .cmd("ZADD")
+            .arg(&index)
+            .arg(0)
+            .arg(&entry.meta.key)
+            .ignore();
+        if let Some(ttl) = self.ttl {
+            pipe.cmd("PEXPIRE")
+                .arg(&name)
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                .ignore();
+        }
+        self.with(|c| pipe.query::<()>(c))
+    }
+
+    fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let (name, index, key) = (
+            self.entry_key(&key.to_string()),
+            self.index_key(),
+            key.to_string(),
+        );
+        let (deleted, _): (u64, u64) = self.with(|c| {
+            redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(&name)
+                .cmd("ZREM")
+                .arg(&index)
+                .arg(&key)
+                .query(c)
+        })?;
+        Ok(deleted > 0)
+    }
+
+    fn list(&self) -> Result<Vec<Listed>, StoreError> {
+        let keys = self.listed_keys()?;
+        let metas = self.metas(&keys)?;
+        Ok(metas
+            .into_iter()
+            .flatten()
+            .filter_map(|(meta, disk_bytes)| {
+                let meta = serde_json::from_slice(&meta).ok()?;
+                Some(Listed { meta, disk_bytes })
+            })
+            .collect())
+    }
+
+    fn request_text(&self, key: &CacheKey) -> Result<Option<String>, StoreError> {
+        let name = self.entry_key(&key.to_string());
+        let request: Option<Vec<u8>> =
+            self.with(|c| redis::cmd("HGET").arg(&name).arg("request").query(c))?;
+        Ok(request.map(|r| String::from_utf8_lossy(&r).into_owned()))
+    }
+
+    fn keys_starting_with(&self, prefix: &str) -> Result<Vec<CacheKey>, StoreError> {
+        let index = self.index_key();
+        // Keys are lower-case hex: every key with this prefix sorts before
+        // the prefix followed by a character past 'f'.
+        let (from, to) = (format!("[{prefix}"), format!("({prefix}g"));
+        let keys: Vec<String> = self.with(|c| {
+            redis::cmd("ZRANGEBYLEX")
+                .arg(&index)
+                .arg(&from)
+                .arg(&to)
+                .query(c)
+        })?;
+        Ok(keys.iter().filter_map(|k| CacheKey::parse(k)).collect())
+    }
+
+    fn totals(&self) -> Result<(u64, u64), StoreError> {
+        let stats = self.stats()?;
+        Ok((stats.entries, stats.bytes))
+    }
+
+    fn check(&self, _deep: bool) -> Result<CheckReport, StoreError> {
+        let keys = self.listed_keys()?;
+        let metas = self.metas(&keys)?;
+        let mut report = CheckReport::default();
+        for (key, meta) in keys.into_iter().zip(metas) {
+            match meta {
+                None => report.leftovers.push(key),
+                Some((meta, _)) => match serde_json::from_slice::<EntryMeta>(&meta) {
+                    Ok(_) => report.ok += 1,
+                    Err(error) => report
+                        .broken
+                        .push((key, format!("unreadable metadata: {error}"))),
+                },
+            }
+        }
+        Ok(report)
+    }
+
+    fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for key in report
+            .leftovers
+            .iter()
+            .chain(report.broken.iter().map(|(k, _)| k))
+        {
+            if let Some(key) = CacheKey::parse(key) {
+                self.delete(&key)?;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}

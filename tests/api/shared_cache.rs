@@ -1,0 +1,285 @@
+//! The cache shared through a real `redis-server` (Debian's, which
+//! `.ci/run` installs when missing; `LLM_BRIDGE_TEST_REDIS` names another):
+//! an answer stored through one instance is a hit on another, Redis going
+//! away costs no request, and the `cache` commands work against it.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::*;
+use crate::mock_upstream::*;
+
+/// A `redis-server` on a free loopback port, in a temp folder, persisting
+/// nothing; killed when dropped.
+pub struct RedisServer {
+    child: tokio::process::Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port).await
+    }
+
+    /// On `port` (to bring one back where it was).
+    pub async fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let program = std::env::var_os("LLM_BRIDGE_TEST_REDIS")
+            .map_or_else(|| PathBuf::from("/usr/bin/redis-server"), PathBuf::from);
+        let child = tokio::process::Command::new(&program)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (run .ci/run, or apt-get install redis-server)",
+                    program.display()
+                )
+            });
+        let server = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// Until it answers PING (it listens a moment after it starts).
+    async fn wait_ready(&self) {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let Ok(mut stream) =
+                    tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await
+                {
+                    let mut answer = [0u8; 7];
+                    if stream.write_all(b"PING\r\n").await.is_ok()
+                        && stream.read_exact(&mut answer).await.is_ok()
+                        && &answer == b"+PONG\r\n"
+                    {
+                        return;
+                    }
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("redis-server answered in time");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub async fn kill(mut self) -> u16 {
+        self.child.kill().await.unwrap();
+        self.port
+    }
+}
+
+/// An instance on `redis`, trying it again 1 ms after a failure (so a
+/// test sees it come back without waiting out the default second).
+async fn instance(mock: &MockUpstream, redis: &RedisServer) -> Gateway {
+    Setup::on(mock)
+        .env("LLM_BRIDGE_REDIS_URL", &redis.url())
+        .config("[redis]\nretry_after_ms = 1\n")
+        .start()
+        .await
+}
+
+fn question(text: &str) -> Value {
+    let mut body = chat_body("gpt-4.1", false);
+    body["messages"][0]["content"] = text.into();
+    body
+}
+
+async fn shared_cache(gateway: &Gateway) -> Value {
+    gateway.get_json("/health").await["shared_cache"].clone()
+}
+
+#[tokio::test]
+async fn an_answer_stored_through_one_instance_is_a_hit_on_another() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let a = instance(&mock, &redis).await;
+    let b = instance(&mock, &redis).await;
+    let first = a.chat(&question("shared")).await;
+    assert_eq!(cache_status(&first).0, "MISS");
+    let stored = first.text().await.unwrap();
+    a.cache_written().await;
+    let second = b.chat(&question("shared")).await;
+    assert_eq!(cache_status(&second).0, "HIT");
+    assert_eq!(second.text().await.unwrap(), stored);
+    assert_eq!(mock.hits(), 1);
+    // B kept a local copy: it answers from its own folder with Redis gone.
+    redis.kill().await;
+    let third = b.chat(&question("shared")).await;
+    assert_eq!(cache_status(&third).0, "HIT");
+    assert_eq!(mock.hits(), 1);
+    assert_eq!(shared_cache(&a).await["up"], true);
+}
+
+#[tokio::test]
+async fn without_redis_requests_go_on_and_health_says_so_until_it_returns() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let gateway = instance(&mock, &redis).await;
+    let health = shared_cache(&gateway).await;
+    assert_eq!(health["up"], true, "{health}");
+    assert!(
+        health["location"].as_str().unwrap().contains("127.0.0.1"),
+        "{health}"
+    );
+    let port = redis.kill().await;
+    for n in 0..3 {
+        let answer = gateway.chat(&question(&format!("while down {n}"))).await;
+        assert_eq!(answer.status(), 200);
+        answer.text().await.unwrap();
+    }
+    let down = shared_cache(&gateway).await;
+    assert_eq!(down["up"], false, "{down}");
+    assert!(down["errors"].as_u64().unwrap() >= 1, "{down}");
+    assert!(down["last_error"].is_string(), "{down}");
+    let metrics = gateway
+        .scrape_metrics_until("llm_bridge_shared_cache_up{store=\"redis\"} 0")
+        .await;
+    assert!(
+        metrics.contains("llm_bridge_shared_cache_errors_total"),
+        "{metrics}"
+    );
+
+    let _redis = RedisServer::start_on(port).await;
+    // Tried again once retry_after_ms has passed: each lookup that misses
+    // locally gives it the chance.
+    tokio::time::timeout(PATIENCE, async {
+        let mut n = 0;
+        loop {
+            n += 1;
+            let answer = gateway.chat(&question(&format!("after {n}"))).await;
+            assert_eq!(answer.status(), 200);
+            answer.text().await.unwrap();
+            if shared_cache(&gateway).await["up"] == true {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the shared cache came back");
+    gateway
+        .scrape_metrics_until("llm_bridge_shared_cache_up{store=\"redis\"} 1")
+        .await;
+}
+
+#[tokio::test]
+async fn the_cache_commands_work_against_redis() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let gateway = instance(&mock, &redis).await;
+    let answer = gateway.chat(&question("for the command")).await;
+    let key = cache_status(&answer).1;
+    answer.text().await.unwrap();
+    gateway.cache_written().await;
+    let folder = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = crate::command::bridge(folder.path())
+            .env("LLM_BRIDGE_REDIS_URL", redis.url())
+            .arg("cache")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stats, err) = run(&["stats"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(stats.contains("entries: 1 "), "{stats}");
+    assert!(
+        stats.contains(&format!("cache: Redis redis://127.0.0.1:{}/0", redis.port)),
+        "{stats}"
+    );
+    let (_, list, _) = run(&["list"]);
+    assert!(list.contains(&key[..12]), "{list}");
+    let (code, show, err) = run(&["show", &key[..12]]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(show.contains("for the command"), "{show}");
+    let (code, _, err) = run(&["rm", &key]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, stats, _) = run(&["stats"]);
+    assert!(stats.contains("entries: 0 "), "{stats}");
+}
+
+#[tokio::test]
+async fn without_the_local_tier_redis_alone_holds_the_cache_and_its_loss_is_a_miss() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let start = || {
+        Setup::on(&mock)
+            .env("LLM_BRIDGE_REDIS_URL", &redis.url())
+            .config("[redis]\nlocal_tier = false\nretry_after_ms = 1\n")
+            .start()
+    };
+    let (a, b) = (start().await, start().await);
+    let first = a.chat(&question("redis only")).await;
+    first.text().await.unwrap();
+    a.cache_written().await;
+    let files = std::fs::read_dir(&a.cache_dir).map_or(0, |dir| dir.count());
+    assert_eq!(files, 0, "nothing written to the local folder");
+    assert_eq!(
+        cache_status(&b.chat(&question("redis only")).await).0,
+        "HIT"
+    );
+    redis.kill().await;
+    let after = b.chat(&question("redis only")).await;
+    assert_eq!(after.status(), 200);
+    assert_eq!(cache_status(&after).0, "MISS");
+    assert_eq!(mock.hits(), 2);
+}
+
+#[test]
+fn redis_settings_are_checked() {
+    let mock_env = |url: &str| Setup::default().env("LLM_BRIDGE_REDIS_URL", url);
+    let dirs = tempfile::tempdir().unwrap();
+    for (setup, wanted) in [
+        (
+            mock_env("http://127.0.0.1:6379"),
+            "use redis:// or rediss://",
+        ),
+        (mock_env("not a url"), "LLM_BRIDGE_REDIS_URL"),
+        (
+            Setup::default().config("[redis]\nurl = \"redis://x\"\ntimeout_ms = 0\n"),
+            "redis.timeout_ms",
+        ),
+        (
+            Setup::default().config("[redis]\nurl = \"redis://x\"\nport = 1\n"),
+            "port",
+        ),
+    ] {
+        let error = setup.resolve(&dirs).unwrap_err().to_string();
+        assert!(error.contains(wanted), "{error}");
+    }
+    let config = Setup::default()
+        .env("LLM_BRIDGE_REDIS_URL", "redis://127.0.0.1:6379/2")
+        .env("LLM_BRIDGE_REDIS_PASSWORD", "s3cret")
+        .resolve(&dirs)
+        .unwrap();
+    let redis = config.redis.clone().unwrap();
+    assert_eq!(redis.url.expose(), "redis://:s3cret@127.0.0.1:6379/2");
+    assert!(!format!("{config:?}").contains("s3cret"));
+    assert!(redis.local_tier);
+}
