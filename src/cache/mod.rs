@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::redis::RedisConfig;
-use redis::RedisStore;
+use redis::{RedisPool, RedisStore};
 use tiered::{SharedHealth, TieredStore};
 
 pub use control::CacheControl;
@@ -51,7 +51,8 @@ pub fn open_store(
         true => Some(FileStore::open(dir)?.with_size_cap(max_total_bytes)),
         false => None,
     };
-    let shared = RedisStore::new(redis.url.expose(), &redis.prefix, redis.timeout, ttl)?;
+    let pool = Arc::new(RedisPool::new(redis.url.expose(), redis.timeout)?);
+    let shared = RedisStore::new(pool, &redis.prefix, ttl);
     let store = TieredStore::new(local, shared, redis.retry_after);
     let health = store.health();
     Ok((Arc::new(store), Some(health)))
@@ -65,12 +66,10 @@ pub fn open_existing_store(
     redis: Option<&RedisConfig>,
 ) -> Result<Arc<dyn CacheStore>, StoreError> {
     match redis {
-        Some(redis) => Ok(Arc::new(RedisStore::new(
-            redis.url.expose(),
-            &redis.prefix,
-            redis.timeout,
-            None,
-        )?)),
+        Some(redis) => {
+            let pool = Arc::new(RedisPool::new(redis.url.expose(), redis.timeout)?);
+            Ok(Arc::new(RedisStore::new(pool, &redis.prefix, None)))
+        }
         None => Ok(Arc::new(FileStore::open_existing(dir)?)),
     }
 }

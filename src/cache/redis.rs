@@ -32,35 +32,28 @@ const POOL_SIZE: usize = 8;
 /// Keys whose metadata one round trip reads when listing.
 const LIST_BATCH: usize = 500;
 
-/// The store on one Redis.
-pub struct RedisStore {
+/// Pooled blocking connections to one Redis, every command and connection
+/// attempt bounded by the timeout. Shared by the cache store and the
+/// shared rate limits ([`crate::limits::shared`]).
+pub struct RedisPool {
     client: redis::Client,
     /// The URL with any password masked, for messages.
     shown: String,
-    prefix: String,
     timeout: Duration,
-    /// Entries expire after this (`[cache] ttl`).
-    ttl: Option<Duration>,
-    pool: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Connection>>,
 }
 
-impl std::fmt::Debug for RedisStore {
+impl std::fmt::Debug for RedisPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore")
+        f.debug_struct("RedisPool")
             .field("url", &self.shown)
-            .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
 }
 
-impl RedisStore {
-    /// A store on `url` (nothing is connected until it is used).
-    pub fn new(
-        url: &str,
-        prefix: &str,
-        timeout: Duration,
-        ttl: Option<Duration>,
-    ) -> Result<Self, StoreError> {
+impl RedisPool {
+    /// A pool for `url` (nothing is connected until it is used).
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let shown = crate::config::secret::displayable_url(url);
         let client = redis::Client::open(url).map_err(|error| StoreError::Remote {
             location: shown.clone(),
@@ -69,29 +62,24 @@ impl RedisStore {
         Ok(Self {
             client,
             shown,
-            prefix: prefix.to_string(),
             timeout,
-            ttl,
-            pool: Mutex::new(Vec::new()),
+            idle: Mutex::new(Vec::new()),
         })
     }
 
-    fn entry_key(&self, key: &str) -> String {
-        format!("{}:entry:{key}", self.prefix)
-    }
-
-    fn index_key(&self) -> String {
-        format!("{}:keys", self.prefix)
+    /// The URL with any password masked.
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 
     /// Runs `work` on a pooled connection (a new one when none is idle).
     /// A connection that failed is dropped, not pooled again.
-    fn with<T>(
+    pub fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, StoreError> {
         let idle = self
-            .pool
+            .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
@@ -101,9 +89,9 @@ impl RedisStore {
         };
         let result = work(&mut connection);
         if result.is_ok() {
-            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-            if pool.len() < POOL_SIZE {
-                pool.push(connection);
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < POOL_SIZE {
+                idle.push(connection);
             }
         }
         result.map_err(|e| self.error(&e))
@@ -122,6 +110,42 @@ impl RedisStore {
             message: error.to_string(),
         }
     }
+}
+
+/// The store on one Redis.
+pub struct RedisStore {
+    pool: std::sync::Arc<RedisPool>,
+    prefix: String,
+    /// Entries expire after this (`[cache] ttl`).
+    ttl: Option<Duration>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.pool.shown)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store on `pool`'s Redis, under `prefix`.
+    pub fn new(pool: std::sync::Arc<RedisPool>, prefix: &str, ttl: Option<Duration>) -> Self {
+        Self {
+            pool,
+            prefix: prefix.to_string(),
+            ttl,
+        }
+    }
+
+    fn entry_key(&self, key: &str) -> String {
+        format!("{}:entry:{key}", self.prefix)
+    }
+
+    fn index_key(&self) -> String {
+        format!("{}:keys", self.prefix)
+    }
 
     /// The entry and its stored request, if whole and intact.
     pub fn get_with_request(
@@ -129,7 +153,7 @@ impl RedisStore {
         key: &CacheKey,
     ) -> Result<Option<(CacheEntry, Bytes)>, StoreError> {
         let name = self.entry_key(&key.to_string());
-        let fields: [Option<Vec<u8>>; 3] = self.with(|c| {
+        let fields: [Option<Vec<u8>>; 3] = self.pool.with(|c| {
             redis::cmd("HMGET")
                 .arg(&name)
                 .arg("meta")
@@ -143,7 +167,7 @@ impl RedisStore {
         match intact(&meta, body) {
             Some(entry) => Ok(Some((entry, Bytes::from(request.unwrap_or_default())))),
             None => {
-                tracing::warn!(key = %key, store = %self.shown, "a damaged cache entry in Redis was removed");
+                tracing::warn!(key = %key, store = %self.pool.shown, "a damaged cache entry in Redis was removed");
                 self.delete(key)?;
                 Ok(None)
             }
@@ -153,7 +177,8 @@ impl RedisStore {
     /// Every listed key, sorted.
     fn listed_keys(&self) -> Result<Vec<String>, StoreError> {
         let index = self.index_key();
-        self.with(|c| redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(c))
+        self.pool
+            .with(|c| redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(c))
     }
 
     /// The metadata and size of each of `keys` (`None` where the hash is
@@ -168,7 +193,7 @@ impl RedisStore {
                 pipe.cmd("HSTRLEN").arg(&name).arg("body");
                 pipe.cmd("HSTRLEN").arg(&name).arg("request");
             }
-            let answers: Vec<redis::Value> = self.with(|c| pipe.query(c))?;
+            let answers: Vec<redis::Value> = self.pool.with(|c| pipe.query(c))?;
             for triple in answers.chunks(3) {
                 let meta: Option<Vec<u8>> = triple
                     .first()
@@ -207,7 +232,7 @@ fn intact(meta: &[u8], body: Vec<u8>) -> Option<CacheEntry> {
 
 impl CacheStore for RedisStore {
     fn location(&self) -> String {
-        format!("Redis {} (prefix {})", self.shown, self.prefix)
+        format!("Redis {} (prefix {})", self.pool.shown, self.prefix)
     }
 
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
@@ -240,7 +265,7 @@ impl CacheStore for RedisStore {
                 .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
                 .ignore();
         }
-        self.with(|c| pipe.query::<()>(c))
+        self.pool.with(|c| pipe.query::<()>(c))
     }
 
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
@@ -249,7 +274,7 @@ impl CacheStore for RedisStore {
             self.index_key(),
             key.to_string(),
         );
-        let (deleted, _): (u64, u64) = self.with(|c| {
+        let (deleted, _): (u64, u64) = self.pool.with(|c| {
             redis::pipe()
                 .atomic()
                 .cmd("DEL")
@@ -277,8 +302,9 @@ impl CacheStore for RedisStore {
 
     fn request_text(&self, key: &CacheKey) -> Result<Option<String>, StoreError> {
         let name = self.entry_key(&key.to_string());
-        let request: Option<Vec<u8>> =
-            self.with(|c| redis::cmd("HGET").arg(&name).arg("request").query(c))?;
+        let request: Option<Vec<u8>> = self
+            .pool
+            .with(|c| redis::cmd("HGET").arg(&name).arg("request").query(c))?;
         Ok(request.map(|r| String::from_utf8_lossy(&r).into_owned()))
     }
 
@@ -287,7 +313,7 @@ impl CacheStore for RedisStore {
         // Keys are lower-case hex: every key with this prefix sorts before
         // the prefix followed by a character past 'f'.
         let (from, to) = (format!("[{prefix}"), format!("({prefix}g"));
-        let keys: Vec<String> = self.with(|c| {
+        let keys: Vec<String> = self.pool.with(|c| {
             redis::cmd("ZRANGEBYLEX")
                 .arg(&index)
                 .arg(&from)

@@ -49,7 +49,7 @@ pub struct SharedView {
 }
 
 impl SharedHealth {
-    fn new(location: String, retry_after: Duration) -> Self {
+    pub(crate) fn new(location: String, retry_after: Duration) -> Self {
         Self {
             location,
             retry_after,
@@ -73,7 +73,8 @@ impl SharedHealth {
         }
     }
 
-    fn failed(&self, error: &StoreError) {
+    /// A command failed: Redis is down until `retry_after` has passed.
+    pub(crate) fn failed(&self, error: &StoreError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         let retry = now_ms() + i64::try_from(self.retry_after.as_millis()).unwrap_or(i64::MAX);
         self.retry_at_ms.store(retry, Ordering::Relaxed);
@@ -86,14 +87,34 @@ impl SharedHealth {
         }
     }
 
-    fn answered(&self) {
+    /// A command answered: Redis is up.
+    pub(crate) fn answered(&self) {
         if !self.up.swap(true, Ordering::Relaxed) {
             tracing::info!("the shared cache is back");
         }
     }
 
+    /// `op` unless Redis is down and not due for a retry (then `None`,
+    /// counted); a failure is counted and marks it down.
+    pub(crate) fn attempt<T>(&self, op: impl FnOnce() -> Result<T, StoreError>) -> Option<T> {
+        if !self.due() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        match op() {
+            Ok(value) => {
+                self.answered();
+                Some(value)
+            }
+            Err(error) => {
+                self.failed(&error);
+                None
+            }
+        }
+    }
+
     /// Whether Redis is worth asking now.
-    fn due(&self) -> bool {
+    pub(crate) fn due(&self) -> bool {
         self.up.load(Ordering::Relaxed) || now_ms() >= self.retry_at_ms.load(Ordering::Relaxed)
     }
 }
@@ -129,20 +150,7 @@ impl TieredStore {
     /// `op` on Redis, unless it is down and not due for a retry; a failure
     /// is counted and marks it down.
     fn shared<T>(&self, op: impl FnOnce(&RedisStore) -> Result<T, StoreError>) -> Option<T> {
-        if !self.health.due() {
-            self.health.errors.fetch_add(1, Ordering::Relaxed);
-            return None;
-        }
-        match op(&self.shared) {
-            Ok(value) => {
-                self.health.answered();
-                Some(value)
-            }
-            Err(error) => {
-                self.health.failed(&error);
-                None
-            }
-        }
+        self.health.attempt(|| op(&self.shared))
     }
 
     /// Redis's answer, else the local tier's (else Redis's error).

@@ -28,6 +28,7 @@
 mod bucket;
 mod clock;
 mod refusal;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::num::{NonZeroU32, NonZeroU64};
@@ -101,6 +102,11 @@ impl RateLimits {
             callers: Mutex::new(HashMap::new()),
             empty,
         }
+    }
+
+    /// The requests-per-minute limit of `caller`, if it has one.
+    pub fn rpm_of(&self, caller: &str) -> Option<NonZeroU32> {
+        self.config_for(caller).requests_per_minute
     }
 
     /// Counts one request for `caller` (called for every chat request,

@@ -48,6 +48,7 @@ use crate::config::{CacheMode, LimitsConfig, ProviderKind};
 use crate::error::AppError;
 use crate::headers::{ANSWERING_MODEL, PROVIDER, X_CACHE, X_CACHE_KEY, X_CACHE_REPLAY};
 use crate::limits::RateLimits;
+use crate::limits::shared::SharedRpm;
 use crate::metrics::Metrics;
 use crate::notes::NoteSlot;
 use crate::prices::PriceTable;
@@ -72,6 +73,8 @@ pub struct Routing {
     pub budgets: Arc<Budgets>,
     /// Prices, to estimate a request's cost for its budget.
     pub prices: Arc<PriceTable>,
+    /// Requests per minute counted in Redis, when it is configured.
+    pub shared_rpm: Option<Arc<SharedRpm>>,
 }
 
 impl Routing {
@@ -132,7 +135,7 @@ pub async fn serve(
     let routing = pipeline.routing.now();
     let routes = routing.registry.plan(exchange.request.model())?;
     let route = &routes[0];
-    rate_limits::count_request(&routing, &incoming.caller)?;
+    rate_limits::count_request(&routing, &incoming.caller).await?;
     budget::admit(&routing, &incoming, route, exchange.request.as_ref()).await?;
     incoming.slot.update(|notes| {
         notes.provider = Some(route.provider.name().to_string());

@@ -7,6 +7,11 @@
 //! and settled with the usage the upstream reports when the answer ends.
 //! Callers are known by their access key's id; without access keys, by a
 //! fingerprint of the client's own provider key, else as `anonymous`.
+//! With Redis configured, requests per minute are counted there, for every
+//! instance together ([`crate::limits::shared`]); tokens per minute stay
+//! per instance.
+
+use std::sync::Arc;
 
 use super::Routing;
 use crate::caller::Caller;
@@ -29,11 +34,32 @@ impl From<RateLimited> for AppError {
 }
 
 /// Counts the request; 429 when the key is over its requests per minute.
-pub fn count_request(routing: &Routing, caller: &Caller) -> Result<(), AppError> {
+/// With Redis, across every instance; when Redis cannot say, by this
+/// instance's own limiter.
+pub async fn count_request(routing: &Routing, caller: &Caller) -> Result<(), AppError> {
     if routing.limits.is_empty() {
         return Ok(());
     }
     let id = caller.limit_id();
+    if let (Some(shared), Some(rpm)) = (&routing.shared_rpm, routing.limits.rpm_of(id)) {
+        let (shared, key) = (Arc::clone(shared), id.to_string());
+        let answer = tokio::task::spawn_blocking(move || shared.check(&key, rpm.get()))
+            .await
+            .ok()
+            .flatten();
+        match answer {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(retry_after)) => {
+                tracing::info!(key = id, "over requests per minute (all instances)");
+                return Err(AppError::RateLimited {
+                    what: "requests",
+                    limit: u64::from(rpm.get()),
+                    retry_after,
+                });
+            }
+            None => {}
+        }
+    }
     routing.limits.check_request(id).map_err(|refused| {
         tracing::info!(key = id, "over requests per minute");
         AppError::from(refused)

@@ -15,6 +15,7 @@ use crate::config::live::Current;
 use crate::edge::auth::AccessKeys;
 use crate::edge::guard::Guards;
 use crate::limits::RateLimits;
+use crate::limits::shared::SharedRpm;
 use crate::pipeline::Routing;
 use crate::prices::PriceTable;
 use crate::upstream::Registry;
@@ -39,6 +40,7 @@ impl LiveConfig {
         config: Config,
         limits: Arc<RateLimits>,
         budgets: Arc<Budgets>,
+        shared_rpm: Option<Arc<SharedRpm>>,
     ) -> Result<Self, reqwest::Error> {
         let registry = Arc::new(Registry::from_config(&config)?);
         let access_keys = AccessKeys::new(&config.access_keys);
@@ -67,6 +69,7 @@ impl LiveConfig {
             redactor,
             budgets: Arc::clone(&budgets),
             prices: Arc::new(config.prices.clone()),
+            shared_rpm,
         };
         Ok(Self {
             access_keys: Arc::new(access_keys),

@@ -21,6 +21,7 @@ use crate::admin::stats::StatsState;
 use crate::admin::status::{StatusFacts, StatusState};
 use crate::api::models::ModelList;
 use crate::budgets::Budgets;
+use crate::cache::redis::RedisPool;
 use crate::cache::tiered::SharedHealth;
 use crate::cache::{Cache, StoreError, open_store};
 use crate::config::Config;
@@ -28,6 +29,7 @@ use crate::config::live::Current;
 use crate::edge::EdgeState;
 use crate::edge::auth::AccessKeys;
 use crate::edge::body::{BodyBudget, BodyLimits};
+use crate::limits::shared::SharedRpm;
 use crate::limits::{LimitClock, RateLimits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -105,17 +107,19 @@ impl AppState {
         let (usage_store, usage_guard) = open_usage_store(&config);
         let budgets = Budgets::new(config.budgets.clone());
         seed_budgets(&budgets, &config);
-        let live = LiveConfigCell::new(LiveConfig::build(
-            config.clone(),
-            Arc::new(limits),
-            Arc::new(budgets),
-        )?);
         let (store, shared_cache) = open_store(
             &config.cache_dir,
             config.cache.max_total_bytes,
             config.redis.as_ref(),
             config.cache.ttl,
         )?;
+        let shared_rpm = shared_rpm(&config, shared_cache.as_ref())?;
+        let live = LiveConfigCell::new(LiveConfig::build(
+            config.clone(),
+            Arc::new(limits),
+            Arc::new(budgets),
+            shared_rpm,
+        )?);
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         let metrics = Arc::new(Metrics::new());
         let stopping = Stopping::default();
@@ -219,7 +223,8 @@ impl AppState {
         if before.is_empty() {
             seed_budgets(&budgets, &config);
         }
-        let next = LiveConfig::build(config, Arc::new(limits), Arc::new(budgets))?;
+        let shared_rpm = current.routing.shared_rpm.clone();
+        let next = LiveConfig::build(config, Arc::new(limits), Arc::new(budgets), shared_rpm)?;
         self.0.live.replace(next);
         Ok(())
     }
@@ -318,6 +323,23 @@ fn open_usage_store(config: &Config) -> (Option<UsageStore>, Option<StoreGuard>)
             (None, None)
         }
     }
+}
+
+/// Requests per minute counted in Redis, on a pool of its own, reporting
+/// to the same health as the shared cache; `None` without Redis.
+fn shared_rpm(
+    config: &Config,
+    health: Option<&Arc<SharedHealth>>,
+) -> Result<Option<Arc<SharedRpm>>, StateError> {
+    let (Some(redis), Some(health)) = (&config.redis, health) else {
+        return Ok(None);
+    };
+    let pool = Arc::new(RedisPool::new(redis.url.expose(), redis.timeout)?);
+    Ok(Some(Arc::new(SharedRpm::new(
+        pool,
+        Arc::clone(health),
+        &redis.prefix,
+    ))))
 }
 
 /// Starts the budgets' ledger from what the usage database says was spent

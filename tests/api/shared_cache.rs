@@ -283,3 +283,41 @@ fn redis_settings_are_checked() {
     assert!(!format!("{config:?}").contains("s3cret"));
     assert!(redis.local_tier);
 }
+
+#[tokio::test]
+async fn requests_per_minute_hold_for_every_instance_together() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let start = || {
+        Setup::on(&mock)
+            .env("LLM_BRIDGE_REDIS_URL", &redis.url())
+            .env("ACCESS_API_KEYS", "alice:alice-key-0123456789")
+            .config("[redis]\nretry_after_ms = 1\n[limits.keys.alice]\nrequests_per_minute = 5\n")
+            .start()
+    };
+    let (a, b) = (start().await, start().await);
+    let ask = |gateway: &Gateway, n: usize| {
+        gateway
+            .chat_request()
+            .bearer_auth("alice-key-0123456789")
+            .json(&question(&format!("limited {n}")))
+            .send()
+    };
+    for n in 0..5 {
+        let gateway = if n % 2 == 0 { &a } else { &b };
+        let answer = ask(gateway, n).await.unwrap();
+        assert_eq!(answer.status(), 200, "request {n}");
+        answer.text().await.unwrap();
+    }
+    for gateway in [&a, &b] {
+        let refused = ask(gateway, 9).await.unwrap();
+        assert!(header(&refused, "retry-after").parse::<u64>().unwrap() >= 1);
+        expect_error(refused, 429, "rate_limit_exceeded").await;
+    }
+    // Without Redis each instance counts on its own: still no client error
+    // caused by Redis, only this instance's own limit.
+    redis.kill().await;
+    let answer = ask(&a, 10).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(shared_cache(&a).await["up"], false);
+}
