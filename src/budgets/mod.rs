@@ -15,11 +15,15 @@
 //! beyond their estimates. A cache hit costs 0; a model without a price
 //! counts 0 (it cannot be priced).
 //!
+//! With Redis the spend is also kept there for every instance
+//! ([`shared`]): admitting reads it, settling adds to it.
+//!
 //! Invariants: with no budget configured nothing here runs; the ledger
 //! (spend and reservations) outlives reloads, which only change the
 //! budgets; spend rolls over at UTC midnight and on the 1st of the month.
 
 mod period;
+pub mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -32,12 +36,15 @@ use serde::Serialize;
 
 pub use crate::config::{Budget, BudgetsConfig};
 use period::Period;
+use shared::SharedSpend;
 
 /// The budgets now and the ledger they are checked against.
 #[derive(Debug)]
 pub struct Budgets {
     config: BudgetsConfig,
     ledger: Arc<Ledger>,
+    /// Spend shared with other instances, when there is a place for it.
+    shared: Option<Arc<dyn SharedSpend>>,
 }
 
 #[derive(Debug)]
@@ -118,7 +125,21 @@ impl Budgets {
                 state: Mutex::default(),
                 clock,
             }),
+            shared: None,
         }
+    }
+
+    /// The same budgets, their spend also kept in `shared` (see
+    /// [`shared`]).
+    pub fn with_shared(mut self, shared: Arc<dyn SharedSpend>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Whether spend is shared (admitting then asks the shared store, which
+    /// blocks).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// The same ledger under changed budgets (a reload).
@@ -126,6 +147,7 @@ impl Budgets {
         Self {
             config,
             ledger: Arc::clone(&self.ledger),
+            shared: self.shared.clone(),
         }
     }
 
@@ -160,11 +182,24 @@ impl Budgets {
         let now_ms = (self.ledger.clock)();
         let now = Period::at(now_ms);
         let estimate = estimate_usd.max(0.0);
+        let figures = self
+            .shared
+            .as_ref()
+            .and_then(|shared| shared.read(key, now.day, now.month));
         let mut state = self.ledger.lock();
         let State { gateway, keys } = &mut *state;
         gateway.roll(&now);
         let spend = keys.entry(key.to_string()).or_default();
         spend.roll(&now);
+        if let Some(figures) = figures {
+            // The shared figures include this instance's; whichever is
+            // higher is the one nearer the truth (a store just emptied,
+            // this instance's own spend read from its database).
+            spend.day_usd = spend.day_usd.max(figures.key_day);
+            spend.month_usd = spend.month_usd.max(figures.key_month);
+            gateway.day_usd = gateway.day_usd.max(figures.gateway_day);
+            gateway.month_usd = gateway.month_usd.max(figures.gateway_month);
+        }
         let own = self.config.for_key(key);
         let refusal = match (
             spend.over(&own, estimate),
@@ -181,6 +216,7 @@ impl Budgets {
         gateway.reserved_usd += estimate;
         Ok(Reservation {
             ledger: Arc::clone(&self.ledger),
+            shared: self.shared.clone(),
             key: key.to_string(),
             estimate,
             settled: AtomicBool::new(false),
@@ -275,6 +311,7 @@ fn round(usd: f64) -> f64 {
 #[derive(Debug)]
 pub struct Reservation {
     ledger: Arc<Ledger>,
+    shared: Option<Arc<dyn SharedSpend>>,
     key: String,
     estimate: f64,
     settled: AtomicBool,
@@ -302,6 +339,17 @@ impl Reservation {
             spend.roll(&now);
             spend.day_usd += cost;
             spend.month_usd += cost;
+        }
+        drop(state);
+        if let (Some(shared), true) = (&self.shared, cost > 0.0) {
+            let (shared, key) = (Arc::clone(shared), self.key.clone());
+            let add = move || shared.add(&key, now.day, now.month, cost);
+            // Settled where a response ends, on an async thread: the
+            // shared store's round trip goes to the blocking pool.
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn_blocking(add)),
+                Err(_) => add(),
+            }
         }
     }
 }

@@ -42,7 +42,17 @@ pub async fn admit(
         None => 0.0,
     };
     let key = incoming.caller.limit_id();
-    let reservation = routing.budgets.admit(key, estimate).map_err(|exceeded| {
+    let admitted = match routing.budgets.is_shared() {
+        // The shared spend is read from Redis: off the async threads.
+        true => {
+            let (budgets, owned) = (Arc::clone(&routing.budgets), key.to_string());
+            tokio::task::spawn_blocking(move || budgets.admit(&owned, estimate))
+                .await
+                .map_err(|_| AppError::ShuttingDown)?
+        }
+        false => routing.budgets.admit(key, estimate),
+    };
+    let reservation = admitted.map_err(|exceeded| {
         tracing::info!(key, "over budget");
         AppError::BudgetExceeded {
             message: exceeded.message,

@@ -11,6 +11,7 @@ pub mod reload;
 pub mod router;
 pub mod run;
 pub mod server;
+mod shared;
 mod sink;
 mod state;
 pub mod telemetry;

@@ -21,7 +21,6 @@ use crate::admin::stats::StatsState;
 use crate::admin::status::{StatusFacts, StatusState};
 use crate::api::models::ModelList;
 use crate::budgets::Budgets;
-use crate::cache::redis::RedisPool;
 use crate::cache::tiered::SharedHealth;
 use crate::cache::{Cache, StoreError, open_store};
 use crate::config::Config;
@@ -29,7 +28,6 @@ use crate::config::live::Current;
 use crate::edge::EdgeState;
 use crate::edge::auth::AccessKeys;
 use crate::edge::body::{BodyBudget, BodyLimits};
-use crate::limits::shared::SharedRpm;
 use crate::limits::{LimitClock, RateLimits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -105,7 +103,7 @@ impl AppState {
         install_tls_provider();
         let limits = RateLimits::new(config.limits.default, config.limits.per_key.clone(), clock);
         let (usage_store, usage_guard) = open_usage_store(&config);
-        let budgets = Budgets::new(config.budgets.clone());
+        let mut budgets = Budgets::new(config.budgets.clone());
         seed_budgets(&budgets, &config);
         let (store, shared_cache) = open_store(
             &config.cache_dir,
@@ -113,7 +111,10 @@ impl AppState {
             config.redis.as_ref(),
             config.cache.ttl,
         )?;
-        let shared_rpm = shared_rpm(&config, shared_cache.as_ref())?;
+        let (shared_rpm, shared_spend) = super::shared::open(&config, shared_cache.as_ref())?;
+        if let Some(spend) = shared_spend {
+            budgets = budgets.with_shared(spend);
+        }
         let live = LiveConfigCell::new(LiveConfig::build(
             config.clone(),
             Arc::new(limits),
@@ -323,23 +324,6 @@ fn open_usage_store(config: &Config) -> (Option<UsageStore>, Option<StoreGuard>)
             (None, None)
         }
     }
-}
-
-/// Requests per minute counted in Redis, on a pool of its own, reporting
-/// to the same health as the shared cache; `None` without Redis.
-fn shared_rpm(
-    config: &Config,
-    health: Option<&Arc<SharedHealth>>,
-) -> Result<Option<Arc<SharedRpm>>, StateError> {
-    let (Some(redis), Some(health)) = (&config.redis, health) else {
-        return Ok(None);
-    };
-    let pool = Arc::new(RedisPool::new(redis.url.expose(), redis.timeout)?);
-    Ok(Some(Arc::new(SharedRpm::new(
-        pool,
-        Arc::clone(health),
-        &redis.prefix,
-    ))))
 }
 
 /// Starts the budgets' ledger from what the usage database says was spent

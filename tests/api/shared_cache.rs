@@ -79,6 +79,22 @@ impl RedisServer {
         .expect("redis-server answered in time");
     }
 
+    /// One command's reply, as Redis's protocol writes it (enough for a
+    /// bulk string or an integer).
+    pub async fn command(&self, args: &[&str]) -> String {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = vec![0u8; 512];
+        let read = stream.read(&mut reply).await.unwrap();
+        String::from_utf8_lossy(&reply[..read]).into_owned()
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
@@ -284,40 +300,89 @@ fn redis_settings_are_checked() {
     assert!(redis.local_tier);
 }
 
+const ALICE: &str = "alice-key-0123456789";
+
+/// Two instances on `redis` with access key alice and `config`.
+async fn two_for_alice(
+    mock: &MockUpstream,
+    redis: &RedisServer,
+    config: &str,
+) -> (Gateway, Gateway) {
+    let start = || {
+        Setup::on(mock)
+            .env("LLM_BRIDGE_REDIS_URL", &redis.url())
+            .env("ACCESS_API_KEYS", &format!("alice:{ALICE}"))
+            .config(config)
+            .start()
+    };
+    (start().await, start().await)
+}
+
+/// Question `n`, asked with alice's key.
+async fn alice_asks(gateway: &Gateway, n: usize) -> reqwest::Response {
+    gateway
+        .chat_request()
+        .bearer_auth(ALICE)
+        .json(&question(&format!("alice's question {n}")))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn requests_per_minute_hold_for_every_instance_together() {
     let mock = MockUpstream::start().await;
     let redis = RedisServer::start().await;
-    let start = || {
-        Setup::on(&mock)
-            .env("LLM_BRIDGE_REDIS_URL", &redis.url())
-            .env("ACCESS_API_KEYS", "alice:alice-key-0123456789")
-            .config("[redis]\nretry_after_ms = 1\n[limits.keys.alice]\nrequests_per_minute = 5\n")
-            .start()
-    };
-    let (a, b) = (start().await, start().await);
-    let ask = |gateway: &Gateway, n: usize| {
-        gateway
-            .chat_request()
-            .bearer_auth("alice-key-0123456789")
-            .json(&question(&format!("limited {n}")))
-            .send()
-    };
+    let config = "[redis]\nretry_after_ms = 1\n[limits.keys.alice]\nrequests_per_minute = 5\n";
+    let (a, b) = two_for_alice(&mock, &redis, config).await;
     for n in 0..5 {
         let gateway = if n % 2 == 0 { &a } else { &b };
-        let answer = ask(gateway, n).await.unwrap();
+        let answer = alice_asks(gateway, n).await;
         assert_eq!(answer.status(), 200, "request {n}");
         answer.text().await.unwrap();
     }
     for gateway in [&a, &b] {
-        let refused = ask(gateway, 9).await.unwrap();
+        let refused = alice_asks(gateway, 9).await;
         assert!(header(&refused, "retry-after").parse::<u64>().unwrap() >= 1);
         expect_error(refused, 429, "rate_limit_exceeded").await;
     }
     // Without Redis each instance counts on its own: still no client error
     // caused by Redis, only this instance's own limit.
     redis.kill().await;
-    let answer = ask(&a, 10).await.unwrap();
+    let answer = alice_asks(&a, 10).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(shared_cache(&a).await["up"], false);
+}
+
+#[tokio::test]
+async fn a_budget_spent_through_one_instance_refuses_on_another() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    // Each answer costs its 3 completion tokens at $1 a token.
+    let config = "[redis]\nretry_after_ms = 1\n\
+        [prices.\"openai/gpt-4.1\"]\ninput = 0\noutput = 1000000\n\
+        [budgets.keys.alice]\ndaily_usd = 5\n";
+    let (a, b) = two_for_alice(&mock, &redis, config).await;
+    for n in 0..2 {
+        let answer = alice_asks(&a, n).await;
+        assert_eq!(answer.status(), 200);
+        answer.text().await.unwrap();
+    }
+    // Each cost reaches Redis as its request settles, just after the
+    // client has the answer.
+    let day = chrono::Utc::now().timestamp_millis() / 86_400_000;
+    let field = format!("d:{day}");
+    tokio::time::timeout(PATIENCE, async {
+        while !redis
+            .command(&["HGET", "llm-bridge:{budget}:key:alice", &field])
+            .await
+            .ends_with("\r\n6\r\n")
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the spend reached Redis");
+    expect_error(alice_asks(&b, 3).await, 429, "budget_exceeded").await;
+    assert_eq!(mock.hits(), 2);
 }
