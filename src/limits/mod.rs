@@ -109,6 +109,11 @@ impl RateLimits {
         self.config_for(caller).requests_per_minute
     }
 
+    /// The tokens-per-minute limit of `caller`, if it has one.
+    pub fn tpm_of(&self, caller: &str) -> Option<NonZeroU64> {
+        self.config_for(caller).tokens_per_minute
+    }
+
     /// Counts one request for `caller` (called for every chat request,
     /// cache hits included).
     pub fn check_request(&self, caller: &str) -> Result<(), RateLimited> {
@@ -132,12 +137,14 @@ impl RateLimits {
         let Some(bucket) = self.caller(caller).and_then(|c| c.tokens.clone()) else {
             return Ok(TokenReservation {
                 bucket: None,
+                shared: None,
                 estimate,
             });
         };
         match bucket.reserve(estimate) {
             Ok(()) => Ok(TokenReservation {
                 bucket: Some(bucket),
+                shared: None,
                 estimate,
             }),
             Err(retry_after) => Err(RateLimited {
@@ -272,8 +279,10 @@ fn new_tokens(tpm: NonZeroU64, clock: &LimitClock) -> Arc<TokenBucket> {
 #[derive(Debug)]
 #[must_use = "settle the reservation with the real usage once it is known"]
 pub struct TokenReservation {
-    /// `None` when the caller has no token limit.
+    /// `None` when the caller has no token limit (or it is kept in Redis).
     bucket: Option<Arc<TokenBucket>>,
+    /// The limit in Redis the estimate was taken from: `(limiter, key, tpm)`.
+    shared: Option<(Arc<shared::SharedRpm>, String, u64)>,
     estimate: u64,
 }
 
@@ -284,6 +293,25 @@ impl TokenReservation {
     pub fn settle(self, actual_tokens: u64) {
         if let Some(bucket) = &self.bucket {
             bucket.settle(self.estimate, actual_tokens);
+        }
+        if let Some((limiter, key, tpm)) = self.shared {
+            let estimate = self.estimate;
+            let settle = move || limiter.settle_tokens(&key, tpm, estimate, actual_tokens);
+            // Settled where an answer ends, on an async thread: the round
+            // trip goes to the blocking pool.
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn_blocking(settle)),
+                Err(_) => settle(),
+            }
+        }
+    }
+
+    /// A reservation taken from `key`'s `tpm` in Redis.
+    pub fn shared(limiter: Arc<shared::SharedRpm>, key: String, tpm: u64, estimate: u64) -> Self {
+        Self {
+            bucket: None,
+            shared: Some((limiter, key, tpm)),
+            estimate,
         }
     }
 

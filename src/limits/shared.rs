@@ -1,5 +1,5 @@
-//! State shared by every instance through Redis: requests per minute
-//! ([`SharedRpm`]) and spend against budgets ([`RedisSpend`]).
+//! State shared by every instance through Redis: requests and tokens per
+//! minute ([`SharedRpm`]) and spend against budgets ([`RedisSpend`]).
 //!
 //! Requests per minute are counted in Redis, so a key's limit holds for
 //! every instance together. The same rule as the local limiter (a minute's
@@ -35,13 +35,37 @@ redis.call('SET', KEYS[1], tostring(next), 'PX', math.ceil(next - now) + 1000)
 return {1, 0}
 ";
 
-/// The shared requests-per-minute limiter.
+/// Tokens per minute: `KEYS[1]` is a hash of the balance (tokens) and the
+/// time it was brought up to (ms); `ARGV[1]` the limit, `ARGV[2]` what to
+/// take (negative: give back), `ARGV[3]` 1 to take only from a positive
+/// balance (a reservation), 0 to settle whatever the balance. The same
+/// rules as the local bucket: a minute's allowance at most, refilled
+/// continuously, and debt allowed. Answers `{1, 0}`, or `{0, wait_ms}`.
+const TOKENS: &str = r"
+local tpm = tonumber(ARGV[1])
+local take = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or tpm)
+local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
+balance = math.min(tpm, balance + (now - at) * tpm / 60000)
+if ARGV[3] == '1' and balance <= 0 then
+  return {0, math.ceil(-balance * 60000 / tpm) + 1}
+end
+balance = math.min(tpm, balance - take)
+redis.call('HSET', KEYS[1], 'balance', tostring(balance), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 120000 + math.ceil(math.max(0, -balance) * 60000 / tpm))
+return {1, 0}
+";
+
+/// The shared requests- and tokens-per-minute limiter.
 #[derive(Debug)]
 pub struct SharedRpm {
     pool: Arc<RedisPool>,
     health: Arc<SharedHealth>,
     prefix: String,
     script: redis::Script,
+    tokens: redis::Script,
 }
 
 impl SharedRpm {
@@ -51,7 +75,53 @@ impl SharedRpm {
             health,
             prefix: prefix.to_string(),
             script: redis::Script::new(GCRA),
+            tokens: redis::Script::new(TOKENS),
         }
+    }
+
+    /// Takes `estimate` tokens of `key`'s `tpm` across every instance, if
+    /// its balance is positive: as [`Self::check`] answers. Blocking.
+    pub fn reserve_tokens(
+        &self,
+        key: &str,
+        tpm: u64,
+        estimate: u64,
+    ) -> Option<Result<(), Duration>> {
+        self.tokens_call(key, tpm, i128::from(estimate), true)
+    }
+
+    /// Replaces a reserved estimate with the tokens really used (into
+    /// debt if need be). Blocking; a Redis that cannot answer loses the
+    /// correction (the estimate stays charged).
+    pub fn settle_tokens(&self, key: &str, tpm: u64, reserved: u64, actual: u64) {
+        let take = i128::from(actual) - i128::from(reserved);
+        if take != 0 {
+            let _ = self.tokens_call(key, tpm, take, false);
+        }
+    }
+
+    fn tokens_call(
+        &self,
+        key: &str,
+        tpm: u64,
+        take: i128,
+        reserve: bool,
+    ) -> Option<Result<(), Duration>> {
+        let name = format!("{}:tpm:{{{key}}}", self.prefix);
+        let (allowed, wait_ms): (u8, u64) = self.health.attempt(|| {
+            self.pool.with(|c| {
+                self.tokens
+                    .key(&name)
+                    .arg(tpm)
+                    .arg(take.to_string())
+                    .arg(u8::from(reserve))
+                    .invoke(c)
+            })
+        })?;
+        Some(match allowed {
+            1 => Ok(()),
+            _ => Err(Duration::from_millis(wait_ms.max(1))),
+        })
     }
 
     /// Counts one request of `key` against `rpm` a minute across every

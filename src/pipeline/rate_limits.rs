@@ -8,8 +8,8 @@
 //! Callers are known by their access key's id; without access keys, by a
 //! fingerprint of the client's own provider key, else as `anonymous`.
 //! With Redis configured, requests per minute are counted there, for every
-//! instance together ([`crate::limits::shared`]); tokens per minute stay
-//! per instance.
+//! instance together ([`crate::limits::shared`]), and so are tokens per
+//! minute.
 
 use std::sync::Arc;
 
@@ -79,6 +79,34 @@ pub async fn reserve_tokens(
         return Ok(None);
     }
     let estimate = estimate_prompt(model, prompt).await;
+    if let (Some(shared), Some(tpm)) = (&routing.shared_rpm, routing.limits.tpm_of(id)) {
+        let (limiter, key) = (Arc::clone(shared), id.to_string());
+        let answer =
+            tokio::task::spawn_blocking(move || limiter.reserve_tokens(&key, tpm.get(), estimate))
+                .await
+                .ok()
+                .flatten();
+        match answer {
+            Some(Ok(())) => {
+                let reservation = TokenReservation::shared(
+                    Arc::clone(shared),
+                    id.to_string(),
+                    tpm.get(),
+                    estimate,
+                );
+                return Ok(Some(reservation));
+            }
+            Some(Err(retry_after)) => {
+                tracing::info!(key = id, estimate, "over tokens per minute (all instances)");
+                return Err(AppError::RateLimited {
+                    what: "tokens",
+                    limit: tpm.get(),
+                    retry_after,
+                });
+            }
+            None => {}
+        }
+    }
     routing
         .limits
         .reserve_tokens(id, estimate)

@@ -386,3 +386,21 @@ async fn a_budget_spent_through_one_instance_refuses_on_another() {
     expect_error(alice_asks(&b, 3).await, 429, "budget_exceeded").await;
     assert_eq!(mock.hits(), 2);
 }
+
+#[tokio::test]
+async fn tokens_per_minute_hold_for_every_instance_together() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    // One token a minute: the first request's estimate takes the balance
+    // to zero or below, wherever the next one arrives.
+    let config = "[redis]\nretry_after_ms = 1\n[limits.keys.alice]\ntokens_per_minute = 1\n";
+    let (a, b) = two_for_alice(&mock, &redis, config).await;
+    let first = alice_asks(&a, 0).await;
+    assert_eq!(first.status(), 200);
+    first.text().await.unwrap();
+    let refused = alice_asks(&b, 1).await;
+    assert!(header(&refused, "retry-after").parse::<u64>().unwrap() >= 1);
+    let body = expect_error(refused, 429, "rate_limit_exceeded").await;
+    assert_eq!(body["error"]["type"], "tokens");
+    assert_eq!(mock.hits(), 1);
+}
