@@ -6,6 +6,7 @@
 //! local_tier = true                  # keep the flat files in front (default)
 //! timeout_ms = 250                   # each command, and each connection attempt
 //! retry_after_ms = 1000              # after a failure, Redis is left alone this long
+//! lease_ms = 5000                    # single flight's lease, renewed while its holder calls
 //! prefix = "llm-bridge"              # the keys' prefix, to share one Redis
 //! ```
 //!
@@ -29,6 +30,7 @@ pub const PASSWORD_VAR: &str = "LLM_BRIDGE_REDIS_PASSWORD";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 pub const DEFAULT_PREFIX: &str = "llm-bridge";
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
 
 /// `[redis]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +40,7 @@ pub struct RedisSection {
     pub local_tier: Option<bool>,
     pub timeout_ms: Option<Spanned<u64>>,
     pub retry_after_ms: Option<Spanned<u64>>,
+    pub lease_ms: Option<Spanned<u64>>,
     pub prefix: Option<Spanned<String>>,
 }
 
@@ -51,6 +54,9 @@ pub struct RedisConfig {
     /// After a failure, how long Redis is not asked (so a dead Redis costs
     /// one timeout per period, not one per request).
     pub retry_after: Duration,
+    /// How long an instance's lease on a key lives unless renewed: how long
+    /// the others wait before one takes over from an instance that died.
+    pub lease: Duration,
     pub prefix: String,
 }
 
@@ -92,6 +98,8 @@ pub fn resolve(env: &Env, file: Option<&LoadedFile>) -> Result<Option<RedisConfi
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let retry_after = super::positive(&raw.retry_after_ms, "redis.retry_after_ms", file)?
         .map_or(DEFAULT_RETRY_AFTER, Duration::from_millis);
+    let lease = super::positive(&raw.lease_ms, "redis.lease_ms", file)?
+        .map_or(DEFAULT_LEASE, Duration::from_millis);
     let prefix = raw
         .prefix
         .as_ref()
@@ -102,6 +110,7 @@ pub fn resolve(env: &Env, file: Option<&LoadedFile>) -> Result<Option<RedisConfi
         local_tier: raw.local_tier.unwrap_or(true),
         timeout,
         retry_after,
+        lease,
         prefix,
     }))
 }

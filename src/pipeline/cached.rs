@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::flight::{self, End, Event, Flight, Joined, Subscription};
 use super::leader::{self, LeaderJob, StoreJob};
+use super::shared_flight::Turn;
 use super::{Serving, follow, rate_limits, replay};
 use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::config::CacheMode;
@@ -182,6 +183,24 @@ async fn lead(
         give_up(flight).await;
         return Flown::Hit(entry);
     }
+    let lease = match &pipeline.shared_flights {
+        None => None,
+        Some(shared) => {
+            let patience = route.provider.timeouts().total;
+            match shared
+                .lead_or_wait(lookup.key, patience, || lookup.entry())
+                .await
+            {
+                Turn::Lead(lease) => Some(lease),
+                // Another instance called upstream; its answer is stored.
+                Turn::Entry(entry) => {
+                    give_up(flight).await;
+                    return Flown::Hit(*entry);
+                }
+                Turn::Alone => None,
+            }
+        }
+    };
     let request = &serving.exchange.request;
     let tokens = match reserve(serving).await {
         Ok(tokens) => tokens,
@@ -206,6 +225,7 @@ async fn lead(
         store,
         tokens,
         patience,
+        lease,
     }));
     let max_bytes = pipeline.cache.settings.max_entry_bytes;
     let response = follow::respond(subscription, &provider, &serving.tap, max_bytes).await;

@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use futures::StreamExt;
 
 use super::flight::{End, Event, Flight, FlightId, Flights};
+use super::shared_flight::LeaseGuard;
 use crate::cache::entry::{ENTRY_FORMAT, now_ms, rfc3339};
 use crate::cache::{Cache, CacheEntry, CacheKey, ChunkTiming, EntryMeta};
 use crate::limits::TokenReservation;
@@ -37,6 +38,8 @@ pub struct LeaderJob {
     pub tokens: Option<TokenReservation>,
     /// How long a slow listener is waited for.
     pub patience: Duration,
+    /// The key's lease across instances, when they share the cache.
+    pub lease: Option<LeaseGuard>,
 }
 
 /// What is needed to write the entry (its key is the flight's).
@@ -65,6 +68,9 @@ pub async fn run(mut job: LeaderJob) {
         && let Some(entry) = build_entry(&job.flight, &job.id, &head, kind, &store, &route, timing)
     {
         job.cache.save(entry, store.request_body).await;
+        if let Some(lease) = job.lease.as_mut() {
+            lease.stored();
+        }
     }
     job.finish(End::Complete).await;
 }

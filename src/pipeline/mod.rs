@@ -28,6 +28,7 @@ mod items;
 pub mod leader;
 pub mod rate_limits;
 pub mod replay;
+pub mod shared_flight;
 pub mod tap;
 
 use std::sync::Arc;
@@ -101,6 +102,8 @@ pub struct Pipeline {
     pub background: TaskTracker,
     /// Whether request bodies go into the request log.
     pub log_bodies: bool,
+    /// Single flight across instances, when they share the cache.
+    pub shared_flights: Option<Arc<shared_flight::SharedFlights>>,
 }
 
 /// What the edge learned about a request.

@@ -1,6 +1,7 @@
-//! What the instances share through Redis besides the cache: requests per
-//! minute and spend against budgets, on one connection pool of their own,
-//! reporting to the shared cache's health (one Redis, one state).
+//! What the instances share through Redis besides the cache: requests and
+//! tokens per minute, spend against budgets and the leases of single
+//! flight, on one connection pool of their own, reporting to the shared
+//! cache's health (one Redis, one state).
 
 use std::sync::Arc;
 
@@ -10,19 +11,35 @@ use crate::cache::redis::RedisPool;
 use crate::cache::tiered::SharedHealth;
 use crate::config::Config;
 use crate::limits::shared::{RedisSpend, SharedRpm};
+use crate::pipeline::shared_flight::SharedFlights;
 
-/// The shared limiter and spend, when `[redis]` is set.
-pub(super) type Shared = (Option<Arc<SharedRpm>>, Option<Arc<dyn SharedSpend>>);
+/// The shared limiter, spend and flights, when `[redis]` is set.
+#[derive(Default)]
+pub(super) struct Shared {
+    pub rpm: Option<Arc<SharedRpm>>,
+    pub spend: Option<Arc<dyn SharedSpend>>,
+    pub flights: Option<Arc<SharedFlights>>,
+}
 
 pub(super) fn open(
     config: &Config,
     health: Option<&Arc<SharedHealth>>,
 ) -> Result<Shared, StateError> {
     let (Some(redis), Some(health)) = (&config.redis, health) else {
-        return Ok((None, None));
+        return Ok(Shared::default());
     };
     let pool = Arc::new(RedisPool::new(redis.url.expose(), redis.timeout)?);
     let rpm = SharedRpm::new(Arc::clone(&pool), Arc::clone(health), &redis.prefix);
+    let flights = SharedFlights::new(
+        Arc::clone(&pool),
+        Arc::clone(health),
+        &redis.prefix,
+        redis.lease,
+    );
     let spend = RedisSpend::new(pool, Arc::clone(health), &redis.prefix);
-    Ok((Some(Arc::new(rpm)), Some(Arc::new(spend))))
+    Ok(Shared {
+        rpm: Some(Arc::new(rpm)),
+        spend: Some(Arc::new(spend)),
+        flights: Some(Arc::new(flights)),
+    })
 }

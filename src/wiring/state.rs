@@ -111,15 +111,15 @@ impl AppState {
             config.redis.as_ref(),
             config.cache.ttl,
         )?;
-        let (shared_rpm, shared_spend) = super::shared::open(&config, shared_cache.as_ref())?;
-        if let Some(spend) = shared_spend {
+        let shared = super::shared::open(&config, shared_cache.as_ref())?;
+        if let Some(spend) = shared.spend {
             budgets = budgets.with_shared(spend);
         }
         let live = LiveConfigCell::new(LiveConfig::build(
             config.clone(),
             Arc::new(limits),
             Arc::new(budgets),
-            shared_rpm,
+            shared.rpm,
         )?);
         let cache = Arc::new(Cache::new(config.cache.clone(), store));
         let metrics = Arc::new(Metrics::new());
@@ -133,6 +133,7 @@ impl AppState {
             metrics: Arc::clone(&metrics),
             background: stopping.background.clone(),
             log_bodies: request_log.log_bodies(),
+            shared_flights: shared.flights,
         };
         let request_log_handle = request_log.clone();
         let sink = RequestSink {

@@ -404,3 +404,70 @@ async fn tokens_per_minute_hold_for_every_instance_together() {
     assert_eq!(body["error"]["type"], "tokens");
     assert_eq!(mock.hits(), 1);
 }
+
+#[tokio::test]
+async fn identical_requests_split_over_two_instances_cost_one_upstream_call() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let (a, b) = (instance(&mock, &redis).await, instance(&mock, &redis).await);
+    mock.push_reply(Reply::GatedJson(
+        reqwest::StatusCode::OK,
+        completion("gpt-4.1", "one answer for all"),
+    ));
+    let asks: Vec<_> = (0..20)
+        .map(|n| {
+            let gateway = if n % 2 == 0 { &a } else { &b };
+            let request = gateway.chat_request().json(&question("asked twenty times"));
+            tokio::spawn(async move { request.send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    mock.wait_for_hits(1, PATIENCE).await;
+    mock.release();
+    for ask in asks {
+        let answer = ask.await.unwrap();
+        assert!(answer.contains("one answer for all"), "{answer}");
+    }
+    assert_eq!(mock.hits(), 1);
+}
+
+#[tokio::test]
+async fn when_the_leading_instance_dies_another_takes_over_and_stores_once() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let env = format!(
+        "LLM_BRIDGE_REDIS_URL={}\nOPENAI_API_KEY=sk-openai-test\nOPENAI_BASE_URL={}\n",
+        redis.url(),
+        mock.url("/openai/v1")
+    );
+    let config = "[redis]\nlease_ms = 300\nretry_after_ms = 1\n";
+    let leader = crate::binary::Binary::start_with(&mock, &env, Some(config)).await;
+    mock.push_reply(Reply::GatedJson(
+        reqwest::StatusCode::OK,
+        completion("gpt-4.1", "never sent"),
+    ));
+    let url = format!("{}/chat/completions", leader.base);
+    let held = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .json(&question("who answers"))
+            .send()
+            .await
+    });
+    mock.wait_for_hits(1, PATIENCE).await;
+    let survivor = Setup::on(&mock)
+        .env("LLM_BRIDGE_REDIS_URL", &redis.url())
+        .config(config)
+        .start()
+        .await;
+    let request = survivor.chat_request().json(&question("who answers"));
+    let waiting = tokio::spawn(async move { request.send().await.unwrap() });
+    leader.signal("-KILL");
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(cache_status(&answer).0, "MISS");
+    answer.text().await.unwrap();
+    assert!(held.await.unwrap().is_err(), "the killed instance answered");
+    assert_eq!(mock.hits(), 2);
+    survivor.cache_written().await;
+    assert_eq!(redis.command(&["ZCARD", "llm-bridge:keys"]).await, ":1\r\n");
+}
