@@ -67,6 +67,11 @@ impl RedisPool {
         })
     }
 
+    /// Longest a command may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The URL with any password masked.
     pub fn shown(&self) -> &str {
         &self.shown

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::flight::{self, End, Event, Flight, Joined, Subscription};
 use super::leader::{self, LeaderJob, StoreJob};
-use super::shared_flight::Turn;
+use super::shared_flight::{SharedFlights, Turn};
+use super::shared_stream;
 use super::{Serving, follow, rate_limits, replay};
 use crate::cache::{CacheControl, CacheEntry, CacheKey};
 use crate::config::CacheMode;
@@ -114,7 +115,7 @@ pub(super) async fn answer(
         Flown::Hit(entry) => lookup.hit(&entry),
         // Two flights in a row sent us to a cache that then missed (an
         // entry deleted by hand meanwhile): just proxy.
-        Flown::Nothing(plan) => (relay(serving, &plan).await, status),
+        Flown::Nothing(plan) | Flown::Retry(plan) => (relay(serving, &plan).await, status),
     }
 }
 
@@ -123,6 +124,8 @@ enum Flown {
     Answered(Response),
     Hit(CacheEntry),
     Nothing(CallPlan),
+    /// Try the flight again (the leader on another instance gave nothing).
+    Retry(CallPlan),
 }
 
 /// Joins or leads the flight for the key. A flight can end (its answer
@@ -134,6 +137,7 @@ async fn fly(lookup: &Lookup<'_>, plan: CallPlan) -> Flown {
     let pipeline = serving.pipeline;
     let max_bytes = pipeline.cache.settings.max_entry_bytes;
     let provider = plan.targets[0].route.provider.name().to_string();
+    let mut plan = plan;
     for _ in 0..2 {
         match pipeline.flights.join(lookup.key, max_bytes) {
             Joined::Follower(subscription) => {
@@ -155,7 +159,12 @@ async fn fly(lookup: &Lookup<'_>, plan: CallPlan) -> Flown {
                 }
             }
             Joined::Leader(flight, subscription) => {
-                return lead(lookup, plan, flight, subscription).await;
+                match lead(lookup, plan, flight, subscription).await {
+                    // Another instance's flight ended with nothing to
+                    // relay: lead (or follow) anew.
+                    Flown::Retry(again) => plan = again,
+                    flown => return flown,
+                }
             }
         }
     }
@@ -185,21 +194,14 @@ async fn lead(
     }
     let lease = match &pipeline.shared_flights {
         None => None,
-        Some(shared) => {
-            let patience = route.provider.timeouts().total;
-            match shared
-                .lead_or_wait(lookup.key, patience, || lookup.entry())
-                .await
-            {
-                Turn::Lead(lease) => Some(lease),
-                // Another instance called upstream; its answer is stored.
-                Turn::Entry(entry) => {
-                    give_up(flight).await;
-                    return Flown::Hit(*entry);
-                }
-                Turn::Alone => None,
+        Some(shared) => match shared.lead_or_relay(lookup.key).await {
+            Turn::Lead(lease) => Some(lease),
+            Turn::Relay => {
+                let shared = Arc::clone(shared);
+                return relay_remote(lookup, plan, (flight, subscription), shared, patience).await;
             }
-        }
+            Turn::Alone => None,
+        },
     };
     let request = &serving.exchange.request;
     let tokens = match reserve(serving).await {
@@ -226,8 +228,49 @@ async fn lead(
         tokens,
         patience,
         lease,
+        out: None,
     }));
     let max_bytes = pipeline.cache.settings.max_entry_bytes;
     let response = follow::respond(subscription, &provider, &serving.tap, max_bytes).await;
     Flown::Answered(response.unwrap_or_else(|| follow::no_answer(&provider)))
+}
+
+/// Another instance leads this key: its answer is relayed from Redis into
+/// this flight as it comes (the client and any local followers get it
+/// live); with nothing relayed (that leader died or got no answer), look in
+/// the cache and else try the flight again (leading it, now the lease is
+/// free).
+async fn relay_remote(
+    lookup: &Lookup<'_>,
+    plan: CallPlan,
+    (flight, subscription): (Arc<Flight>, Subscription),
+    shared: Arc<SharedFlights>,
+    patience: std::time::Duration,
+) -> Flown {
+    let serving = lookup.serving;
+    let pipeline = serving.pipeline;
+    serving
+        .tap
+        .slot
+        .update(|notes| notes.metering.shared = true);
+    pipeline.metrics.flight_joined();
+    let flights = Arc::clone(&pipeline.flights);
+    let key = lookup.key.clone();
+    pipeline
+        .background
+        .spawn(shared_stream::relay(shared, key, flights, flight, patience));
+    let provider = plan.targets[0].route.provider.name().to_string();
+    let max_bytes = pipeline.cache.settings.max_entry_bytes;
+    if let Some(response) = follow::respond(subscription, &provider, &serving.tap, max_bytes).await
+    {
+        return Flown::Answered(response);
+    }
+    serving
+        .tap
+        .slot
+        .update(|notes| notes.metering.shared = false);
+    match lookup.entry().await {
+        Some(entry) => Flown::Hit(entry),
+        None => Flown::Retry(plan),
+    }
 }

@@ -17,6 +17,7 @@ use futures::StreamExt;
 
 use super::flight::{End, Event, Flight, FlightId, Flights};
 use super::shared_flight::LeaseGuard;
+use super::shared_stream::StreamOut;
 use crate::cache::entry::{ENTRY_FORMAT, now_ms, rfc3339};
 use crate::cache::{Cache, CacheEntry, CacheKey, ChunkTiming, EntryMeta};
 use crate::limits::TokenReservation;
@@ -40,6 +41,8 @@ pub struct LeaderJob {
     pub patience: Duration,
     /// The key's lease across instances, when they share the cache.
     pub lease: Option<LeaseGuard>,
+    /// Where the answer goes for waiters on other instances (with a lease).
+    pub out: Option<StreamOut>,
 }
 
 /// What is needed to write the entry (its key is the flight's).
@@ -53,10 +56,14 @@ pub struct StoreJob {
 /// Runs the flight to its end.
 pub async fn run(mut job: LeaderJob) {
     let started = Instant::now();
+    job.out = job.lease.as_ref().map(LeaseGuard::stream_out);
     let Some(answer) = job.call().await else {
         return;
     };
     let (head, route) = (answer.head, answer.route);
+    if let Some(out) = &job.out {
+        out.head(&head);
+    }
     job.flight
         .publish(Event::Head(head.clone()), job.patience)
         .await;
@@ -123,6 +130,9 @@ impl LeaderJob {
                 offset_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                 len: chunk.len() as u64,
             });
+            if let Some(out) = &self.out {
+                out.chunk(&chunk);
+            }
             let listeners = self
                 .flight
                 .publish(Event::Chunk(chunk), self.patience)
@@ -140,6 +150,9 @@ impl LeaderJob {
     /// Ends the flight. Takes it off the list first, so requests that
     /// arrive after a client saw the end find the stored entry instead.
     async fn finish(&self, end: End) {
+        if let Some(out) = &self.out {
+            out.end(matches!(end, End::Complete));
+        }
         self.flights.remove(&self.id, &self.flight);
         self.flight.publish(Event::End(end), self.patience).await;
     }

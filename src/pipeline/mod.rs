@@ -29,6 +29,7 @@ pub mod leader;
 pub mod rate_limits;
 pub mod replay;
 pub mod shared_flight;
+mod shared_stream;
 pub mod tap;
 
 use std::sync::Arc;

@@ -7,27 +7,23 @@
 //! `[redis] lease_ms` and its holder renews it every third of that while it
 //! calls. A leader that stored its answer lets the lease run out (its entry
 //! is there by then); one that got no answer to store gives it up at once.
-//! A waiter checks every [`POLL`] for the entry and for the lease: when the
-//! lease is gone without an entry (the leader failed, or its instance died)
-//! it tries to take it and lead itself. When Redis cannot answer, an
-//! instance goes on alone: it calls upstream as it would without Redis.
+//! When the lease is gone before the answer ended (the leading instance
+//! died), a waiter that relayed nothing yet looks in the cache and else
+//! leads itself. When Redis cannot answer, an instance goes on alone: it
+//! calls upstream as it would without Redis.
 //!
-//! Waiters get the answer once it is stored, not chunk by chunk: a stream
-//! waiter starts when the leader's stream has ended (then replayed at once).
+//! Waiters relay the leader's answer as it comes, through a Redis stream
+//! ([`super::shared_stream`]), so a streamed answer starts at once on
+//! every instance.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cache::CacheEntry;
 use crate::cache::key::CacheKey;
 use crate::cache::redis::RedisPool;
 use crate::cache::tiered::SharedHealth;
-
-/// How often a waiter looks for the leader's entry.
-pub const POLL: Duration = Duration::from_millis(20);
 
 /// Compare-and-renew, compare-and-delete: only the lease's holder may.
 const RENEW: &str = r"
@@ -60,9 +56,8 @@ pub struct SharedFlights {
 pub enum Turn {
     /// It leads: call upstream, holding the lease.
     Lead(LeaseGuard),
-    /// Another instance's answer is in the cache (boxed: an entry's
-    /// metadata is large beside the other turns).
-    Entry(Box<CacheEntry>),
+    /// Another instance leads: relay its answer from the stream.
+    Relay,
     /// Redis cannot say (or the wait ran out): go on as without it.
     Alone,
 }
@@ -143,41 +138,56 @@ impl SharedFlights {
         });
     }
 
-    /// Leads, or waits for another instance's entry (looked up with
-    /// `entry`) for at most `patience`.
-    pub async fn lead_or_wait<F, Fut>(
-        self: &Arc<Self>,
-        key: &CacheKey,
-        patience: Duration,
-        entry: F,
-    ) -> Turn
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Option<CacheEntry>>,
-    {
-        let deadline = Instant::now() + patience;
-        loop {
-            match self.blocking(key, Self::try_take).await {
-                Some(true) => return Turn::Lead(LeaseGuard::new(Arc::clone(self), key.clone())),
-                Some(false) => {}
-                None => return Turn::Alone,
-            }
-            loop {
-                if Instant::now() >= deadline {
-                    return Turn::Alone;
-                }
-                tokio::time::sleep(POLL).await;
-                if let Some(found) = entry().await {
-                    return Turn::Entry(Box::new(found));
-                }
-                match self.blocking(key, Self::held).await {
-                    Some(true) => continue,
-                    // Gone without an entry: try to lead in its place.
-                    Some(false) => break,
-                    None => return Turn::Alone,
-                }
-            }
+    /// Leads when nobody else does; else relays the leader's answer.
+    pub async fn lead_or_relay(self: &Arc<Self>, key: &CacheKey) -> Turn {
+        match self.blocking(key, Self::try_take).await {
+            Some(true) => Turn::Lead(LeaseGuard::new(Arc::clone(self), key.clone())),
+            Some(false) => Turn::Relay,
+            None => Turn::Alone,
         }
+    }
+
+    /// Whether somebody holds `key`'s lease, off the async threads.
+    pub async fn lease_held(self: &Arc<Self>, key: &CacheKey) -> Option<bool> {
+        self.blocking(key, Self::held).await
+    }
+
+    /// The stream a leader writes its answer to.
+    pub fn stream_name(&self, key: &CacheKey) -> String {
+        format!("{}:events", self.name(key))
+    }
+
+    /// `work` on a pooled connection, unless Redis is down. Blocking.
+    pub fn run<T>(
+        &self,
+        work: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Option<T> {
+        self.health.attempt(|| self.pool.with(work))
+    }
+
+    /// The records after `from` (waiting up to half the command timeout
+    /// for some); `None` when Redis cannot answer. Blocking.
+    pub fn read_stream(&self, name: &str, from: &str) -> Option<Vec<(String, String, Vec<u8>)>> {
+        let block = u64::try_from(self.pool.timeout().as_millis() / 2)
+            .unwrap_or(100)
+            .max(1);
+        let reply: redis::Value = self.run(|c| {
+            redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(256)
+                .arg("BLOCK")
+                .arg(block)
+                .arg("STREAMS")
+                .arg(name)
+                .arg(from)
+                .query(c)
+        })?;
+        Some(super::shared_stream::records_of(reply))
+    }
+
+    /// This instance's lease on `key`, to write its answer to the stream.
+    pub fn stream_out(self: &Arc<Self>, key: &CacheKey) -> super::shared_stream::StreamOut {
+        super::shared_stream::StreamOut::start(self, key)
     }
 
     /// `op(self, key)` on the blocking pool.
@@ -222,6 +232,11 @@ impl LeaseGuard {
             renewer,
             stored: false,
         }
+    }
+
+    /// Where the answer is written for the waiters on other instances.
+    pub fn stream_out(&self) -> super::shared_stream::StreamOut {
+        self.flights.stream_out(&self.key)
     }
 
     /// The answer is on its way to the shared cache: let the lease run out.

@@ -471,3 +471,38 @@ async fn when_the_leading_instance_dies_another_takes_over_and_stores_once() {
     survivor.cache_written().await;
     assert_eq!(redis.command(&["ZCARD", "llm-bridge:keys"]).await, ":1\r\n");
 }
+
+#[tokio::test]
+async fn a_stream_on_another_instance_gets_the_first_chunk_while_the_leader_streams() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    let (a, b) = (instance(&mock, &redis).await, instance(&mock, &redis).await);
+    let events = sse_answer("gpt-4.1", &["Hel", "lo"]);
+    let (before, after) = events.split_at(2);
+    mock.push_reply(Reply::GatedSse {
+        before: before.to_vec(),
+        after: after.to_vec(),
+    });
+    let mut body = question("streamed once");
+    body["stream"] = true.into();
+    let mut leading = a.chat(&body).await;
+    let first = crate::reader::read_until(&mut leading, "Hel").await;
+    assert!(first.contains("Hel"), "{first}");
+    // The upstream holds the rest: B relays what A has so far.
+    let mut relayed = b.chat(&body).await;
+    assert_eq!(relayed.status(), 200);
+    let early = crate::reader::read_until(&mut relayed, "Hel").await;
+    assert!(early.contains("chat.completion.chunk"), "{early}");
+    mock.release();
+    let rest_a = read_text(leading).await;
+    let rest_b = read_text(relayed).await;
+    assert!(
+        rest_a.contains("lo") && rest_a.contains("[DONE]"),
+        "{rest_a}"
+    );
+    assert!(
+        rest_b.contains("lo") && rest_b.contains("[DONE]"),
+        "{rest_b}"
+    );
+    assert_eq!(mock.hits(), 1);
+}
