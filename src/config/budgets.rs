@@ -13,6 +13,13 @@
 //!
 //! Days and months are UTC calendar days and months. A budget is a positive
 //! number; leaving it out means no budget.
+//!
+//! Per-key budgets can also come from the environment (or `.env`, so that
+//! `llm-bridge keys set` and the dashboard's key form set them and a live
+//! reload applies them): `LLM_BRIDGE_BUDGETS=alice=5/50,bob=/20,*=10/`,
+//! each `NAME=DAILY/MONTHLY` in USD with either side left empty for none,
+//! `*` for every key without its own. These replace the file's entries for
+//! the same names.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,7 +27,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::file::LoadedFile;
-use super::{AccessKey, ConfigError};
+use super::{AccessKey, ConfigError, Env};
+
+/// The variable with per-key budgets.
+pub const BUDGETS_VAR: &str = "LLM_BRIDGE_BUDGETS";
 
 /// Spend allowed in a UTC day and a UTC month, USD; `None` for no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -85,16 +95,72 @@ pub struct KeyBudgetSection {
 /// when present), for `llm-bridge stats`: its keys are not checked against
 /// `ACCESS_API_KEYS`, which the command does not read.
 pub fn read(config: Option<&std::path::Path>) -> Result<BudgetsConfig, ConfigError> {
-    resolve_checked(super::load_file(config)?.as_ref(), None)
+    let mut budgets = resolve_checked(super::load_file(config)?.as_ref(), None)?;
+    from_env(&Env::from_process(), None, &mut budgets)?;
+    Ok(budgets)
 }
 
 /// Validates `[budgets]`; a key section must name a configured access key,
 /// so a typo does not leave a key without its budget.
 pub fn resolve(
+    env: &Env,
     file: Option<&LoadedFile>,
     access_keys: &[AccessKey],
 ) -> Result<BudgetsConfig, ConfigError> {
-    resolve_checked(file, Some(access_keys))
+    let mut budgets = resolve_checked(file, Some(access_keys))?;
+    from_env(env, Some(access_keys), &mut budgets)?;
+    Ok(budgets)
+}
+
+/// `LLM_BRIDGE_BUDGETS` over the file's per-key budgets.
+fn from_env(
+    env: &Env,
+    access_keys: Option<&[AccessKey]>,
+    budgets: &mut BudgetsConfig,
+) -> Result<(), ConfigError> {
+    let Some(text) = env.get(BUDGETS_VAR) else {
+        return Ok(());
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        location: BUDGETS_VAR.to_string(),
+        message,
+    };
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, amounts) = entry
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("`{entry}` is not NAME=DAILY/MONTHLY")))?;
+        let name = name.trim();
+        let known = access_keys.is_none_or(|keys| keys.iter().any(|k| k.id() == name));
+        if name != "*" && !known {
+            return Err(invalid(format!(
+                "no access key is named `{name}`: name keys in ACCESS_API_KEYS as name:key"
+            )));
+        }
+        let (daily, monthly) = amounts.split_once('/').unwrap_or((amounts, ""));
+        let amount = |text: &str| -> Result<Option<f64>, ConfigError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match text.parse::<f64>() {
+                Ok(usd) if usd.is_finite() && usd > 0.0 => Ok(Some(usd)),
+                _ => Err(invalid(format!(
+                    "`{text}` in `{entry}` is not a number of US dollars greater than 0"
+                ))),
+            }
+        };
+        let budget = Budget {
+            daily_usd: amount(daily)?,
+            monthly_usd: amount(monthly)?,
+        };
+        match name {
+            "*" => budgets.default_key = budget,
+            _ => {
+                budgets.per_key.insert(name.to_string(), budget);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn resolve_checked(

@@ -207,7 +207,7 @@ impl Config {
         let aliases = providers::resolve_aliases(&providers, file.as_ref())?;
         let fallbacks = resilience::resolve_fallbacks(&providers, file.as_ref())?;
         let limits = limits::resolve(file.as_ref(), &access_keys)?;
-        let budgets = budgets::resolve(file.as_ref(), &access_keys)?;
+        let budgets = budgets::resolve(env, file.as_ref(), &access_keys)?;
         let prices = prices::resolve(&providers, file.as_ref())?;
         let default_provider = match (&raw.default_provider, &file) {
             (Some(name), Some(loaded)) => {

@@ -295,3 +295,52 @@ fn the_stats_command_shows_spend_against_each_budget() {
     assert_eq!(json["budgets"]["gateway"]["monthly_spent_usd"], 2.75);
     assert_eq!(json["total"]["requests"], 3);
 }
+
+#[tokio::test]
+async fn budgets_from_the_environment_are_set_with_the_keys_command_and_a_reload() {
+    let mock = MockUpstream::start().await;
+    let env = format!(
+        "ACCESS_API_KEYS=root/admin:{BOB},alice:{ALICE}\nOPENAI_API_KEY=sk-openai-test\nOPENAI_BASE_URL={}\n",
+        mock.url("/openai/v1")
+    );
+    let binary = crate::binary::Binary::start_with(&mock, &env, None).await;
+    assert_eq!(binary.health().await["budgets"]["keys"], json!([]));
+    let set = crate::command::run(
+        binary.dir.path(),
+        &["keys", "set", "LLM_BRIDGE_BUDGETS=alice=5/50"],
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let root = binary.base.trim_end_matches("/v1").to_string();
+    let reload = reqwest::Client::new()
+        .post(format!("{root}/api/reload"))
+        .bearer_auth(BOB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 200);
+    let line = binary.health().await["budgets"]["keys"][0].clone();
+    assert_eq!(line["key"], "alice", "{line}");
+    assert_eq!(line["daily_usd"], 5.0, "{line}");
+    assert_eq!(line["monthly_usd"], 50.0, "{line}");
+
+    for (value, wanted) in [
+        ("alice", "is not NAME=DAILY/MONTHLY"),
+        ("alice=abc/", "`abc`"),
+        ("alice=0/", "greater than 0"),
+        ("carol=1/", "no access key is named `carol`"),
+    ] {
+        let dirs = tempfile::tempdir().unwrap();
+        let error = Setup::on(&mock)
+            .env("ACCESS_API_KEYS", &format!("alice:{ALICE}"))
+            .env("LLM_BRIDGE_BUDGETS", value)
+            .resolve(&dirs)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("LLM_BRIDGE_BUDGETS"), "{error}");
+        assert!(error.contains(wanted), "{value}: {error}");
+    }
+}
