@@ -26,6 +26,36 @@ use super::entry::{CacheEntry, EntryMeta};
 use super::key::CacheKey;
 use super::store::{CacheStore, CheckReport, Listed, StoreError};
 
+/// Stores an entry: its hash, its listing, its expiry and the bytes
+/// counter (less what an entry it replaces took), in one step. `KEYS`:
+/// the entry, the listing, the counter; `ARGV`: meta, body, request, key,
+/// expiry in ms (0: none).
+const PUT: &str = r"
+local old = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  old = redis.call('HSTRLEN', KEYS[1], 'meta') + redis.call('HSTRLEN', KEYS[1], 'body')
+    + redis.call('HSTRLEN', KEYS[1], 'request')
+end
+redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'body', ARGV[2], 'request', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+redis.call('INCRBY', KEYS[3], string.len(ARGV[1]) + string.len(ARGV[2]) + string.len(ARGV[3]) - old)
+return 1
+";
+
+/// Deletes an entry, its listing and its bytes from the counter.
+const DELETE: &str = r"
+local size = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  size = redis.call('HSTRLEN', KEYS[1], 'meta') + redis.call('HSTRLEN', KEYS[1], 'body')
+    + redis.call('HSTRLEN', KEYS[1], 'request')
+end
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if size > 0 then redis.call('DECRBY', KEYS[3], size) end
+return deleted
+";
+
 /// Idle connections kept for reuse: one per blocking thread that is
 /// usually busy with the cache at once.
 const POOL_SIZE: usize = 8;
@@ -123,6 +153,8 @@ pub struct RedisStore {
     prefix: String,
     /// Entries expire after this (`[cache] ttl`).
     ttl: Option<Duration>,
+    put: redis::Script,
+    delete: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -141,6 +173,8 @@ impl RedisStore {
             pool,
             prefix: prefix.to_string(),
             ttl,
+            put: redis::Script::new(PUT),
+            delete: redis::Script::new(DELETE),
         }
     }
 
@@ -150,6 +184,10 @@ impl RedisStore {
 
     fn index_key(&self) -> String {
         format!("{}:keys", self.prefix)
+    }
+
+    fn bytes_key(&self) -> String {
+        format!("{}:bytes", self.prefix)
     }
 
     /// The entry and its stored request, if whole and intact.
@@ -246,49 +284,31 @@ impl CacheStore for RedisStore {
 
     fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError> {
         let meta = serde_json::to_vec(&entry.meta)?;
-        let name = self.entry_key(&entry.meta.key);
-        let index = self.index_key();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("HSET")
-            .arg(&name)
-            .arg("meta")
+        let ttl_ms = self
+            .ttl
+            .map_or(0, |ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let mut script = self.put.prepare_invoke();
+        script
+            .key(self.entry_key(&entry.meta.key))
+            .key(self.index_key())
+            .key(self.bytes_key())
             .arg(meta)
-            .arg("body")
             .arg(entry.body.as_ref())
-            .arg("request")
             .arg(request)
-            .ignore()
-            .cmd("ZADD")
-            .arg(&index)
-            .arg(0)
             .arg(&entry.meta.key)
-            .ignore();
-        if let Some(ttl) = self.ttl {
-            pipe.cmd("PEXPIRE")
-                .arg(&name)
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
-                .ignore();
-        }
-        self.pool.with(|c| pipe.query::<()>(c))
+            .arg(ttl_ms);
+        self.pool.with(|c| script.invoke::<()>(c))
     }
 
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
-        let (name, index, key) = (
-            self.entry_key(&key.to_string()),
-            self.index_key(),
-            key.to_string(),
-        );
-        let (deleted, _): (u64, u64) = self.pool.with(|c| {
-            redis::pipe()
-                .atomic()
-                .cmd("DEL")
-                .arg(&name)
-                .cmd("ZREM")
-                .arg(&index)
-                .arg(&key)
-                .query(c)
-        })?;
+        let key = key.to_string();
+        let mut script = self.delete.prepare_invoke();
+        script
+            .key(self.entry_key(&key))
+            .key(self.index_key())
+            .key(self.bytes_key())
+            .arg(&key);
+        let deleted: u64 = self.pool.with(|c| script.invoke(c))?;
         Ok(deleted > 0)
     }
 
@@ -328,9 +348,20 @@ impl CacheStore for RedisStore {
         Ok(keys.iter().filter_map(|k| CacheKey::parse(k)).collect())
     }
 
+    /// Listed entries and the bytes counter: cheap, for every scrape. The
+    /// counter drifts up when Redis evicts or expires entries, until a
+    /// purge recounts it.
     fn totals(&self) -> Result<(u64, u64), StoreError> {
-        let stats = self.stats()?;
-        Ok((stats.entries, stats.bytes))
+        let (index, bytes) = (self.index_key(), self.bytes_key());
+        let (entries, bytes): (u64, Option<i64>) = self.pool.with(|c| {
+            redis::pipe()
+                .cmd("ZCARD")
+                .arg(&index)
+                .cmd("GET")
+                .arg(&bytes)
+                .query(c)
+        })?;
+        Ok((entries, bytes.map_or(0, |b| u64::try_from(b).unwrap_or(0))))
     }
 
     fn check(&self, _deep: bool) -> Result<CheckReport, StoreError> {
@@ -352,6 +383,19 @@ impl CacheStore for RedisStore {
     }
 
     fn purge(&self, report: &CheckReport) -> Result<u64, StoreError> {
+        let purged = self.purge_listed(report)?;
+        // Recount what is left: evicted and expired entries never told the
+        // counter they went.
+        let bytes: u64 = self.list()?.iter().map(|l| l.disk_bytes).sum();
+        let name = self.bytes_key();
+        self.pool
+            .with(|c| redis::cmd("SET").arg(&name).arg(bytes).query::<()>(c))?;
+        Ok(purged)
+    }
+}
+
+impl RedisStore {
+    fn purge_listed(&self, report: &CheckReport) -> Result<u64, StoreError> {
         let mut purged = 0;
         for key in report
             .leftovers

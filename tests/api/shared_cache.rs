@@ -256,6 +256,13 @@ async fn without_the_local_tier_redis_alone_holds_the_cache_and_its_loss_is_a_mi
     a.cache_written().await;
     let files = std::fs::read_dir(&a.cache_dir).map_or(0, |dir| dir.count());
     assert_eq!(files, 0, "nothing written to the local folder");
+    // The totals /metrics shows are Redis's, counted without a scan.
+    let metrics = a.scrape_metrics_until("llm_bridge_cache_entries 1").await;
+    let bytes = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("llm_bridge_cache_bytes "))
+        .unwrap();
+    assert!(bytes.parse::<u64>().unwrap() > 100, "{bytes}");
     assert_eq!(
         cache_status(&b.chat(&question("redis only")).await).0,
         "HIT"
