@@ -13,7 +13,6 @@
 //! same database ([`super::requests`]).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Json;
@@ -23,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 use crate::request_log::RequestLog;
+use crate::stats::query::Source;
 use crate::stats::{Series, SeriesQuery, StatsQuery, UsageStore, report, series};
 
 /// What the usage routes read.
@@ -30,8 +30,8 @@ use crate::stats::{Series, SeriesQuery, StatsQuery, UsageStore, report, series};
 pub struct StatsState {
     /// `None` when the usage database could not be opened.
     pub store: Option<UsageStore>,
-    /// Its folder.
-    pub data_dir: PathBuf,
+    /// Where reports read: the data folder's file, or PostgreSQL.
+    pub source: Source,
     /// Where a request's log line is looked up.
     pub request_log: RequestLog,
 }
@@ -45,17 +45,17 @@ impl StatsState {
     /// queued records are written.
     pub(super) async fn read<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&std::path::Path) -> Result<T, crate::stats::StatsError> + Send + 'static,
+        read: impl FnOnce(&Source) -> Result<T, crate::stats::StatsError> + Send + 'static,
     ) -> Result<T, AppError> {
         let Some(store) = self.store.clone() else {
             return Err(AppError::StatsUnavailable(
                 "the usage database could not be opened at start-up (the log says why)".into(),
             ));
         };
-        let dir = self.data_dir.clone();
+        let source = self.source.clone();
         tokio::task::spawn_blocking(move || {
             store.flush(FLUSH_PATIENCE);
-            read(&dir)
+            read(&source)
         })
         .await
         .map_err(|_| AppError::StatsUnavailable("the read was interrupted".into()))?

@@ -170,8 +170,8 @@ async fn recent_by_provider(stats: &StatsState) -> Vec<StatsRow> {
     let Ok(query) = StatsQuery::from_params(Some(RECENT), None, Some("provider")) else {
         return Vec::new();
     };
-    let dir = stats.data_dir.clone();
-    tokio::task::spawn_blocking(move || report(&dir, &query).map(|r| r.rows))
+    let source = stats.source.clone();
+    tokio::task::spawn_blocking(move || report(&source, &query).map(|r| r.rows))
         .await
         .ok()
         .and_then(Result::ok)

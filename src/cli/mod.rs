@@ -118,8 +118,8 @@ pub struct StatsArgs {
     #[arg(long, value_name = "WHEN", value_parser = crate::stats::query::parse_time)]
     pub until: Option<i64>,
 
-    /// One row per model, provider, access key or UTC day, and a total
-    /// [default: the total only].
+    /// One row per model, provider, access key, UTC day or instance, and a
+    /// total [default: the total only].
     #[arg(long, value_name = "GROUP", value_enum)]
     pub by: Option<crate::stats::GroupBy>,
 
@@ -128,7 +128,8 @@ pub struct StatsArgs {
     pub format: stats::StatsFormat,
 
     /// Folder of the usage database [default: data_dir from the config file,
-    /// else data].
+    /// else data]; LLM_BRIDGE_STATS_URL (or [stats] url) reads PostgreSQL
+    /// instead.
     #[arg(long, env = "LLM_BRIDGE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 

@@ -11,7 +11,7 @@ use super::StatsArgs;
 use crate::budgets::{Budgets, BudgetsView};
 use crate::config::resolve_data_dir;
 use crate::stats::csv::csv;
-use crate::stats::query::{StatsQuery, StatsReport, StatsRow, report};
+use crate::stats::query::{Source, StatsQuery, StatsReport, StatsRow, report};
 use crate::stats::spend::spend_since;
 
 /// How `stats` prints its report.
@@ -35,8 +35,11 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
         until: args.until,
         by: args.by,
     };
-    let report = report(&dir, &query).map_err(|e| e.to_string())?;
-    let budgets = budgets_now(&dir, args.config.as_deref())?;
+    let url =
+        crate::config::resolve_stats_url(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let source = Source::new(&dir, url.as_deref());
+    let report = report(&source, &query).map_err(|e| e.to_string())?;
+    let budgets = budgets_now(&source, args.config.as_deref())?;
     let out = match args.format {
         StatsFormat::Table => {
             let mut text = table(&report);
@@ -68,14 +71,14 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, String> {
 
 /// The config file's budgets with today's and this month's spend from the
 /// database in `dir`; `None` without any budget.
-fn budgets_now(dir: &Path, config: Option<&Path>) -> Result<Option<BudgetsView>, String> {
+fn budgets_now(source: &Source, config: Option<&Path>) -> Result<Option<BudgetsView>, String> {
     let config = crate::config::budgets::read(config).map_err(|e| e.to_string())?;
     if config.is_empty() {
         return Ok(None);
     }
     let budgets = Budgets::new(config);
     let (day_start, month_start) = crate::budgets::period_starts(crate::budgets::now_ms());
-    let spent = spend_since(dir, day_start, month_start).map_err(|e| e.to_string())?;
+    let spent = spend_since(source, day_start, month_start).map_err(|e| e.to_string())?;
     budgets.seed(&spent);
     Ok(Some(budgets.view()))
 }

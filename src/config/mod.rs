@@ -41,7 +41,7 @@ pub use resilience::{
 };
 pub use secret::Secret;
 pub use server::ServerConfig;
-pub use stats::{DEFAULT_DATA_DIR, StatsConfig, resolve_data_dir};
+pub use stats::{DEFAULT_DATA_DIR, StatsConfig, resolve_data_dir, resolve_stats_url};
 
 /// Default listen address: loopback only, the port LLM_cache.py used.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:6688";
@@ -224,7 +224,7 @@ impl Config {
             cache_dir: pick(&args.cache_dir, &raw.cache_dir, "llm_cache"),
             cache: cache::resolve(args.cache_mode, file.as_ref())?,
             data_dir: pick(&args.data_dir, &raw.data_dir, DEFAULT_DATA_DIR),
-            stats: stats::resolve(file.as_ref())?,
+            stats: stats::resolve_with(env, file.as_ref())?,
             log: LogConfig {
                 dir: pick(&args.log_dir, &raw.log_dir, "logs"),
                 max_file_bytes: positive(

@@ -17,11 +17,20 @@ pub const DEFAULT_DATA_DIR: &str = "data";
 /// a day.
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
+/// The variable naming a PostgreSQL database for the usage ledger.
+pub const URL_VAR: &str = "LLM_BRIDGE_STATS_URL";
+/// The variable naming this instance in the ledger.
+pub const INSTANCE_VAR: &str = "LLM_BRIDGE_INSTANCE";
+
 /// `[stats]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsSection {
     pub retention_days: Option<Spanned<u64>>,
+    /// `postgres://…`: one ledger for every instance.
+    pub url: Option<Spanned<String>>,
+    /// This instance's name in the ledger.
+    pub instance: Option<String>,
 }
 
 /// Validated statistics settings.
@@ -29,29 +38,95 @@ pub struct StatsSection {
 pub struct StatsConfig {
     /// Rows older than this are deleted.
     pub retention: Duration,
+    /// The PostgreSQL database every instance writes to, instead of
+    /// `usage.sqlite3` in the data folder.
+    pub url: Option<super::Secret>,
+    /// This instance's name in the `instance` column: `[stats] instance`,
+    /// `LLM_BRIDGE_INSTANCE`, else the host's name.
+    pub instance: String,
 }
 
 impl Default for StatsConfig {
     fn default() -> Self {
         Self {
             retention: days(DEFAULT_RETENTION_DAYS),
+            url: None,
+            instance: host_name(),
         }
     }
+}
+
+/// The machine's name (`HOSTNAME`, `/etc/hostname`), else `llm-bridge`.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "llm-bridge".into())
 }
 
 fn days(n: u64) -> Duration {
     Duration::from_secs(n.saturating_mul(86_400))
 }
 
-/// Builds the settings from the file's `[stats]`.
+/// Builds the settings from the file's `[stats]` and the environment.
+#[cfg(test)]
 pub fn resolve(file: Option<&LoadedFile>) -> Result<StatsConfig, ConfigError> {
+    resolve_with(
+        &super::Env::from_pairs(Vec::<(String, String)>::new()),
+        file,
+    )
+}
+
+/// [`resolve`] with the variables of `env` over the file.
+pub fn resolve_with(
+    env: &super::Env,
+    file: Option<&LoadedFile>,
+) -> Result<StatsConfig, ConfigError> {
     let empty = StatsSection::default();
     let raw = file.map_or(&empty, |f| &f.config.stats);
     let retention = super::positive(&raw.retention_days, "stats.retention_days", file)?
         .unwrap_or(DEFAULT_RETENTION_DAYS);
+    let url = match (env.get(URL_VAR), &raw.url) {
+        (Some(url), _) => Some((url.to_string(), URL_VAR.to_string())),
+        (None, Some(url)) => Some((
+            url.get_ref().trim().to_string(),
+            file.map_or_else(|| "stats.url".into(), |f| f.locate(url, "stats.url")),
+        )),
+        (None, None) => None,
+    };
+    let url = match url {
+        Some((url, _)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(super::Secret::new(url))
+        }
+        Some((_, location)) => {
+            return Err(ConfigError::Invalid {
+                location,
+                message: "use a postgres://user:password@host:5432/database URL".into(),
+            });
+        }
+        None => None,
+    };
+    let instance = env
+        .get(INSTANCE_VAR)
+        .map(str::to_string)
+        .or_else(|| raw.instance.clone())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(host_name);
     Ok(StatsConfig {
         retention: days(retention),
+        url,
+        instance,
     })
+}
+
+/// The PostgreSQL ledger for `llm-bridge stats`, when
+/// `LLM_BRIDGE_STATS_URL` or the config file's `[stats] url` names one.
+pub fn resolve_stats_url(config: Option<&Path>) -> Result<Option<String>, ConfigError> {
+    let file = super::load_file(config)?;
+    let stats = resolve_with(&super::Env::from_process(), file.as_ref())?;
+    Ok(stats.url.map(|url| url.expose().to_string()))
 }
 
 /// The data folder for `llm-bridge stats`, found as `serve` finds it: flag

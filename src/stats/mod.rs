@@ -20,6 +20,7 @@
 //! over [`query::report`] ([`crate::admin::stats`]).
 
 pub mod csv;
+pub mod postgres;
 pub mod query;
 pub mod requests;
 mod schema;
@@ -71,4 +72,6 @@ pub enum StatsError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("the statistics database at {location} failed: {message}")]
+    Remote { location: String, message: String },
 }

@@ -32,6 +32,7 @@ use std::str::FromStr;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+use super::postgres::Window;
 use super::{DATABASE_FILE, StatsError};
 use tally::tally;
 pub use time::{parse_duration, parse_time, parse_time_at};
@@ -89,6 +90,9 @@ pub enum GroupBy {
     Key,
     /// The UTC date.
     Day,
+    /// The instance that served it (`[stats] instance`), for a ledger
+    /// several instances write to.
+    Instance,
 }
 
 impl GroupBy {
@@ -99,6 +103,7 @@ impl GroupBy {
             Self::Provider => "provider",
             Self::Key => "key",
             Self::Day => "day",
+            Self::Instance => "instance",
         }
     }
 }
@@ -112,8 +117,9 @@ impl FromStr for GroupBy {
             "provider" => Ok(Self::Provider),
             "key" => Ok(Self::Key),
             "day" => Ok(Self::Day),
+            "instance" => Ok(Self::Instance),
             _ => Err(format!(
-                "`{text}` is not one of model, provider, key or day"
+                "`{text}` is not one of model, provider, key, day or instance"
             )),
         }
     }
@@ -180,8 +186,9 @@ pub struct StatsReport {
 /// Reads a report from the database in `path_or_dir` (the data folder, or
 /// the file itself). A folder without a database gives an empty report
 /// with a note, not an error. Blocking: call it off the async runtime.
-pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, StatsError> {
-    let path = database_path(path_or_dir);
+pub fn report(source: impl Into<Source>, query: &StatsQuery) -> Result<StatsReport, StatsError> {
+    let source = source.into();
+    let path = source.shown();
     let mut report = StatsReport {
         since_ms: query.since,
         until_ms: query.until,
@@ -192,7 +199,12 @@ pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, Sta
         database: path.clone(),
     };
     let empty_note = || format!("no statistics yet in {}", path.display());
-    let Some(connection) = open_reader(&path)? else {
+    let window = Window {
+        since: query.since,
+        until: query.until,
+        ..Window::default()
+    };
+    let Some(connection) = source.reader(&window)? else {
         report.note = Some(empty_note());
         return Ok(report);
     };
@@ -210,6 +222,60 @@ pub fn report(path_or_dir: &Path, query: &StatsQuery) -> Result<StatsReport, Sta
     report.rows = rows;
     report.total = total;
     Ok(report)
+}
+
+/// Where reports read from: this instance's SQLite file (the data folder,
+/// or the file itself), or the PostgreSQL database every instance writes
+/// to ([`super::postgres`]).
+#[derive(Debug, Clone)]
+pub enum Source {
+    Folder(PathBuf),
+    Postgres(String),
+}
+
+impl From<&Path> for Source {
+    fn from(path: &Path) -> Self {
+        Self::Folder(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Source {
+    fn from(path: &PathBuf) -> Self {
+        Self::Folder(path.clone())
+    }
+}
+
+impl From<&Source> for Source {
+    fn from(source: &Source) -> Self {
+        source.clone()
+    }
+}
+
+impl Source {
+    /// The ledger for `url` when given, else `dir`'s file.
+    pub fn new(dir: &Path, url: Option<&str>) -> Self {
+        match url {
+            Some(url) => Self::Postgres(url.to_string()),
+            None => Self::Folder(dir.to_path_buf()),
+        }
+    }
+
+    /// What messages call it: the file, or the URL without its password.
+    pub fn shown(&self) -> PathBuf {
+        match self {
+            Self::Folder(path) => database_path(path),
+            Self::Postgres(url) => PathBuf::from(crate::config::secret::displayable_url(url)),
+        }
+    }
+
+    /// A connection holding (at least) the rows `window` asks for, or
+    /// `None` when nothing was recorded yet. Blocking.
+    pub(super) fn reader(&self, window: &Window) -> Result<Option<Connection>, StatsError> {
+        match self {
+            Self::Folder(path) => open_reader(&database_path(path)),
+            Self::Postgres(url) => super::postgres::materialize(url, window).map(Some),
+        }
+    }
 }
 
 /// The database file in `path_or_dir` (the data folder, or the file).
@@ -292,7 +358,7 @@ mod tests {
         let error = StatsQuery::from_params(None, None, Some("week")).unwrap_err();
         assert_eq!(
             error,
-            "by: `week` is not one of model, provider, key or day"
+            "by: `week` is not one of model, provider, key, day or instance"
         );
         let error = StatsQuery::from_params(None, Some("soon"), None).unwrap_err();
         assert!(error.starts_with("until: `soon` is not"), "{error}");

@@ -5,19 +5,22 @@
 //! cache key.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, Row};
 
 use super::StatsError;
-use super::query::{database_path, open_reader};
+use super::postgres::Window;
+use super::query::Source;
 use crate::usage::{CacheStatus, UsageRecord};
 
 /// Rows a listing gives unless asked otherwise: a screenful and more.
 pub const DEFAULT_LIMIT: usize = 100;
 /// Most rows one listing gives; paging goes on with `before`.
 pub const MAX_LIMIT: usize = 1000;
+/// From PostgreSQL, a listing filters the newest this many rows of all
+/// instances (a filter matching only older ones shows them by paging).
+const NEWEST_COPIED: i64 = 50_000;
 
 /// Which requests a listing gives, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,17 +170,26 @@ impl RecentQuery {
 const COLUMNS: &str = "time_ms, request_id, endpoint, key_name, provider, model_asked, \
     model_answered, stream, cache, cache_key, status, error, prompt_tokens, completion_tokens, \
     cached_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, estimated, \
-    cost_usd, cost_saved_usd, provider_cache_saved_usd, ttfb_ms, total_ms";
+    cost_usd, cost_saved_usd, provider_cache_saved_usd, ttfb_ms, total_ms, instance";
 
 /// The newest requests `query` asks for, newest first. Blocking.
-pub fn recent(path_or_dir: &Path, query: &RecentQuery) -> Result<Vec<UsageRecord>, StatsError> {
+pub fn recent(
+    source: impl Into<Source>,
+    query: &RecentQuery,
+) -> Result<Vec<UsageRecord>, StatsError> {
     let (condition, mut values) = query.condition();
     values.push(Sql::Integer(i64::try_from(query.limit).unwrap_or(i64::MAX)));
     let sql = format!(
         "SELECT {COLUMNS} FROM requests {condition} ORDER BY time_ms DESC, id DESC LIMIT ?{}",
         values.len()
     );
-    read(path_or_dir, |connection| {
+    // From PostgreSQL, the newest rows of every instance (filtered here).
+    let window = Window {
+        until: query.before,
+        newest: Some(NEWEST_COPIED),
+        ..Window::default()
+    };
+    read(source.into(), &window, |connection| {
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), record_of)?;
         rows.collect()
@@ -186,9 +198,16 @@ pub fn recent(path_or_dir: &Path, query: &RecentQuery) -> Result<Vec<UsageRecord
 
 /// The request with this id (the latest, should a retried id repeat), if
 /// the database has it. Blocking.
-pub fn by_request_id(path_or_dir: &Path, id: &str) -> Result<Option<UsageRecord>, StatsError> {
+pub fn by_request_id(
+    source: impl Into<Source>,
+    id: &str,
+) -> Result<Option<UsageRecord>, StatsError> {
     let sql = format!("SELECT {COLUMNS} FROM requests WHERE request_id = ?1 ORDER BY id DESC");
-    read(path_or_dir, |connection| {
+    let window = Window {
+        request_id: Some(id.to_string()),
+        ..Window::default()
+    };
+    read(source.into(), &window, |connection| {
         let mut statement = connection.prepare(&sql)?;
         let mut rows = statement.query_map([id], record_of)?;
         rows.next().transpose()
@@ -198,14 +217,17 @@ pub fn by_request_id(path_or_dir: &Path, id: &str) -> Result<Option<UsageRecord>
 /// Runs `work` on a read-only connection; a database not yet written gives
 /// the default (nothing found).
 fn read<T: Default>(
-    path_or_dir: &Path,
+    source: Source,
+    window: &Window,
     work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> Result<T, StatsError> {
-    let path = database_path(path_or_dir);
-    let Some(connection) = open_reader(&path)? else {
+    let Some(connection) = source.reader(window)? else {
         return Ok(T::default());
     };
-    work(&connection).map_err(|source| StatsError::Read { path, source })
+    work(&connection).map_err(|error| StatsError::Read {
+        path: source.shown(),
+        source: error,
+    })
 }
 
 fn record_of(row: &Row<'_>) -> rusqlite::Result<UsageRecord> {
@@ -242,6 +264,7 @@ fn record_of(row: &Row<'_>) -> rusqlite::Result<UsageRecord> {
         provider_cache_saved_usd: row.get(21)?,
         ttfb_ms: row.get(22)?,
         total_ms: row.get(23)?,
+        instance: row.get(24)?,
     })
 }
 

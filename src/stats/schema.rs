@@ -11,8 +11,9 @@ use super::StatsError;
 /// The schema this build writes, kept in SQLite's `user_version` so a
 /// later build can tell which migrations a file needs. Version 2 added the
 /// cache write, reasoning and provider cache saving columns; version 3 the
-/// route, error code and cache key the dashboard shows for each request.
-pub const SCHEMA_VERSION: i64 = 3;
+/// route, error code and cache key the dashboard shows for each request;
+/// version 4 the instance that served it.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Version 1: the table and its indexes. A new file gets it and then every
 /// later version's changes, so new and migrated files end up the same.
@@ -62,8 +63,12 @@ ALTER TABLE requests ADD COLUMN cache_key TEXT;
 CREATE INDEX IF NOT EXISTS requests_request_id ON requests (request_id);
 ";
 
+/// Version 4: the instance (`[stats] instance`) that served the request,
+/// so one ledger can hold several instances' rows (PostgreSQL's does).
+const SCHEMA_V4: &str = "ALTER TABLE requests ADD COLUMN instance TEXT;";
+
 /// Each version's changes, by the version they bring a file to.
-const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA), (2, SCHEMA_V2), (3, SCHEMA_V3)];
+const MIGRATIONS: [(i64, &str); 4] = [(1, SCHEMA), (2, SCHEMA_V2), (3, SCHEMA_V3), (4, SCHEMA_V4)];
 
 /// Brings the schema to [`SCHEMA_VERSION`], applying each version's changes
 /// past the file's. The version is read and every change made inside one

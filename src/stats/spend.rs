@@ -2,24 +2,28 @@
 //! usage database: the budgets' ledger starts from it, so a restart does
 //! not give a key its budget back.
 
-use std::path::Path;
-
 use super::StatsError;
-use super::query::{database_path, open_reader};
+use super::postgres::Window;
+use super::query::Source;
 
 /// `(key name, spent since day_start, spent since month_start)` in USD,
 /// per key (`None` for requests without one), from requests at or after
 /// `month_start` (and `day_start`), both Unix ms. Blocking.
 pub fn spend_since(
-    path_or_dir: &Path,
+    source: impl Into<Source>,
     day_start: i64,
     month_start: i64,
 ) -> Result<Vec<(Option<String>, f64, f64)>, StatsError> {
-    let path = database_path(path_or_dir);
-    let Some(connection) = open_reader(&path)? else {
+    let source = source.into();
+    let path = source.shown();
+    let since = day_start.min(month_start);
+    let window = Window {
+        since: Some(since),
+        ..Window::default()
+    };
+    let Some(connection) = source.reader(&window)? else {
         return Ok(Vec::new());
     };
-    let since = day_start.min(month_start);
     let read = || -> rusqlite::Result<Vec<(Option<String>, f64, f64)>> {
         let mut statement = connection.prepare(
             "SELECT key_name, \

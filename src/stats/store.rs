@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::writer::Writer;
+use super::writer::{Ledger, Writer};
 use super::{DATABASE_FILE, StatsError};
 use crate::usage::UsageRecord;
 
@@ -145,12 +145,71 @@ impl UsageStore {
         retention: Duration,
         tuning: Tuning,
     ) -> Result<(Self, StoreGuard), StatsError> {
+        Self::open_sqlite(dir, retention, tuning, None)
+    }
+
+    fn open_sqlite(
+        dir: &Path,
+        retention: Duration,
+        tuning: Tuning,
+        instance: Option<String>,
+    ) -> Result<(Self, StoreGuard), StatsError> {
         std::fs::create_dir_all(dir).map_err(|source| StatsError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(DATABASE_FILE);
         let connection = open_database(&path, tuning.busy_timeout)?;
+        Self::start(
+            Ledger::Sqlite(connection),
+            path,
+            instance,
+            retention,
+            tuning,
+        )
+    }
+
+    /// The store of an instance named `instance`: in the PostgreSQL
+    /// database at `url` when given (shared by every instance), else in
+    /// `dir`'s SQLite file. PostgreSQL is connected to when the first batch
+    /// is written (and again after a failure).
+    pub fn open_ledger(
+        dir: &Path,
+        url: Option<&str>,
+        instance: &str,
+        retention: Duration,
+    ) -> Result<(Self, StoreGuard), StatsError> {
+        let Some(url) = url else {
+            return Self::open_sqlite(
+                dir,
+                retention,
+                Tuning::default(),
+                Some(instance.to_string()),
+            );
+        };
+        // Connected by the writer thread with its first batch (the blocking
+        // client must not run on the async runtime's threads).
+        let ledger = Ledger::Postgres {
+            url: url.to_string(),
+            client: None,
+        };
+        let shown = PathBuf::from(crate::config::secret::displayable_url(url));
+        Self::start(
+            ledger,
+            shown,
+            Some(instance.to_string()),
+            retention,
+            Tuning::default(),
+        )
+    }
+
+    fn start(
+        ledger: Ledger,
+        path: PathBuf,
+        instance: Option<String>,
+        retention: Duration,
+        tuning: Tuning,
+    ) -> Result<(Self, StoreGuard), StatsError> {
         let (sender, receiver) = mpsc::sync_channel(tuning.capacity.max(1));
         let shared = Arc::new(Shared {
             sender,
@@ -164,7 +223,8 @@ impl UsageStore {
         });
         let (finished_tx, finished) = mpsc::channel();
         let writer = Writer {
-            connection,
+            ledger,
+            instance,
             shared: Arc::clone(&shared),
             retention,
             tuning,

@@ -16,12 +16,25 @@ const INSERT: &str = "INSERT INTO requests (time_ms, request_id, key_name, provi
     model_asked, model_answered, stream, cache, status, prompt_tokens, completion_tokens, \
     cached_tokens, estimated, cost_usd, cost_saved_usd, ttfb_ms, total_ms, \
     cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, provider_cache_saved_usd, \
-    endpoint, error, cache_key) \
+    endpoint, error, cache_key, instance) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-    ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+/// Where the writer writes: this instance's SQLite file, or the PostgreSQL
+/// database every instance writes to (reconnected after a failure).
+pub(super) enum Ledger {
+    Sqlite(Connection),
+    Postgres {
+        url: String,
+        /// Boxed: a client is large beside a SQLite connection.
+        client: Option<Box<postgres::Client>>,
+    },
+}
 
 pub(super) struct Writer {
-    pub(super) connection: Connection,
+    pub(super) ledger: Ledger,
+    /// This instance's name, in every row.
+    pub(super) instance: Option<String>,
     pub(super) shared: Arc<Shared>,
     pub(super) retention: Duration,
     pub(super) tuning: Tuning,
@@ -90,7 +103,14 @@ impl Writer {
             return;
         }
         let count = batch.len() as u64;
-        match insert(&mut self.connection, batch) {
+        let instance = self.instance.as_deref();
+        let result = match &mut self.ledger {
+            Ledger::Sqlite(connection) => {
+                insert(connection, batch, instance).map_err(|e| e.to_string())
+            }
+            Ledger::Postgres { url, client } => write_postgres(url, client, batch, instance),
+        };
+        match result {
             Ok(()) => {
                 self.shared.written.fetch_add(count, Ordering::Relaxed);
             }
@@ -108,10 +128,19 @@ impl Writer {
     fn prune(&mut self) {
         let retention_ms = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
         let cutoff = now_ms().saturating_sub(retention_ms);
-        match self
-            .connection
-            .execute("DELETE FROM requests WHERE time_ms < ?1", [cutoff])
-        {
+        let deleted = match &mut self.ledger {
+            Ledger::Sqlite(connection) => connection
+                .execute("DELETE FROM requests WHERE time_ms < ?1", [cutoff])
+                .map_err(|e| e.to_string()),
+            Ledger::Postgres {
+                client: Some(client),
+                ..
+            } => super::postgres::prune(client, cutoff)
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                .map_err(|e| e.to_string()),
+            Ledger::Postgres { client: None, .. } => Ok(0),
+        };
+        match deleted {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "usage statistics: deleted old rows"),
             Err(error) => self.warn_failure(&format!(
@@ -132,7 +161,34 @@ impl Writer {
     }
 }
 
-fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Result<()> {
+/// A batch to PostgreSQL, connecting first when there is no connection;
+/// a failed connection is dropped, to be made again for the next batch.
+fn write_postgres(
+    url: &str,
+    client: &mut Option<Box<postgres::Client>>,
+    batch: &[UsageRecord],
+    instance: Option<&str>,
+) -> Result<(), String> {
+    if client.as_ref().is_none_or(|client| client.is_closed()) {
+        *client = Some(Box::new(
+            super::postgres::connect(url).map_err(|e| e.to_string())?,
+        ));
+    }
+    let Some(connected) = client.as_mut() else {
+        return Err("no connection".into());
+    };
+    let result = super::postgres::insert(connected, batch, instance.unwrap_or_default());
+    if result.is_err() {
+        *client = None;
+    }
+    result.map_err(|e| e.to_string())
+}
+
+fn insert(
+    connection: &mut Connection,
+    batch: &[UsageRecord],
+    instance: Option<&str>,
+) -> rusqlite::Result<()> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut statement = transaction.prepare_cached(INSERT)?;
@@ -162,6 +218,7 @@ fn insert(connection: &mut Connection, batch: &[UsageRecord]) -> rusqlite::Resul
                 r.endpoint,
                 r.error,
                 r.cache_key,
+                instance,
             ])?;
         }
     }

@@ -93,6 +93,9 @@ pub struct UsageRecord {
     pub ttfb_ms: Option<f64>,
     /// Time to the end of the response body, ms.
     pub total_ms: f64,
+    /// The instance that served it, as the ledger has it (set by the
+    /// usage store when it writes the row).
+    pub instance: Option<String>,
 }
 
 /// A finished request, as its notes have it.
@@ -165,6 +168,7 @@ impl UsageRecord {
             provider_cache_saved_usd,
             ttfb_ms: finished.ttfb_ms,
             total_ms: finished.total_ms,
+            instance: None,
         }
     }
 }

@@ -177,7 +177,10 @@ impl AppState {
             },
             stats_state: StatsState {
                 store: usage_store,
-                data_dir: config.data_dir.clone(),
+                source: crate::stats::query::Source::new(
+                    &config.data_dir,
+                    config.stats.url.as_ref().map(|url| url.expose()),
+                ),
                 request_log: request_log_handle,
             },
             usage_guard: Mutex::new(usage_guard),
@@ -318,7 +321,9 @@ fn edge_state(
 /// The usage store, or none when it cannot be opened (the gateway then
 /// runs without statistics).
 fn open_usage_store(config: &Config) -> (Option<UsageStore>, Option<StoreGuard>) {
-    match UsageStore::open(&config.data_dir, config.stats.retention) {
+    let url = config.stats.url.as_ref().map(|url| url.expose());
+    let instance = &config.stats.instance;
+    match UsageStore::open_ledger(&config.data_dir, url, instance, config.stats.retention) {
         Ok((store, guard)) => (Some(store), Some(guard)),
         Err(error) => {
             tracing::warn!("running without usage statistics: {error}");
@@ -336,7 +341,11 @@ fn seed_budgets(budgets: &Budgets, config: &Config) {
     }
     let now = crate::budgets::now_ms();
     let (day_start, month_start) = crate::budgets::period_starts(now);
-    match crate::stats::spend::spend_since(&config.data_dir, day_start, month_start) {
+    let source = crate::stats::query::Source::new(
+        &config.data_dir,
+        config.stats.url.as_ref().map(|url| url.expose()),
+    );
+    match crate::stats::spend::spend_since(&source, day_start, month_start) {
         Ok(spent) => budgets.seed(&spent),
         Err(error) => tracing::warn!("budgets start from $0: {error}"),
     }

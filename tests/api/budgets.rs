@@ -273,12 +273,7 @@ fn the_stats_command_shows_spend_against_each_budget() {
             .args(["stats", "--format", format])
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        crate::command::succeeded(&output)
     };
     let table = run("table");
     assert!(table.contains("Budgets (UTC day and month):"), "{table}");

@@ -38,6 +38,16 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
     bridge(dir).args(args).output().unwrap()
 }
 
+/// The stdout of a run that must have succeeded (its stderr otherwise).
+pub fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout(output)
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

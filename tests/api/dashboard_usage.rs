@@ -75,6 +75,16 @@ async fn get_json(gateway: &Gateway, path: &str) -> Value {
     .await
 }
 
+/// The requests a series counts over all its steps.
+pub fn requests_in(series: &Value) -> u64 {
+    series["total"]["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum()
+}
+
 fn ids_of(listing: &Value) -> Vec<&str> {
     listing["requests"]
         .as_array()
@@ -157,13 +167,7 @@ async fn series_chart_the_window_and_the_report_exports_as_csv() {
     assert_eq!(series["step_ms"], 60_000);
     let steps = series["buckets"].as_array().unwrap().len();
     assert!((60..=61).contains(&steps), "{steps}");
-    let total: u64 = series["total"]["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_u64().unwrap())
-        .sum();
-    assert_eq!(total, 4);
+    assert_eq!(requests_in(&series), 4);
     let models = series["models"].as_array().unwrap();
     assert!(
         models

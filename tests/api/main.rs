@@ -57,6 +57,7 @@ mod sdk_dialects;
 mod security;
 mod server_limits;
 mod shared_cache;
+mod shared_ledger;
 mod shutdown;
 mod startup;
 mod stats_cli;

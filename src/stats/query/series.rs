@@ -10,13 +10,13 @@
 //! keeps a legend a person can read.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde::Serialize;
 
 use super::tally::{dollars, model_label, percentile};
-use super::{database_path, open_reader, parse_duration, parse_time_at};
+use super::{Source, parse_duration, parse_time_at};
 use crate::stats::StatsError;
+use crate::stats::postgres::Window;
 
 /// Most steps in one series.
 pub const MAX_BUCKETS: i64 = 1500;
@@ -174,12 +174,18 @@ pub struct ErrorCount {
 
 /// The series `query` asks for. A database not yet written gives empty
 /// steps. Blocking: call it off the async runtime.
-pub fn series(path_or_dir: &Path, query: &SeriesQuery) -> Result<Series, StatsError> {
+pub fn series(source: impl Into<Source>, query: &SeriesQuery) -> Result<Series, StatsError> {
     let buckets = query.buckets();
     let first = buckets.first().copied().unwrap_or(query.since);
     let mut sums = Sums::new(buckets.len());
-    let path = database_path(path_or_dir);
-    if let Some(connection) = open_reader(&path)? {
+    let source = source.into();
+    let path = source.shown();
+    let window = Window {
+        since: Some(query.since),
+        until: Some(query.until),
+        ..Window::default()
+    };
+    if let Some(connection) = source.reader(&window)? {
         let read = connection
             .prepare(
                 "SELECT time_ms, provider, model_asked, model_answered, cache, status, error, \

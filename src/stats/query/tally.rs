@@ -30,6 +30,7 @@ struct Request {
     provider_cache_saved_usd: Option<f64>,
     ttfb_ms: Option<f64>,
     total_ms: f64,
+    instance: Option<String>,
 }
 
 pub(super) fn tally(
@@ -40,7 +41,7 @@ pub(super) fn tally(
         "SELECT time_ms, key_name, provider, model_asked, model_answered, cache, status, \
          prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd, cost_saved_usd, \
          ttfb_ms, total_ms, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, \
-         provider_cache_saved_usd FROM requests WHERE time_ms >= ?1 AND time_ms < ?2",
+         provider_cache_saved_usd, instance FROM requests WHERE time_ms >= ?1 AND time_ms < ?2",
     )?;
     let since = query.since.unwrap_or(i64::MIN);
     let until = query.until.unwrap_or(i64::MAX);
@@ -65,6 +66,7 @@ pub(super) fn tally(
             cache_write_1h_tokens: row.get(16)?,
             reasoning_tokens: row.get(17)?,
             provider_cache_saved_usd: row.get(18)?,
+            instance: row.get(19)?,
         })
     })?;
     let mut total = Tally::default();
@@ -123,6 +125,7 @@ fn group_of(by: GroupBy, request: &Request) -> String {
         ),
         GroupBy::Provider => request.provider.as_deref().unwrap_or(NONE).to_string(),
         GroupBy::Key => request.key_name.as_deref().unwrap_or(NONE).to_string(),
+        GroupBy::Instance => request.instance.as_deref().unwrap_or(NONE).to_string(),
         GroupBy::Day => chrono::DateTime::from_timestamp_millis(request.time_ms)
             .map_or_else(|| NONE.to_string(), |t| t.format("%Y-%m-%d").to_string()),
     }
