@@ -182,10 +182,35 @@ impl Budgets {
         let now_ms = (self.ledger.clock)();
         let now = Period::at(now_ms);
         let estimate = estimate_usd.max(0.0);
-        let figures = self
-            .shared
-            .as_ref()
-            .and_then(|shared| shared.read(key, now.day, now.month));
+        let own = self.config.for_key(key);
+        let verdict = self.shared.as_ref().and_then(|shared| {
+            shared.admit(&shared::Admission {
+                key,
+                day: now.day,
+                month: now.month,
+                estimate_usd: estimate,
+                own,
+                gateway: self.config.gateway,
+                now_ms,
+            })
+        });
+        let (figures, reservation_id) = match verdict {
+            Some(shared::Verdict::Refused {
+                gateway,
+                period,
+                limit,
+                spent,
+            }) => {
+                let whose = match gateway {
+                    true => "the gateway".to_string(),
+                    false => format!("access key `{key}`"),
+                };
+                return Err(exceeded(&whose, period, limit, spent, &now, now_ms));
+            }
+            Some(shared::Verdict::Admitted(id, figures)) => (Some(figures), Some(id)),
+            // The shared store cannot say: this instance's own figures decide.
+            None => (None, None),
+        };
         let mut state = self.ledger.lock();
         let State { gateway, keys } = &mut *state;
         gateway.roll(&now);
@@ -200,7 +225,6 @@ impl Budgets {
             gateway.day_usd = gateway.day_usd.max(figures.gateway_day);
             gateway.month_usd = gateway.month_usd.max(figures.gateway_month);
         }
-        let own = self.config.for_key(key);
         let refusal = match (
             spend.over(&own, estimate),
             gateway.over(&self.config.gateway, estimate),
@@ -209,7 +233,7 @@ impl Budgets {
             (None, Some(over)) => Some(("the gateway".to_string(), over)),
             (None, None) => None,
         };
-        if let Some((whose, (period, limit, spent))) = refusal {
+        if let (Some((whose, (period, limit, spent))), None) = (refusal, &reservation_id) {
             return Err(exceeded(&whose, period, limit, spent, &now, now_ms));
         }
         spend.reserved_usd += estimate;
@@ -217,6 +241,7 @@ impl Budgets {
         Ok(Reservation {
             ledger: Arc::clone(&self.ledger),
             shared: self.shared.clone(),
+            shared_id: reservation_id,
             key: key.to_string(),
             estimate,
             settled: AtomicBool::new(false),
@@ -312,6 +337,8 @@ fn round(usd: f64) -> f64 {
 pub struct Reservation {
     ledger: Arc<Ledger>,
     shared: Option<Arc<dyn SharedSpend>>,
+    /// The reservation in the shared store, when it admitted the request.
+    shared_id: Option<String>,
     key: String,
     estimate: f64,
     settled: AtomicBool,
@@ -341,9 +368,14 @@ impl Reservation {
             spend.month_usd += cost;
         }
         drop(state);
-        if let (Some(shared), true) = (&self.shared, cost > 0.0) {
-            let (shared, key) = (Arc::clone(shared), self.key.clone());
-            let add = move || shared.add(&key, now.day, now.month, cost);
+        if let Some(shared) = &self.shared
+            && (cost > 0.0 || self.shared_id.is_some())
+        {
+            let (shared, key, id) = (Arc::clone(shared), self.key.clone(), self.shared_id.clone());
+            let add = move || match id {
+                Some(id) => shared.settle(&key, &id, now.day, now.month, cost),
+                None => shared.add(&key, now.day, now.month, cost),
+            };
             // Settled where a response ends, on an async thread: the
             // shared store's round trip goes to the blocking pool.
             match tokio::runtime::Handle::try_current() {

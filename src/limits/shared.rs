@@ -150,10 +150,69 @@ pub struct RedisSpend {
     pool: Arc<RedisPool>,
     health: Arc<SharedHealth>,
     prefix: String,
+    admit: redis::Script,
+    settle: redis::Script,
 }
 
 /// How long a spend hash outlives its last change: the month plus margin.
 const SPEND_KEPT_SECS: u64 = 40 * 86_400;
+
+/// Admits a request against a key's and the gateway's spend plus their
+/// live reservations, and reserves its estimate, in one step. `KEYS`: the
+/// key's spend hash, the gateway's, the key's reservations (a sorted set of
+/// `id:amount` by expiry), the gateway's. `ARGV`: the day and month
+/// fields, the estimate, the key's daily and monthly budgets and the
+/// gateway's (negative: none), the reservation, now and its expiry (ms).
+/// Answers `{'1', key_day, key_month, gateway_day, gateway_month}` or
+/// `{'0', 'key'|'gateway', 'daily'|'monthly', limit, spent}`, all text.
+const ADMIT: &str = r"
+local function reserved(set)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', ARGV[9])
+  local total = 0
+  for _, member in ipairs(redis.call('ZRANGE', set, 0, -1)) do
+    total = total + (tonumber(string.match(member, ':(.*)$')) or 0)
+  end
+  return total
+end
+local estimate = tonumber(ARGV[3])
+local figures = {}
+local checks = {{KEYS[1], KEYS[3], ARGV[4], ARGV[5], 'key'}, {KEYS[2], KEYS[4], ARGV[6], ARGV[7], 'gateway'}}
+for _, c in ipairs(checks) do
+  local held = reserved(c[2])
+  local day = tonumber(redis.call('HGET', c[1], ARGV[1]) or '0')
+  local month = tonumber(redis.call('HGET', c[1], ARGV[2]) or '0')
+  for _, p in ipairs({{day, tonumber(c[3]), 'daily'}, {month, tonumber(c[4]), 'monthly'}}) do
+    local spent, limit = p[1], p[2]
+    if limit >= 0 and (spent + held >= limit or spent + held + estimate > limit) then
+      return {'0', c[5], p[3], tostring(limit), tostring(spent)}
+    end
+  end
+  table.insert(figures, tostring(day))
+  table.insert(figures, tostring(month))
+end
+for _, set in ipairs({KEYS[3], KEYS[4]}) do
+  redis.call('ZADD', set, ARGV[10], ARGV[8])
+  redis.call('PEXPIRE', set, tonumber(ARGV[10]) - tonumber(ARGV[9]) + 1000)
+end
+return {'1', figures[1], figures[2], figures[3], figures[4]}
+";
+
+/// Releases a reservation and adds the request's cost. `KEYS` as
+/// [`ADMIT`]'s; `ARGV`: the day and month fields, the reservation, the
+/// cost, how long the spend hashes are kept (s).
+const SETTLE: &str = r"
+redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
+local cost = tonumber(ARGV[4])
+if cost > 0 then
+  for _, hash in ipairs({KEYS[1], KEYS[2]}) do
+    redis.call('HINCRBYFLOAT', hash, ARGV[1], ARGV[4])
+    redis.call('HINCRBYFLOAT', hash, ARGV[2], ARGV[4])
+    redis.call('EXPIRE', hash, ARGV[5])
+  end
+end
+return 1
+";
 
 impl RedisSpend {
     pub fn new(pool: Arc<RedisPool>, health: Arc<SharedHealth>, prefix: &str) -> Self {
@@ -161,6 +220,8 @@ impl RedisSpend {
             pool,
             health,
             prefix: prefix.to_string(),
+            admit: redis::Script::new(ADMIT),
+            settle: redis::Script::new(SETTLE),
         }
     }
 
@@ -170,38 +231,97 @@ impl RedisSpend {
             format!("{}:{{budget}}:gateway", self.prefix),
         ]
     }
+
+    /// The reservation sets, in [`ADMIT`]'s order.
+    fn reservation_sets(&self, key: &str) -> [String; 2] {
+        [
+            format!("{}:{{budget}}:reserved:key:{key}", self.prefix),
+            format!("{}:{{budget}}:reserved:gateway", self.prefix),
+        ]
+    }
 }
 
 impl crate::budgets::shared::SharedSpend for RedisSpend {
-    fn read(
+    fn admit(
         &self,
-        key: &str,
-        day: i64,
-        month: i64,
-    ) -> Option<crate::budgets::shared::SharedFigures> {
-        let [own, gateway] = self.names(key);
-        let (day, month) = (format!("d:{day}"), format!("m:{month}"));
-        let (own, gateway): (Vec<Option<f64>>, Vec<Option<f64>>) = self.health.attempt(|| {
-            self.pool.with(|c| {
-                redis::pipe()
-                    .cmd("HMGET")
-                    .arg(&own)
-                    .arg(&day)
-                    .arg(&month)
-                    .cmd("HMGET")
-                    .arg(&gateway)
-                    .arg(&day)
-                    .arg(&month)
-                    .query(c)
-            })
-        })?;
-        let at = |values: &[Option<f64>], i: usize| values.get(i).copied().flatten().unwrap_or(0.0);
-        Some(crate::budgets::shared::SharedFigures {
-            key_day: at(&own, 0),
-            key_month: at(&own, 1),
-            gateway_day: at(&gateway, 0),
-            gateway_month: at(&gateway, 1),
+        a: &crate::budgets::shared::Admission<'_>,
+    ) -> Option<crate::budgets::shared::Verdict> {
+        use crate::budgets::shared::{SharedFigures, Verdict};
+        let [own, gateway] = self.names(a.key);
+        let [own_held, gateway_held] = self.reservation_sets(a.key);
+        let limit = |usd: Option<f64>| usd.unwrap_or(-1.0);
+        let hold =
+            i64::try_from(crate::budgets::shared::RESERVATION_HOLD.as_millis()).unwrap_or(i64::MAX);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let member = format!("{id}:{}", a.estimate_usd);
+        let mut call = self.admit.prepare_invoke();
+        call.key(&own)
+            .key(&gateway)
+            .key(&own_held)
+            .key(&gateway_held)
+            .arg(format!("d:{}", a.day))
+            .arg(format!("m:{}", a.month))
+            .arg(a.estimate_usd)
+            .arg(limit(a.own.daily_usd))
+            .arg(limit(a.own.monthly_usd))
+            .arg(limit(a.gateway.daily_usd))
+            .arg(limit(a.gateway.monthly_usd))
+            .arg(&member)
+            .arg(a.now_ms)
+            .arg(a.now_ms.saturating_add(hold));
+        let answer: Vec<String> = self.health.attempt(|| self.pool.with(|c| call.invoke(c)))?;
+        let number = |i: usize| {
+            answer
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Some(match answer.first().map(String::as_str) {
+            Some("1") => Verdict::Admitted(
+                member,
+                SharedFigures {
+                    key_day: number(1),
+                    key_month: number(2),
+                    gateway_day: number(3),
+                    gateway_month: number(4),
+                },
+            ),
+            _ => Verdict::Refused {
+                gateway: answer.get(1).is_some_and(|who| who == "gateway"),
+                period: match answer.get(2).map(String::as_str) {
+                    Some("monthly") => "monthly",
+                    _ => "daily",
+                },
+                limit: number(3),
+                spent: number(4),
+            },
         })
+    }
+
+    fn settle(&self, key: &str, reservation: &str, day: i64, month: i64, cost_usd: f64) {
+        let [own, gateway] = self.names(key);
+        let [own_held, gateway_held] = self.reservation_sets(key);
+        let mut call = self.settle.prepare_invoke();
+        call.key(&own)
+            .key(&gateway)
+            .key(&own_held)
+            .key(&gateway_held)
+            .arg(format!("d:{day}"))
+            .arg(format!("m:{month}"))
+            .arg(reservation)
+            .arg(cost_usd)
+            .arg(SPEND_KEPT_SECS);
+        if self
+            .health
+            .attempt(|| self.pool.with(|c| call.invoke::<u8>(c)))
+            .is_none()
+        {
+            tracing::warn!(
+                key,
+                cost_usd,
+                "a request's cost could not be settled in the shared spend"
+            );
+        }
     }
 
     fn add(&self, key: &str, day: i64, month: i64, cost_usd: f64) {

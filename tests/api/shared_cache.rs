@@ -513,3 +513,48 @@ async fn a_stream_on_another_instance_gets_the_first_chunk_while_the_leader_stre
     );
     assert_eq!(mock.hits(), 1);
 }
+
+#[tokio::test]
+async fn a_burst_spread_over_two_instances_reserves_against_one_budget() {
+    let mock = MockUpstream::start().await;
+    let redis = RedisServer::start().await;
+    // The prompt costs $0.001 a token: about $1 for a thousand words.
+    let config = "[redis]\nretry_after_ms = 1\n\
+        [prices.\"openai/gpt-4.1\"]\ninput = 1000\noutput = 0\n\
+        [budgets.keys.alice]\ndaily_usd = 2.5\n";
+    let (a, b) = two_for_alice(&mock, &redis, config).await;
+    for _ in 0..2 {
+        mock.push_reply(Reply::GatedJson(
+            reqwest::StatusCode::OK,
+            completion("gpt-4.1", "held"),
+        ));
+    }
+    let long = |n: usize| serde_json::json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": format!("{n} {}", "word ".repeat(1000))}]});
+    let held: Vec<_> = [&a, &b]
+        .into_iter()
+        .enumerate()
+        .map(|(n, gateway)| {
+            let request = gateway.chat_request().bearer_auth(ALICE).json(&long(n));
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    mock.wait_for_hits(2, PATIENCE).await;
+    // One request held on each instance: a third, on either, would pass
+    // the budget the two reserve together.
+    for gateway in [&a, &b] {
+        let refused = gateway
+            .chat_request()
+            .bearer_auth(ALICE)
+            .json(&long(7))
+            .send()
+            .await
+            .unwrap();
+        expect_error(refused, 429, "budget_exceeded").await;
+    }
+    mock.release();
+    mock.release();
+    for request in held {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    assert_eq!(mock.hits(), 2);
+}
