@@ -410,3 +410,26 @@ impl RedisStore {
         Ok(purged)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_tls_urls_make_a_pool_without_connecting() {
+        for url in [
+            "redis://127.0.0.1:1/0",
+            "rediss://:secret@cache.example:6380/2",
+        ] {
+            let pool = RedisPool::new(url, Duration::from_millis(10)).unwrap();
+            assert!(!pool.shown().contains("secret"), "{}", pool.shown());
+        }
+        // Nothing listens on port 1: a bounded, reported failure.
+        let pool = RedisPool::new("redis://127.0.0.1:1/0", Duration::from_millis(50)).unwrap();
+        let error = pool
+            .with(|c| redis::cmd("PING").query::<String>(c))
+            .unwrap_err();
+        assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+        assert!(RedisPool::new("mysql://x", Duration::from_millis(10)).is_err());
+    }
+}
