@@ -10,7 +10,7 @@ const STATS_COLUMNS = [
   "#Cached tokens", "#Reasoning tokens", "#Cost", "#Saved by cache", "#Saved by provider cache",
   "#p50 ms", "#p95 ms", "#First byte p50 ms",
 ];
-const GROUP_NAMES = { model: "model", key: "key", provider: "provider", day: "day" };
+const GROUP_NAMES = { model: "model", key: "key", provider: "provider", day: "day", instance: "instance" };
 
 export function usageView() {
   const form = byId("usage-form");
