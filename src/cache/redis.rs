@@ -195,20 +195,31 @@ impl RedisStore {
         &self,
         key: &CacheKey,
     ) -> Result<Option<(CacheEntry, Bytes)>, StoreError> {
+        Ok(self
+            .fetch(key, true)?
+            .map(|(entry, request)| (entry, Bytes::from(request.unwrap_or_default()))))
+    }
+
+    /// The entry, and with `request` its stored request too (a plain
+    /// lookup does not need it, and it can be as large as the answer).
+    fn fetch(&self, key: &CacheKey, request: bool) -> Result<Option<Fetched>, StoreError> {
         let name = self.entry_key(&key.to_string());
-        let fields: [Option<Vec<u8>>; 3] = self.pool.with(|c| {
-            redis::cmd("HMGET")
-                .arg(&name)
-                .arg("meta")
-                .arg("body")
-                .arg("request")
-                .query(c)
+        let fields: Vec<Option<Vec<u8>>> = self.pool.with(|c| {
+            let mut command = redis::cmd("HMGET");
+            command.arg(&name).arg("meta").arg("body");
+            if request {
+                command.arg("request");
+            }
+            command.query(c)
         })?;
-        let [Some(meta), Some(body), request] = fields else {
+        let mut fields = fields.into_iter();
+        let (Some(Some(meta)), Some(Some(body)), stored_request) =
+            (fields.next(), fields.next(), fields.next().flatten())
+        else {
             return Ok(None);
         };
         match intact(&meta, body) {
-            Some(entry) => Ok(Some((entry, Bytes::from(request.unwrap_or_default())))),
+            Some(entry) => Ok(Some((entry, stored_request))),
             None => {
                 tracing::warn!(key = %key, store = %self.pool.shown, "a damaged cache entry in Redis was removed");
                 self.delete(key)?;
@@ -257,6 +268,9 @@ impl RedisStore {
     }
 }
 
+/// An entry read back, with its stored request when it was asked for.
+type Fetched = (CacheEntry, Option<Vec<u8>>);
+
 /// An entry's metadata as stored (JSON) and the bytes of its fields.
 type StoredMeta = (Vec<u8>, u64);
 
@@ -279,7 +293,7 @@ impl CacheStore for RedisStore {
     }
 
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
-        Ok(self.get_with_request(key)?.map(|(entry, _)| entry))
+        Ok(self.fetch(key, false)?.map(|(entry, _)| entry))
     }
 
     fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError> {
