@@ -20,15 +20,9 @@ cd "$ROOT"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/release"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/llm-bridge-cache-bench.XXXXXX")"
-PIDS=()
-
-log() { printf '[cache-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+BENCH_NAME=cache-bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 if ! command -v wrk >/dev/null; then
   log "installing wrk from Debian's packages"
@@ -38,23 +32,6 @@ fi
 log "building (release): llm-bridge, examples mock_upstream and cache_fill"
 cargo build --release --quiet --bin llm-bridge --example mock_upstream --example cache_fill
 
-# Starts a program that prints "... listening on http://ADDR..." as its first
-# line; sets ADDR and PID.
-start() {
-  local name=$1
-  shift
-  : >"$WORK/$name.out"
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PID=$!
-  PIDS+=("$PID")
-  local i
-  for ((i = 0; i < 200; i++)); do
-    ADDR=$(sed -n 's|.*listening on http://\([^/]*\).*|\1|p' "$WORK/$name.out" | head -n1)
-    [[ -n "$ADDR" ]] && return 0
-    sleep 0.05
-  done
-  log "$name did not start:"; cat "$WORK/$name.err" >&2; exit 1
-}
 
 start mock "$BIN/examples/mock_upstream" --listen 127.0.0.1:0
 MOCK="$ADDR"

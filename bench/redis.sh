@@ -18,15 +18,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/llm-bridge-redis-bench.XXXXXX")"
-PIDS=()
-
-log() { printf '[redis-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+BENCH_NAME=redis-bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
@@ -44,21 +38,6 @@ fi
 log "building (release): llm-bridge, example mock_upstream"
 cargo build --release --quiet --bin llm-bridge --example mock_upstream
 
-# start NAME CMD...: a program printing "... listening on http://ADDR" first;
-# sets ADDR and PID.
-start() {
-  local name=$1 i
-  shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PID=$!
-  PIDS+=("$PID")
-  for ((i = 0; i < 200; i++)); do
-    ADDR=$(sed -n 's|.*listening on http://\([^/]*\).*|\1|p' "$WORK/$name.out" | head -n1)
-    [[ -n "$ADDR" ]] && return 0
-    sleep 0.05
-  done
-  log "$name did not start:"; cat "$WORK/$name.err" >&2; exit 1
-}
 
 start mock "${LOAD[@]+"${LOAD[@]}"}" "$BIN/examples/mock_upstream" --listen 127.0.0.1:0
 MOCK=$ADDR

@@ -32,8 +32,8 @@ use labels::{
 };
 pub use labels::{MAX_LABEL_CHARS, MAX_MODELS};
 
-mod budgets;
 mod labels;
+mod scraped;
 
 /// The scrape's content type. prometheus-client writes OpenMetrics text
 /// (counters as `name_total` under `# TYPE name counter`, a closing
@@ -87,7 +87,7 @@ pub struct Metrics {
     cache_entries: Gauge<u64, AtomicU64>,
     cache_bytes: Gauge<u64, AtomicU64>,
     usage_dropped: Counter,
-    budgets: budgets::BudgetGauges,
+    scraped: scraped::ScrapedGauges,
     models: ModelNames,
     /// Hits and misses since start, for the dashboard's hit rate.
     cache_hits: AtomicU64,
@@ -121,7 +121,7 @@ impl Metrics {
             cache_entries: Gauge::default(),
             cache_bytes: Gauge::default(),
             usage_dropped: Counter::default(),
-            budgets: budgets::BudgetGauges::default(),
+            scraped: scraped::ScrapedGauges::default(),
             models: ModelNames::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
@@ -241,7 +241,7 @@ impl Metrics {
             "Usage records dropped because the usage store fell behind",
             self.usage_dropped.clone(),
         );
-        self.budgets.register(r);
+        self.scraped.register(r);
     }
 
     /// Counts a request that joined another's upstream call.
@@ -391,8 +391,8 @@ impl Metrics {
         self.usage_dropped
             .inner()
             .fetch_max(snapshot.usage_dropped, Ordering::Relaxed);
-        self.budgets.set(&snapshot.budgets);
-        self.budgets.set_shared_cache(snapshot.shared_cache);
+        self.scraped.set(&snapshot.budgets);
+        self.scraped.set_shared_cache(snapshot.shared_cache);
         let mut text = String::new();
         if let Err(error) = encode(&mut text, &self.registry) {
             // Writing to a String cannot fail; a metric's encoder could.

@@ -32,7 +32,7 @@ struct KeyLabels {
 /// `llm_bridge_budget_usd`, `llm_bridge_budget_spent_usd`,
 /// `llm_bridge_budget_reserved_usd`.
 #[derive(Debug, Default)]
-pub(super) struct BudgetGauges {
+pub(super) struct ScrapedGauges {
     limit: Family<BudgetLabels, UsdGauge>,
     spent: Family<BudgetLabels, UsdGauge>,
     reserved: Family<KeyLabels, UsdGauge>,
@@ -49,7 +49,7 @@ struct StoreLabels {
 
 const REDIS: StoreLabels = StoreLabels { store: "redis" };
 
-impl BudgetGauges {
+impl ScrapedGauges {
     pub(super) fn register(&self, registry: &mut Registry) {
         registry.register(
             "budget_usd",

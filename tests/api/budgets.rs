@@ -57,15 +57,7 @@ async fn budget_shows(gateway: &Gateway, key: &str, field: &str, value: f64) -> 
 }
 
 async fn health_budget(gateway: &Gateway, key: &str) -> Value {
-    let health: Value = gateway
-        .client
-        .get(gateway.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = gateway.get_json("/health").await;
     health["budgets"]["keys"]
         .as_array()
         .unwrap()

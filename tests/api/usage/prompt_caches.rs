@@ -63,15 +63,7 @@ async fn provider_prompt_caches_are_counted_priced_and_kept_apart_from_hits() {
     };
     // `/api/stats` sums every row, the hit's tokens included, and keeps the
     // two savings apart.
-    let report: Value = gateway
-        .client
-        .get(gateway.url("/api/stats?by=none"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = gateway.get_json("/api/stats?by=none").await;
     let total = &report["total"];
     assert_eq!(total["cached_tokens"], 2600, "{report}");
     assert_eq!(total["reasoning_tokens"], 400, "{report}");
