@@ -92,6 +92,8 @@ pub struct Metrics {
     /// Hits and misses since start, for the dashboard's hit rate.
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
+    /// Responses ended since start (the memory trimmer's sign of activity).
+    responses_ended: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -125,6 +127,7 @@ impl Metrics {
             models: ModelNames::default(),
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
+            responses_ended: AtomicU64::new(0),
         };
         metrics.register()
     }
@@ -362,8 +365,6 @@ impl Metrics {
             .inc();
     }
 
-    /// A response has begun: it counts as in flight until
-    /// [`Metrics::response_ended`].
     /// `(hits, misses)` of the cache since start.
     pub fn cache_answers(&self) -> (u64, u64) {
         (
@@ -372,6 +373,8 @@ impl Metrics {
         )
     }
 
+    /// A response has begun: it counts as in flight until
+    /// [`Metrics::response_ended`].
     pub fn response_started(&self) {
         self.in_flight.inc();
     }
@@ -379,6 +382,13 @@ impl Metrics {
     /// A response counted by [`Metrics::response_started`] has ended.
     pub fn response_ended(&self) {
         self.in_flight.dec();
+        self.responses_ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(in flight, ended since start)` of the responses.
+    pub fn responses(&self) -> (u64, u64) {
+        let in_flight = u64::try_from(self.in_flight.get()).unwrap_or(0);
+        (in_flight, self.responses_ended.load(Ordering::Relaxed))
     }
 
     /// Every metric as OpenMetrics text (serve it as [`CONTENT_TYPE`]),

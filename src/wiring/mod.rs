@@ -7,6 +7,7 @@
 
 pub mod live;
 mod live_event;
+mod memory;
 pub mod reload;
 pub mod router;
 pub mod run;

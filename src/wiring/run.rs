@@ -41,6 +41,7 @@ pub async fn run(source: ConfigSource) -> Result<ExitCode, String> {
     println!("llm-bridge listening on http://{local}/v1");
     let store = state.cache_store();
     tokio::task::spawn_blocking(move || store.report_at_startup());
+    super::memory::spawn(state.metrics());
     let mut signals = StopSignals::listen();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = serve(listener, state, async {

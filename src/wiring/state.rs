@@ -203,6 +203,11 @@ impl AppState {
         &self.0.config
     }
 
+    /// The gateway's metrics (for the memory trimmer's view of the load).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.0.metrics_state.metrics)
+    }
+
     /// The cache's store (for the start-up scan).
     pub fn cache_store(&self) -> Arc<dyn crate::cache::CacheStore> {
         Arc::clone(&self.0.pipeline.cache.store)
