@@ -64,13 +64,20 @@ pub struct KeyContext<'a> {
     pub ignored_fields: &'a [String],
 }
 
+/// Bodies whose fields come to at most this many bytes are keyed from one
+/// buffer of their canonical form. A larger one is serialised twice, once to
+/// learn the length that prefixes it and once into the hash, rather than
+/// held in one more copy as large as the prompt (and twice that while the
+/// buffer grows) for every such request in flight.
+const BUFFERED_BODY_BYTES: usize = 64 * 1024;
+
 /// The key of a request whose top-level body fields are `fields` (in any
 /// order, values as written).
 pub fn derive<'a>(
     context: KeyContext<'_>,
     fields: impl Iterator<Item = (&'a str, &'a RawValue)>,
 ) -> Result<CacheKey, serde_json::Error> {
-    let canonical = canonical_body(fields, context.ignored_fields)?;
+    let (body, written_bytes) = canonical_body(fields, context.ignored_fields)?;
     let mut hasher = Sha256::new();
     for part in [
         KEY_SCHEME.as_bytes(),
@@ -79,28 +86,68 @@ pub fn derive<'a>(
         context.base_url.as_bytes(),
         context.upstream_model.as_bytes(),
         context.scope.as_bytes(),
-        &canonical,
     ] {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
+    if written_bytes <= BUFFERED_BODY_BYTES {
+        let canonical = serde_json::to_vec(&body)?;
+        hasher.update((canonical.len() as u64).to_be_bytes());
+        hasher.update(&canonical);
+    } else {
+        let mut length = ByteCount(0);
+        serde_json::to_writer(&mut length, &body)?;
+        hasher.update(length.0.to_be_bytes());
+        serde_json::to_writer(IntoHash(&mut hasher), &body)?;
+    }
     Ok(CacheKey(hex::encode(hasher.finalize())))
 }
 
-/// The body fields that matter, as sorted compact JSON.
+/// The body fields that matter, each parsed (serde_json's map is ordered by
+/// key, so serialising the result sorts every level), and how many bytes
+/// they were written in.
 fn canonical_body<'a>(
     body: impl Iterator<Item = (&'a str, &'a RawValue)>,
     ignored: &[String],
-) -> Result<Vec<u8>, serde_json::Error> {
+) -> Result<(BTreeMap<&'a str, Value>, usize), serde_json::Error> {
     let mut fields = BTreeMap::new();
+    let mut written_bytes = 0;
     for (name, raw) in body {
         if ALWAYS_IGNORED.contains(&name) || ignored.iter().any(|i| i == name) {
             continue;
         }
-        // serde_json's map is ordered by key, so serialising sorts every level.
+        written_bytes += raw.get().len();
         fields.insert(name, serde_json::from_str::<Value>(raw.get())?);
     }
-    serde_json::to_vec(&fields)
+    Ok((fields, written_bytes))
+}
+
+/// Counts what is written to it.
+struct ByteCount(u64);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len() as u64;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Feeds what is written to it into a hash.
+struct IntoHash<'a>(&'a mut Sha256);
+
+impl std::io::Write for IntoHash<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +199,42 @@ mod tests {
         assert_ne!(key_of(base, "shared"), key_of(other, "shared"));
         assert_ne!(key_of(base, "shared"), key_of(hotter, "shared"));
         assert_ne!(key_of(base, "key:alice"), key_of(base, "key:bob"));
+    }
+
+    /// The key as the module doc defines it, hashed from one buffer of
+    /// the canonical body written out by hand.
+    fn by_definition(canonical: &str) -> CacheKey {
+        let mut hasher = Sha256::new();
+        for part in [
+            KEY_SCHEME,
+            "chat/completions",
+            "deepseek",
+            "https://api.deepseek.com/v1",
+            "deepseek-chat",
+            "shared",
+            canonical,
+        ] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        CacheKey(hex::encode(hasher.finalize()))
+    }
+
+    #[test]
+    fn small_and_large_bodies_are_keyed_as_the_scheme_says() {
+        for length in [10, BUFFERED_BODY_BYTES + 1, 300_000] {
+            let text = "é".repeat(length / 2);
+            let body = format!(
+                r#"{{"temperature":0, "model":"deepseek-chat", "messages":[{{"role":"user","content":"{text}"}}]}}"#
+            );
+            let canonical =
+                format!(r#"{{"messages":[{{"content":"{text}","role":"user"}}],"temperature":0}}"#);
+            assert_eq!(
+                key_of(&body, "shared"),
+                by_definition(&canonical),
+                "{length}"
+            );
+        }
     }
 
     #[test]
