@@ -375,32 +375,38 @@ log "non-streamed load: wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s per target (
 start_mock mock-fast
 FAST_ADDR=$MOCK_ADDR
 
-NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/temp"
-cat >"$WORK/nginx/nginx.conf" <<EOF
+# start_nginx NAME UPSTREAM_ADDR: one nginx worker proxying to UPSTREAM_ADDR,
+# on the proxy core. Sets NGINX_ADDR, NGINX_PID and NGINX_PIDS (master and
+# worker, whose CPU time is counted).
+start_nginx() {
+  local name=$1 upstream=$2 port dir i
+  dir=$WORK/$name
+  port=$(free_port)
+  mkdir -p "$dir/temp"
+  cat >"$dir/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
 master_process on;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 events {
     worker_connections 8192;
 }
 http {
-    access_log $WORK/nginx/access.log;
-    client_body_temp_path $WORK/nginx/temp/body;
-    proxy_temp_path $WORK/nginx/temp/proxy;
-    fastcgi_temp_path $WORK/nginx/temp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/temp/uwsgi;
-    scgi_temp_path $WORK/nginx/temp/scgi;
+    access_log $dir/access.log;
+    client_body_temp_path $dir/temp/body;
+    proxy_temp_path $dir/temp/proxy;
+    fastcgi_temp_path $dir/temp/fastcgi;
+    uwsgi_temp_path $dir/temp/uwsgi;
+    scgi_temp_path $dir/temp/scgi;
     keepalive_requests 1000000;
     upstream mock {
-        server $FAST_ADDR;
+        server $upstream;
         keepalive 64;
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$NGINX_PORT;
+        listen 127.0.0.1:$port;
         location / {
             proxy_pass http://mock;
             proxy_http_version 1.1;
@@ -410,17 +416,21 @@ http {
     }
 }
 EOF
-start nginx ${ON_PROXY_CORE[@]+"${ON_PROXY_CORE[@]}"} "$NGINX_BIN" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
-NGINX_PID=$LAST_PID
-NGINX_ADDR="127.0.0.1:$NGINX_PORT"
-for ((i = 0; ; i++)); do
-  port_in_use "$NGINX_PORT" && break
-  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$WORK/nginx.err" "$WORK/nginx/error.log" 2>/dev/null)"
-  ((i < 600)) || die "nginx did not start"
-  sleep 0.05
-done
-mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
-((${#NGINX_WORKERS[@]} == 1)) || die "expected one nginx worker, found ${#NGINX_WORKERS[@]}"
+  start "$name" ${ON_PROXY_CORE[@]+"${ON_PROXY_CORE[@]}"} "$NGINX_BIN" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+  NGINX_PID=$LAST_PID
+  NGINX_ADDR="127.0.0.1:$port"
+  for ((i = 0; ; i++)); do
+    port_in_use "$port" && break
+    kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$dir.err" "$dir/error.log" 2>/dev/null)"
+    ((i < 600)) || die "nginx did not start"
+    sleep 0.05
+  done
+  mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
+  ((${#NGINX_WORKERS[@]} == 1)) || die "expected one nginx worker, found ${#NGINX_WORKERS[@]}"
+  NGINX_PIDS=("$NGINX_PID" "${NGINX_WORKERS[@]}")
+}
+
+start_nginx nginx "$FAST_ADDR"
 
 start_bridge bridge-fast "$FAST_ADDR"
 FASTBRIDGE_PID=$BRIDGE_PID
@@ -438,7 +448,6 @@ sanity_post llm-bridge-off "$OFFBRIDGE_ADDR"
 # Misses: every request new (nginx and the mock do not care). Hits: one
 # request over and over, from the entry stored above. Cache off: the same
 # request proxied every time.
-NGINX_PIDS=("$NGINX_PID" "${NGINX_WORKERS[@]}")
 wrk_run load_direct unique "$FAST_ADDR" "$THREADS" "$CONNECTIONS"
 wrk_run load_nginx unique "$NGINX_ADDR" "$THREADS" "$CONNECTIONS" "${NGINX_PIDS[@]}"
 wrk_run load_miss unique "$FASTBRIDGE_ADDR" "$THREADS" "$CONNECTIONS" "$FASTBRIDGE_PID"
@@ -486,6 +495,10 @@ TTFB_MOCK_PID=$MOCK_PID
 TTFB_MOCK_ADDR=$MOCK_ADDR
 start_bridge bridge-ttfb "$TTFB_MOCK_ADDR"
 TTFB_BRIDGE_PID=$BRIDGE_PID
+# The same hop through nginx: what a proxy that only copies bytes adds here.
+start_nginx nginx-ttfb "$TTFB_MOCK_ADDR"
+TTFB_NGINX_PID=$NGINX_PID
+TTFB_NGINX_ADDR=$NGINX_ADDR
 
 probe() { # KEY ARGS...
   local key=$1
@@ -496,12 +509,14 @@ probe() { # KEY ARGS...
 }
 # Every stream asks something new: first token of a miss, the cache on.
 probe ttfb_direct --mode ttfb --unique --count "$TTFB_COUNT" --url "http://$TTFB_MOCK_ADDR/v1/chat/completions"
+probe ttfb_nginx --mode ttfb --unique --count "$TTFB_COUNT" --url "http://$TTFB_NGINX_ADDR/v1/chat/completions"
 probe ttfb_bridge --mode ttfb --unique --count "$TTFB_COUNT" --url "http://$BRIDGE_ADDR/v1/chat/completions"
 # The same chat client, its model at an Anthropic-native upstream (the mock
 # speaks Messages too): the request and every event translated.
 probe ttfb_translated --mode ttfb --unique --count "$TTFB_COUNT" --model claude-sonnet-4-5 \
   --url "http://$BRIDGE_ADDR/v1/chat/completions"
 stop_pid "$TTFB_BRIDGE_PID"
+stop_pid "$TTFB_NGINX_PID"
 stop_pid "$TTFB_MOCK_PID"
 
 # --- streams: many slow ones at once --------------------------------------------
@@ -598,21 +613,22 @@ check "hit throughput >= nginx's proxied throughput" \
 light_added=$(delta "$(ms light_miss_p50_us)" "$(ms light_direct_p50_us)")
 check "light-load added p50 of a miss <= 0.3 ms" "$(calc "$light_added <= 0.3" 0)" \
   "$light_added ms (nginx: $(delta "$(ms light_nginx_p50_us)" "$(ms light_direct_p50_us)") ms)"
+ttfb_nginx_added=$(delta "$(g ttfb_nginx_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
 ttfb_added=$(delta "$(g ttfb_bridge_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
 ttfb_added99=$(delta "$(g ttfb_bridge_first_content_p99_ms)" "$(g ttfb_direct_first_content_p99_ms)")
 check "first token of a miss <= direct + 0.5 ms (p50)" "$(calc "$ttfb_added <= 0.5 && $(g ttfb_bridge_failed) == 0" 0)" \
-  "$ttfb_added ms at p50 ($ttfb_added99 ms at p99)"
+  "$ttfb_added ms at p50 ($ttfb_added99 ms at p99; nginx: $ttfb_nginx_added ms)"
 translated_added=$(delta "$(g ttfb_translated_first_content_p50_ms)" "$(g ttfb_direct_first_content_p50_ms)")
 check "translated first token <= direct + 0.5 ms (p50)" \
   "$(calc "$translated_added <= 0.5 && $(g ttfb_translated_failed) == 0" 0)" \
-  "$translated_added ms at p50 (chat client, Anthropic-native upstream)"
+  "$translated_added ms at p50 (chat client, Anthropic-native upstream; nginx: $ttfb_nginx_added ms)"
 peak_mb=$(mb bridge-slow_hwm_kb)
 check "$STREAMS slow streams complete, peak RSS <= 40 MB" \
   "$(calc "$(g conc_bridge_completed) == $STREAMS && $(g conc_bridge_failed) == 0 && $peak_mb <= 40" 0)" \
   "$(g conc_bridge_completed)/$STREAMS completed, peak RSS $peak_mb MB"
 big_mb=$(mb bridge-big_hwm_kb)
 check "50 concurrent 9 MB bodies: peak RSS <= 64 MB budget + 40 MB" "$(calc "$big_mb <= 104" 0)" \
-  "peak RSS $big_mb MB; answers: $(g big_status_503) x 503, $(g big_status_413) x 413 (the mock's own limit), $(g big_status_200) x 200"
+  "peak RSS $big_mb MB; answers: ${R[big_status_503]:-0} x 503, ${R[big_status_413]:-0} x 413 (the mock's own limit), ${R[big_status_200]:-0} x 200, ${R[big_status_failed]:-0} without an answer (connection closed while sending)"
 idle_mb=$(mb bridge-slow_idle_rss_kb)
 settled_mb=$(mb bridge-slow_rss_after_kb)
 check "RSS ${SETTLE_SECS}s after the streams <= idle x 1.1 + 5 MB" \
@@ -665,6 +681,7 @@ done
   echo "(time from sending to the first event with non-empty delta.content; ms)"
   printf '  %-24s %9s %9s %9s %9s %11s %8s %11s\n' target p50 p90 p99 "hdrs p50" streams failed "+p50 ms"
   ttfb_row "direct (mock)" ttfb_direct
+  ttfb_row "nginx -> mock" ttfb_nginx
   ttfb_row "llm-bridge -> mock" ttfb_bridge
   ttfb_row "translated (Anthropic)" ttfb_translated
   echo
