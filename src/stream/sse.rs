@@ -23,6 +23,19 @@ pub fn ends_event(chunk: &[u8]) -> bool {
     chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n")
 }
 
+/// Appends one event whose data is `payload` as compact JSON, written
+/// straight into `out`.
+pub fn write_data_event(out: &mut Vec<u8>, payload: &impl serde::Serialize) {
+    let start = out.len();
+    out.extend_from_slice(b"data: ");
+    if serde_json::to_writer(&mut *out, payload).is_err() {
+        // Only a value that refuses to serialise gets here: no half event.
+        out.truncate(start);
+        return;
+    }
+    out.extend_from_slice(b"\n\n");
+}
+
 /// The payload of one `data:` line (without its line end), if it is one.
 pub fn data_of_line(line: &[u8]) -> Option<&[u8]> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -168,6 +181,18 @@ mod tests {
         assert_eq!(event_end(b"data: a\r\n\r\nx"), Some(11));
         assert_eq!(event_end(b"data: a\n"), None);
         assert!(ends_event(b"data: a\r\n\r\n") && !ends_event(b"data: a\n"));
+    }
+
+    #[test]
+    fn a_written_event_reads_back_and_a_failed_one_leaves_nothing() {
+        let mut out = b"data: [x]\n\n".to_vec();
+        write_data_event(&mut out, &serde_json::json!({"b": "x\ny", "a": [1]}));
+        assert_eq!(payloads(&out), ["[x]", r#"{"a":[1],"b":"x\ny"}"#]);
+        // A map with non-string keys cannot be JSON.
+        let refused: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        write_data_event(&mut out, &refused);
+        assert_eq!(payloads(&out).len(), 2);
+        assert!(ends_event(&out));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::chat::{blocked_prompt, candidate_index, response_id};
 use super::parts::{Piece, parts_of, pieces};
 use super::{chat_usage, finish_reason};
-use crate::stream::sse::{EventBuffer, event_data};
+use crate::stream::sse::{EventBuffer, event_data, write_data_event};
 use crate::stream::transcode::Transcoder;
 
 /// Longest event kept while waiting for its end.
@@ -64,7 +64,7 @@ impl ToChatStream {
         };
         if let Some(error) = response.get("error").filter(|e| !e.is_null()) {
             self.failed = true;
-            push_event(out, &json!({"error": openai_error(error)}));
+            write_data_event(out, &json!({"error": openai_error(error)}));
             return;
         }
         // The first event names the stream, so every chunk has one id.
@@ -124,7 +124,7 @@ impl ToChatStream {
     /// One chunk of one choice.
     fn chunk(&self, out: &mut Vec<u8>, index: u64, delta: Value, finish: Option<&str>) {
         let choices = json!([{"index": index, "delta": delta, "finish_reason": finish}]);
-        push_event(out, &self.head(choices));
+        write_data_event(out, &self.head(choices));
     }
 
     fn head(&self, choices: Value) -> Value {
@@ -164,7 +164,7 @@ impl Transcoder for ToChatStream {
             if let Some(object) = chunk.as_object_mut() {
                 object.insert("usage".into(), usage);
             }
-            push_event(&mut out, &chunk);
+            write_data_event(&mut out, &chunk);
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
         out
@@ -182,10 +182,4 @@ fn openai_error(error: &Value) -> Value {
         .and_then(Value::as_str)
         .map_or_else(|| "upstream_error".to_string(), str::to_ascii_lowercase);
     json!({"message": message, "type": kind, "code": error.get("code").cloned().unwrap_or(Value::Null)})
-}
-
-fn push_event(out: &mut Vec<u8>, value: &Value) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(value.to_string().as_bytes());
-    out.extend_from_slice(b"\n\n");
 }

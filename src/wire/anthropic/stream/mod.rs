@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use super::finish_reason;
 use super::usage::{chat_usage, merge, usage_from_value};
-use crate::stream::sse::{EventBuffer, event_data};
+use crate::stream::sse::{EventBuffer, event_data, write_data_event};
 use crate::stream::transcode::Transcoder;
 
 /// Largest event kept while waiting for its end.
@@ -144,15 +144,19 @@ impl ToChatStream {
         }
         self.finished = true;
         let reason = finish_reason(stop_reason.and_then(Value::as_str));
-        let choice = json!({"index": 0, "delta": {}, "finish_reason": reason});
-        self.chunk(json!([choice]), None, out);
+        let choice = Choice {
+            index: 0,
+            delta: Value::Object(Map::new()),
+            finish_reason: Some(reason),
+        };
+        self.chunk([choice], None, out);
     }
 
     fn message_stop(&mut self, out: &mut Vec<u8>) {
         if !self.usage.is_empty()
             && let Some(usage) = usage_from_value(&Value::Object(self.usage.clone()))
         {
-            self.chunk(json!([]), Some(chat_usage(&usage)), out);
+            self.chunk(Vec::<Choice>::new(), Some(chat_usage(&usage)), out);
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
         self.closed = true;
@@ -165,30 +169,51 @@ impl ToChatStream {
         let body = json!({"error": {
             "message": field("message").unwrap_or("the provider's stream failed"),
             "type": kind, "param": null, "code": kind}});
-        write_data(&body, out);
+        write_data_event(out, &body);
         self.closed = true;
     }
 
     /// A chunk of one choice with `delta` and no finish reason.
     fn delta(&self, delta: Value, out: &mut Vec<u8>) {
-        let choice = json!({"index": 0, "delta": delta, "finish_reason": null});
-        self.chunk(json!([choice]), None, out);
+        let choice = Choice {
+            index: 0,
+            delta,
+            finish_reason: None,
+        };
+        self.chunk([choice], None, out);
     }
 
-    fn chunk(&self, choices: Value, usage: Option<Value>, out: &mut Vec<u8>) {
-        let mut chunk = json!({"id": self.id, "object": "chat.completion.chunk",
-            "created": self.created, "model": self.model, "choices": choices});
-        if let Some(usage) = usage {
-            chunk["usage"] = usage;
-        }
-        write_data(&chunk, out);
+    fn chunk<C: serde::Serialize>(&self, choices: C, usage: Option<Value>, out: &mut Vec<u8>) {
+        let chunk = ChatChunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices,
+            usage,
+        };
+        write_data_event(out, &chunk);
     }
 }
 
-fn write_data(value: &Value, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(value.to_string().as_bytes());
-    out.extend_from_slice(b"\n\n");
+/// A `chat.completion.chunk`, written field by field in OpenAI's order
+/// without building a map per event.
+#[derive(serde::Serialize)]
+struct ChatChunk<'a, C> {
+    id: &'a str,
+    object: &'static str,
+    created: i64,
+    model: &'a str,
+    choices: C,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Value>,
+}
+
+#[derive(serde::Serialize)]
+struct Choice {
+    index: u32,
+    delta: Value,
+    finish_reason: Option<&'static str>,
 }
 
 impl Transcoder for ToChatStream {
