@@ -32,11 +32,13 @@ use sha2::{Digest, Sha256};
 use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
 use super::key::CacheKey;
 use super::store::{CacheStore, CheckReport, Listed, Presence, StoreError};
+use hot::{HotEntries, Stamps};
 use index::SizeIndex;
 use names::{BODY, FileName, META, REQUEST, SUFFIXES, TEMP_PREFIX};
 use presence::PresenceIndex;
 
 mod check;
+mod hot;
 mod index;
 mod names;
 mod presence;
@@ -55,6 +57,8 @@ pub struct FileStore {
     index: Mutex<Option<SizeIndex>>,
     /// The keys present, once a scan has listed the folder.
     presence: PresenceIndex,
+    /// Small entries recently read, served while their files are unchanged.
+    hot: HotEntries,
     /// This process's id, for temporary file names.
     pid: u32,
 }
@@ -102,6 +106,7 @@ impl FileStore {
             max_total_bytes: None,
             index: Mutex::new(None),
             presence: PresenceIndex::default(),
+            hot: HotEntries::default(),
             pid: std::process::id(),
         }
     }
@@ -175,6 +180,7 @@ impl FileStore {
         if let Some(key) = CacheKey::parse(key) {
             self.presence.remove(&key);
         }
+        self.hot.forget(key);
         let broken = self.dir.join(BROKEN_DIR);
         let _ = fs::create_dir_all(&broken);
         for suffix in SUFFIXES {
@@ -257,7 +263,16 @@ impl CacheStore for FileStore {
     }
 
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
+        // Stamped before reading: a replacement in between costs a read.
+        let small = self.presence.presence(key) == Presence::Small;
         let key = key.as_str();
+        let stamps = small.then(|| Stamps::of(&self.path(key, META), &self.path(key, BODY)));
+        let stamps = stamps.flatten();
+        if let Some(stamps) = &stamps
+            && let Some(entry) = self.hot.get(key, stamps)
+        {
+            return Ok(Some(entry));
+        }
         let Some(meta_bytes) = self
             .read_meta(key)
             .map_err(io_error(&self.path(key, META)))?
@@ -265,7 +280,12 @@ impl CacheStore for FileStore {
             return Ok(None);
         };
         match self.verify(key, &meta_bytes) {
-            Ok(entry) => Ok(Some(entry)),
+            Ok(entry) => {
+                if let Some(stamps) = stamps {
+                    self.hot.keep(key, stamps, &entry);
+                }
+                Ok(Some(entry))
+            }
             Err(reason) => {
                 // A writer replacing this entry right now changes the
                 // metadata too; only an entry that stays inconsistent is
@@ -281,6 +301,7 @@ impl CacheStore for FileStore {
 
     fn put(&self, entry: &CacheEntry, request: &[u8]) -> Result<(), StoreError> {
         let key = entry.meta.key.as_str();
+        self.hot.forget(key);
         let pretty = serde_json::from_slice::<serde_json::Value>(request)
             .and_then(|v| serde_json::to_vec_pretty(&v))
             .unwrap_or_else(|_| request.to_vec());
@@ -311,6 +332,7 @@ impl CacheStore for FileStore {
 
     fn delete(&self, key: &CacheKey) -> Result<bool, StoreError> {
         self.presence.remove(key);
+        self.hot.forget(key.as_str());
         let mut existed = false;
         // Metadata first: from then on the entry no longer exists.
         for suffix in SUFFIXES {

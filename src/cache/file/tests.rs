@@ -230,3 +230,40 @@ fn the_scan_says_which_keys_are_present_and_stores_keep_it_current() {
     assert_eq!(store.presence(&key(2)), Presence::Small);
     assert!(store.get(&key(2)).unwrap().is_none());
 }
+
+#[test]
+fn a_small_entry_read_again_comes_from_memory_only_while_its_files_are_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let k = key(7);
+    store.put(&entry(&k, ANSWER), b"{}").unwrap();
+    assert_eq!(store.get(&k).unwrap().unwrap().body, ANSWER.as_bytes());
+    assert!(format!("{:?}", store.hot).contains("entries: 1"));
+    assert_eq!(store.get(&k).unwrap().unwrap().body, ANSWER.as_bytes());
+
+    // Edited by hand: the kept copy is not served; the files are read,
+    // found damaged and moved away.
+    fs::write(dir.path().join(format!("{k}.txt")), "edited by hand").unwrap();
+    assert!(store.get(&k).unwrap().is_none());
+    assert!(
+        dir.path()
+            .join(BROKEN_DIR)
+            .join(format!("{k}.txt"))
+            .exists()
+    );
+
+    // Replaced: the new answer, not the copy kept of the old one.
+    store.put(&entry(&k, ANSWER), b"{}").unwrap();
+    assert_eq!(store.get(&k).unwrap().unwrap().body, ANSWER.as_bytes());
+    store.put(&entry(&k, "{\"new\":1}"), b"{}").unwrap();
+    assert_eq!(
+        store.get(&k).unwrap().unwrap().body,
+        "{\"new\":1}".as_bytes()
+    );
+
+    // Removed by hand (`rm llm_cache/<key>.*`): gone.
+    for suffix in SUFFIXES {
+        let _ = fs::remove_file(dir.path().join(format!("{k}{suffix}")));
+    }
+    assert!(store.get(&k).unwrap().is_none());
+}
