@@ -116,6 +116,9 @@ declare -A R
 for n in "${SIZE_LIST[@]}"; do
   log "filling a cache folder with $n entries"
   "$BIN/examples/cache_fill" --dir "$WORK/cache-$n" --count "$n" --base-url "http://$MOCK/v1" >/dev/null
+  # The folder at rest, as a restart finds it: not while the kernel is still
+  # writing out the files just made (three million for the largest size).
+  sync
   startup "hits-$n" "$WORK/cache-$n"
   status=$(curl -s -o /dev/null -D - -H 'content-type: application/json' \
     -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"question 7"}]}' \
@@ -142,7 +145,7 @@ R[light-direct]=$(CONNS=1 load unique.lua "http://$MOCK/v1/chat/completions" "${
 mkdir -p bench/results
 {
   echo "llm-bridge cache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-  echo "the folders' files are in the page cache (written just before the runs)"
+  echo "the folders' files are in the page cache (written just before the runs, then synced)"
   for load_kind in "" light-; do
     echo
     if [[ -z "$load_kind" ]]; then
