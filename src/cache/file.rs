@@ -19,7 +19,8 @@
 //! The store reads, lists and deletes only its own file names ([`names`]):
 //! the folder may hold other files, and they are never touched. Checking
 //! and purging live in [`check`]; the size cap (`[cache] max_total_bytes`,
-//! the oldest entries evicted past it) in [`index`].
+//! the oldest entries evicted past it) in [`index`]; small entries read
+//! recently, served from memory while their files are unchanged, in [`hot`].
 
 use std::fs;
 use std::io::{self, Write};
