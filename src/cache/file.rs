@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::entry::{CacheEntry, ENTRY_FORMAT, EntryMeta};
 use super::key::CacheKey;
 use super::store::{CacheStore, CheckReport, Listed, Presence, StoreError};
-use hot::{HotEntries, Stamps};
+use hot::{HotEntries, Stamp, Stamps, read_stamped};
 use index::SizeIndex;
 use names::{BODY, FileName, META, REQUEST, SUFFIXES, TEMP_PREFIX};
 use presence::PresenceIndex;
@@ -192,10 +192,11 @@ impl FileStore {
         }
     }
 
-    /// The raw metadata of `key`; `None` when there is none.
-    fn read_meta(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.path(key, META)) {
-            Ok(bytes) => Ok(Some(bytes)),
+    /// The raw metadata of `key` and the stamp of its file; `None` when
+    /// there is none.
+    fn read_meta(&self, key: &str) -> io::Result<Option<(Vec<u8>, Stamp)>> {
+        match read_stamped(&self.path(key, META)) {
+            Ok(read) => Ok(Some(read)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -204,28 +205,30 @@ impl FileStore {
     /// Reads and verifies one entry; `Err(reason)` when it is damaged.
     fn read_entry(&self, key: &str) -> Result<Option<CacheEntry>, String> {
         match self.read_meta(key) {
-            Ok(Some(meta_bytes)) => self.verify(key, &meta_bytes).map(Some),
+            Ok(Some((meta_bytes, _))) => self.verify(key, &meta_bytes).map(|(e, _)| Some(e)),
             Ok(None) => Ok(None),
             Err(e) => Err(format!("metadata unreadable: {e}")),
         }
     }
 
-    /// The entry described by `meta_bytes`, if its response matches them.
-    fn verify(&self, key: &str, meta_bytes: &[u8]) -> Result<CacheEntry, String> {
+    /// The entry described by `meta_bytes`, if its response matches them,
+    /// and the stamp of the response file read.
+    fn verify(&self, key: &str, meta_bytes: &[u8]) -> Result<(CacheEntry, Stamp), String> {
         let meta: EntryMeta = serde_json::from_slice(meta_bytes)
             .map_err(|e| format!("metadata is not valid: {e}"))?;
         if meta.format != ENTRY_FORMAT || meta.key != key {
             return Err("metadata belongs to another format or key".into());
         }
-        let body =
-            fs::read(self.path(key, BODY)).map_err(|e| format!("response unreadable: {e}"))?;
+        let (body, stamp) =
+            read_stamped(&self.path(key, BODY)).map_err(|e| format!("response unreadable: {e}"))?;
         if body.len() as u64 != meta.bytes || hex::encode(Sha256::digest(&body)) != meta.sha256 {
             return Err("response does not match its recorded size and SHA-256".into());
         }
-        Ok(CacheEntry {
+        let entry = CacheEntry {
             meta,
             body: body.into(),
-        })
+        };
+        Ok((entry, stamp))
     }
 
     /// The keys of the entries whose key starts with `prefix` (lowercase
@@ -264,26 +267,23 @@ impl CacheStore for FileStore {
     }
 
     fn get(&self, key: &CacheKey) -> Result<Option<CacheEntry>, StoreError> {
-        // Stamped before reading: a replacement in between costs a read.
         let small = self.presence.presence(key) == Presence::Small;
         let key = key.as_str();
-        let stamps = small.then(|| Stamps::of(&self.path(key, META), &self.path(key, BODY)));
-        let stamps = stamps.flatten();
-        if let Some(stamps) = &stamps
-            && let Some(entry) = self.hot.get(key, stamps)
-        {
+        let now = || Stamps::of(&self.path(key, META), &self.path(key, BODY));
+        if small && let Some(entry) = self.hot.get_unchanged(key, now) {
             return Ok(Some(entry));
         }
-        let Some(meta_bytes) = self
+        let Some((meta_bytes, meta_stamp)) = self
             .read_meta(key)
             .map_err(io_error(&self.path(key, META)))?
         else {
             return Ok(None);
         };
         match self.verify(key, &meta_bytes) {
-            Ok(entry) => {
-                if let Some(stamps) = stamps {
-                    self.hot.keep(key, stamps, &entry);
+            Ok((entry, body_stamp)) => {
+                if small {
+                    self.hot
+                        .keep(key, Stamps::new(meta_stamp, body_stamp), &entry);
                 }
                 Ok(Some(entry))
             }

@@ -1,8 +1,10 @@
 //! Small entries recently read, kept in memory so that an answer asked for
-//! again and again is not read from its files each time. Before a kept
-//! entry is served, its `.meta.json` and `.txt` are looked up (`stat`, no
-//! open, no read) and must still be the very files it was read from: same
-//! inode, size and modification time. An entry replaced (every write
+//! again and again is not read from its files each time. Each file is
+//! stamped as it is read (`fstat` on the open file, the call `fs::read`
+//! makes anyway), so a lookup that finds nothing kept costs no extra call.
+//! Before a kept entry is served, its `.meta.json` and `.txt` are looked up
+//! (`stat`, no open, no read) and must still be the very files it was read
+//! from: same inode, size and modification time. An entry replaced (every write
 //! renames new files into place), removed, quarantined or edited by hand is
 //! therefore read from disk again, exactly as without this tier.
 //!
@@ -11,6 +13,8 @@
 //! first. A miss never touches this tier.
 
 use std::collections::{HashMap, VecDeque};
+use std::fs::Metadata;
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -22,7 +26,7 @@ pub const HOT_BYTES: usize = 8 * 1024 * 1024;
 
 /// What identifies one version of a file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
     #[cfg(unix)]
@@ -30,23 +34,41 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(path: &Path) -> Option<Self> {
-        let found = std::fs::metadata(path).ok()?;
-        Some(Self {
+    fn from_metadata(found: &Metadata) -> Self {
+        Self {
             len: found.len(),
             modified: found.modified().ok(),
             #[cfg(unix)]
-            inode: std::os::unix::fs::MetadataExt::ino(&found),
-        })
+            inode: std::os::unix::fs::MetadataExt::ino(found),
+        }
+    }
+
+    fn of(path: &Path) -> Option<Self> {
+        Some(Self::from_metadata(&std::fs::metadata(path).ok()?))
     }
 }
 
-/// The stamps of an entry's metadata and response files, taken before
-/// they are read; `None` when either is missing.
+/// The whole of the file at `path`, and the stamp of the very file read.
+pub fn read_stamped(path: &Path) -> io::Result<(Vec<u8>, Stamp)> {
+    let mut file = std::fs::File::open(path)?;
+    let found = file.metadata()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(found.len()).unwrap_or(0));
+    // Through `take`: `File::read_to_end` would `fstat` again for its size
+    // hint, which the buffer above already has.
+    (&mut file).take(u64::MAX).read_to_end(&mut bytes)?;
+    Ok((bytes, Stamp::from_metadata(&found)))
+}
+
+/// The stamps of an entry's metadata and response files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamps([Stamp; 2]);
 
 impl Stamps {
+    pub fn new(meta: Stamp, body: Stamp) -> Self {
+        Self([meta, body])
+    }
+
+    /// Both files' stamps now; `None` when either is missing.
     pub fn of(meta: &Path, body: &Path) -> Option<Self> {
         Some(Self([Stamp::of(meta)?, Stamp::of(body)?]))
     }
@@ -98,6 +120,19 @@ impl HotEntries {
 
     fn lock(&self) -> MutexGuard<'_, Tier> {
         self.tier.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry kept for `key`, if its files, stamped by `now` only when
+    /// something is kept, are still the ones it was read from.
+    pub fn get_unchanged(
+        &self,
+        key: &str,
+        now: impl FnOnce() -> Option<Stamps>,
+    ) -> Option<CacheEntry> {
+        if !self.lock().entries.contains_key(key) {
+            return None;
+        }
+        self.get(key, &now()?)
     }
 
     /// The entry kept for `key`, if its files are still the ones it was
